@@ -1,0 +1,37 @@
+"""The HTTP layer: documented registry resources, prediction routes, operations, errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask, Response, request
+
+from registry.api.docs import make_api
+from registry.api.errors import register_error_handlers
+from registry.api.health import register_operations
+from registry.api.predict import register_prediction_routes
+
+if TYPE_CHECKING:
+    from registry.app import Registry
+
+PREFIX = "/api/v1"
+
+
+def init_api(app: Flask, registry: Registry) -> None:
+    """Wire every route and error handler of the HTTP layer onto the app."""
+    from registry.api.models_ns import ns as models_ns
+    from registry.api.versions_ns import ns as versions_ns
+
+    api = make_api()
+    api.add_namespace(models_ns)
+    api.add_namespace(versions_ns)
+    api.init_app(app)
+    app.extensions["registry_api"] = api
+    register_prediction_routes(app, PREFIX)
+    register_operations(app)
+    register_error_handlers(app)
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        registry.metrics.http.labels(request.method, str(response.status_code)).inc()
+        return response

@@ -1,0 +1,226 @@
+"""One feature spec, three views: a marshmallow row schema, a JSON Schema, a Swagger model.
+
+Rows are checked column-wise first (a type set per column, no per-row Python validation);
+only when that check fails does marshmallow run on the rows to say what is wrong, by row and
+field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from flask_restx import fields as rx
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from registry.errors import ValidationFailed
+from registry.plans import Feature, Plan
+
+_NUMBER = (int, float)
+_TYPES: dict[str, frozenset[type]] = {
+    "number": frozenset({int, float}),
+    "integer": frozenset({int}),
+    "boolean": frozenset({bool}),
+    "string": frozenset({str}),
+}
+_LABELS = {
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "string": "a string",
+}
+
+
+class _Strict(fields.Field):
+    """A field that takes exactly one JSON type, never a string that looks like a number."""
+
+    def __init__(self, type_: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.type_ = type_
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if type(value) not in _TYPES[self.type_]:
+            if self.type_ == "integer" and isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ValidationError(f"Must be {_LABELS[self.type_]}.")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError("Must be a finite number.")
+        return value
+
+
+def row_schema(features: Sequence[Feature]) -> Schema:
+    """Return the marshmallow schema of one input row."""
+    declared: dict[str, fields.Field] = {}
+    for f in features:
+        validators = []
+        if f.enum is not None:
+            validators.append(validate.OneOf(f.enum, error="Must be one of: {choices}."))
+        options: dict[str, Any] = (
+            {"allow_none": True, "load_default": None} if f.nullable else {"required": True}
+        )
+        declared[f.name] = _Strict(f.type, validate=validators, **options)
+    schema_class = Schema.from_dict(declared, name="Row")
+    return schema_class(unknown=RAISE)
+
+
+def row_json_schema(features: Sequence[dict[str, Any]], title: str) -> dict[str, Any]:
+    """Return the JSON Schema (draft 2020-12) of one input row."""
+    properties: dict[str, Any] = {}
+    required = []
+    for f in features:
+        prop: dict[str, Any] = {"type": [f["type"], "null"] if f.get("nullable") else f["type"]}
+        if f.get("enum") is not None:
+            prop["enum"] = list(f["enum"]) + ([None] if f.get("nullable") else [])
+        properties[f["name"]] = prop
+        if not f.get("nullable"):
+            required.append(f["name"])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def example_row(plan: Plan) -> dict[str, Any]:
+    """Return a row that the plan accepts, with typical values where the plan knows them."""
+    centers: dict[str, float] = {}
+    for column in plan.to_json()["columns"]:
+        if "category" not in column and column["mul"] != 0:
+            # A scaled column is (x - center) * mul: add = -center * mul.
+            centers.setdefault(column["feature"], -column["add"] / column["mul"])
+    row: dict[str, Any] = {}
+    for f in plan.features:
+        if f.enum is not None:
+            row[f.name] = f.enum[0]
+        elif f.type == "boolean":
+            row[f.name] = True
+        elif f.type == "integer":
+            row[f.name] = int(round(centers.get(f.name, 1)))
+        elif f.type == "string":
+            row[f.name] = "text"
+        else:
+            value = centers.get(f.name, 1.0)
+            row[f.name] = float(f"{value:.4g}")
+    return row
+
+
+def swagger_fields(features: Sequence[Feature], example: dict[str, Any]) -> dict[str, rx.Raw]:
+    """Return Flask-RESTX fields describing one input row."""
+    out: dict[str, rx.Raw] = {}
+    for f in features:
+        kind = {
+            "number": rx.Float,
+            "integer": rx.Integer,
+            "boolean": rx.Boolean,
+            "string": rx.String,
+        }[f.type]
+        options: dict[str, Any] = {"required": not f.nullable, "example": example.get(f.name)}
+        if f.enum is not None:
+            options["enum"] = list(f.enum)
+        if f.nullable:
+            options["description"] = "May be null or left out"
+        out[f.name] = kind(**options)
+    return out
+
+
+class RowValidator:
+    """Turns parsed prediction bodies into the columns a plan predicts from."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.features = plan.features
+        self.names = tuple(f.name for f in self.features)
+        self._getter = itemgetter(*self.names)
+        self._single = len(self.names) == 1
+        self._schema: Schema | None = None
+        self._enums = [
+            None if f.enum is None else _enum_keys(f.enum, f.type) for f in self.features
+        ]
+
+    @property
+    def schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = row_schema(self.features)
+        return self._schema
+
+    def from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Return columns for a list of row objects. Raises ValidationFailed."""
+        count = len(self.names)
+        try:
+            if not all(len(r) == count for r in rows):
+                raise KeyError
+            picked = list(map(self._getter, rows))
+        except (KeyError, TypeError):
+            return self._slow(rows)
+        table = [picked] if self._single else list(zip(*picked, strict=True))
+        columns = self._columns(table)
+        return columns if columns is not None else self._slow(rows)
+
+    def from_table(self, names: list[str], data: list[list[Any]]) -> dict[str, Any]:
+        """Return columns for a columns/data body. Raises ValidationFailed."""
+        if list(names) == list(self.names):
+            table = list(zip(*data, strict=True)) if data else [() for _ in names]
+            columns = self._columns(table)
+            if columns is not None:
+                return columns
+        return self._slow([dict(zip(names, row, strict=True)) for row in data])
+
+    def _columns(self, table: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
+        columns: dict[str, Any] = {}
+        for feature, enum, values in zip(self.features, self._enums, table, strict=True):
+            kinds = set(map(type, values))
+            allowed = _TYPES[feature.type] | ({type(None)} if feature.nullable else set())
+            if not kinds <= allowed:
+                return None
+            if enum is not None:
+                keys = set(values) - {None}
+                if feature.type == "number":
+                    keys = {float(v) for v in keys}
+                if not keys <= enum:
+                    return None
+                columns[feature.name] = list(values)
+            elif feature.type == "string":
+                columns[feature.name] = list(values)
+            else:
+                columns[feature.name] = np.array(
+                    values
+                    if type(None) not in kinds
+                    else [math.nan if v is None else v for v in values],
+                    dtype=np.float64,
+                )
+        return columns
+
+    def _slow(self, rows: list[Any]) -> dict[str, Any]:
+        """Validate row by row with marshmallow, to name every problem."""
+        errors: dict[str, Any] = {}
+        loaded = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                errors[str(index)] = {"_row": ["Must be an object of feature values."]}
+                continue
+            try:
+                loaded.append(self.schema.load(row))
+            except ValidationError as error:
+                errors[str(index)] = error.messages
+        if errors:
+            raise ValidationFailed(_summary(errors), errors)
+        columns = self._columns([[row.get(n) for row in loaded] for n in self.names])
+        if columns is None:  # pragma: no cover - marshmallow accepted what the fast check refused
+            raise ValidationFailed("Some rows have invalid values.", {})
+        return columns
+
+
+def _enum_keys(enum: Sequence[Any], type_: str) -> frozenset[Any]:
+    if type_ == "number":
+        return frozenset(float(v) for v in enum)
+    return frozenset(enum)
+
+
+def _summary(errors: dict[str, Any]) -> str:
+    count = len(errors)
+    return "1 row has invalid values." if count == 1 else f"{count} rows have invalid values."

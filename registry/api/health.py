@@ -1,0 +1,46 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+from sqlalchemy import text
+
+from registry.api.context import registry
+from registry.api.jsonio import json_response
+
+log = logging.getLogger(__name__)
+
+
+def live() -> Response:
+    return json_response({"status": "ok"})
+
+
+def ready() -> Response:
+    reg = registry()
+    checks = {"database": False, "artifact_store": False}
+    try:
+        with reg.db.read() as session:
+            session.execute(text("SELECT 1"))
+            checks["database"] = True
+            checks["artifact_store"] = reg.store.is_reachable(session)
+    except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
+        log.warning("Readiness check failed: %s", error)
+    ok = all(checks.values())
+    return json_response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+    )
+
+
+def metrics() -> Response:
+    return Response(
+        registry().metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+def register_operations(app: Flask) -> None:
+    """Add /health/live, /health/ready and /metrics."""
+    app.add_url_rule("/health/live", "health_live", live)
+    app.add_url_rule("/health/ready", "health_ready", ready)
+    app.add_url_rule("/metrics", "metrics", metrics)

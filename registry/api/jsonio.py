@@ -1,0 +1,69 @@
+"""Strict JSON at the edge: orjson in and out, no NaN or Infinity, bounded size and depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response, request
+
+from registry.errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
+
+MAX_DEPTH = 32
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    # Iterative, so that a hostile body cannot exhaust the stack.
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return True
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse strict JSON. Raises InvalidJson."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise InvalidJson(f"The body is not valid JSON: {error.msg}.") from None
+    if not _depth_ok(value, MAX_DEPTH):
+        raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
+    return value
+
+
+def read_json_body(max_bytes: int) -> Any:
+    """Return the request's JSON body, refusing other content types and oversized bodies.
+
+    Raises UnsupportedMediaType, PayloadTooLarge, InvalidJson.
+    """
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("Send the body as application/json.")
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
+    data = request.get_data(cache=True)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
+    return parse_json(data)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a JSON response written by orjson."""
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )

@@ -1,0 +1,142 @@
+"""The prediction routes: generic URL rules, strict bodies, answers naming the version."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+
+from registry.api.auth import check_role
+from registry.api.context import registry
+from registry.api.features import RowValidator
+from registry.api.jsonio import json_response, read_json_body
+from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
+from registry.plans import Plan
+
+
+def _validator(plan: Plan) -> RowValidator:
+    validators = registry().validators
+    found = validators.get(plan)
+    if found is None:
+        found = validators[plan] = RowValidator(plan)
+    return found
+
+
+def _explain_flag() -> bool:
+    raw = request.args.get("explain")
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise BadRequest("explain must be true or false.", {"explain": ["Use true or false."]})
+    return raw.lower() in ("true", "1")
+
+
+def parse_rows(body: Any, validator: RowValidator, max_rows: int) -> tuple[dict[str, Any], bool]:
+    """Return (columns, single) for one of the three body forms.
+
+    Raises BadRequest (wrong form), PayloadTooLarge (too many rows), ValidationFailed.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object: a row, instances, or columns and data.")
+    if "instances" in body:
+        rows = body["instances"]
+        if not isinstance(rows, list) or not rows:
+            raise BadRequest("'instances' must be a non-empty list of row objects.")
+        if len(body) != 1:
+            raise BadRequest("An 'instances' body has no other keys.")
+        _check_count(len(rows), max_rows)
+        if not all(isinstance(r, dict) for r in rows):
+            raise BadRequest("Every item of 'instances' must be an object of feature values.")
+        return validator.from_rows(rows), False
+    if "columns" in body or "data" in body:
+        names, data = body.get("columns"), body.get("data")
+        if set(body) != {"columns", "data"}:
+            raise BadRequest("A columns body has exactly the keys 'columns' and 'data'.")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise BadRequest("'columns' must be a list of feature names.")
+        if len(set(names)) != len(names):
+            raise BadRequest("'columns' must not repeat a name.")
+        if not isinstance(data, list) or not data:
+            raise BadRequest("'data' must be a non-empty list of rows.")
+        _check_count(len(data), max_rows)
+        if not all(isinstance(r, list) and len(r) == len(names) for r in data):
+            raise BadRequest("Every row of 'data' must be a list as long as 'columns'.")
+        return validator.from_table(names, data), False
+    try:
+        return validator.from_rows([body]), True
+    except ValidationFailed as error:
+        raise ValidationFailed(error.message, (error.errors or {}).get("0", {})) from None
+
+
+def _check_count(count: int, max_rows: int) -> None:
+    if count > max_rows:
+        raise PayloadTooLarge(f"A request holds at most {max_rows} rows; this one has {count}.")
+
+
+def _answer(
+    name: str, version: int, plan: Plan, columns: dict[str, Any], single: bool, explain: bool
+) -> tuple[dict[str, Any], int]:
+    output = plan.predict(columns, explain=explain)
+    body: dict[str, Any] = {"model": name, "version": version}
+    probabilities = None
+    if output.probabilities is not None:
+        labels = [str(c) for c in plan.classes or []]
+        probabilities = [
+            dict(zip(labels, row, strict=True)) for row in output.probabilities.tolist()
+        ]
+    if single:
+        body["prediction"] = output.predictions[0]
+        if probabilities is not None:
+            body["probabilities"] = probabilities[0]
+        if output.contributions is not None:
+            body["contributions"] = output.contributions[0]
+    else:
+        body["predictions"] = output.predictions
+        if probabilities is not None:
+            body["probabilities"] = probabilities
+        if output.contributions is not None:
+            body["contributions"] = output.contributions
+    return body, len(output.predictions)
+
+
+def predict(name: str, version: int | None = None, alias: str | None = None) -> Response:
+    """Answer one prediction request on the route's model and selector."""
+    started = time.perf_counter()
+    reg = registry()
+    label_version = "-"
+    try:
+        check_role("reader")
+        _, resolved, plan = reg.serving.resolve(name, version, alias)
+        label_version = str(resolved)
+        explain = _explain_flag()
+        body = read_json_body(reg.config.max_body_bytes)
+        columns, single = parse_rows(body, _validator(plan), reg.config.max_batch_rows)
+        answer, rows = _answer(name, resolved, plan, columns, single, explain)
+    except RegistryError as error:
+        if error.status != 404:
+            reg.metrics.predictions.labels(name, label_version, str(error.status)).inc()
+            reg.metrics.prediction_errors.labels(name, label_version, error.code).inc()
+        raise
+    metrics = reg.metrics
+    metrics.predictions.labels(name, label_version, "200").inc()
+    metrics.prediction_rows.labels(name, label_version).inc(rows)
+    metrics.latency.labels(name, label_version).observe(time.perf_counter() - started)
+    return json_response(answer)
+
+
+def register_prediction_routes(app: Flask, prefix: str) -> None:
+    """Add the three generic prediction URL rules; they stay out of the docs."""
+    app.add_url_rule(f"{prefix}/models/<name>/predict", "predict_active", predict, methods=["POST"])
+    app.add_url_rule(
+        f"{prefix}/models/<name>/versions/<int:version>/predict",
+        "predict_version",
+        predict,
+        methods=["POST"],
+    )
+    app.add_url_rule(
+        f"{prefix}/models/<name>/aliases/<alias>/predict",
+        "predict_alias",
+        predict,
+        methods=["POST"],
+    )

@@ -1,0 +1,108 @@
+"""marshmallow schemas of the registry's request bodies and answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+DESCRIPTION = validate.Length(max=10_000)
+TAG_KEY = validate.Length(min=1, max=128)
+
+
+class TagsField(fields.Dict):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            keys=fields.String(validate=TAG_KEY),
+            values=fields.String(validate=validate.Length(max=1_000)),
+            **kwargs,
+        )
+
+
+class ModelCreateSchema(Schema):
+    name = fields.String(required=True, metadata={"example": "house-prices"})
+    kind = fields.String(
+        allow_none=True, validate=validate.OneOf(["linear", "logistic"]), load_default=None
+    )
+    description = fields.String(validate=DESCRIPTION, load_default="")
+    tags = TagsField(load_default=dict)
+
+
+class ModelPatchSchema(Schema):
+    description = fields.String(validate=DESCRIPTION)
+    tags = TagsField()
+
+
+class VersionPatchSchema(Schema):
+    description = fields.String(validate=DESCRIPTION)
+    tags = TagsField()
+    archived = fields.Boolean()
+
+
+class AliasSchema(Schema):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class MetricsField(fields.Dict):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            keys=fields.String(validate=TAG_KEY),
+            values=fields.Float(allow_nan=False),
+            **kwargs,
+        )
+
+
+class UploadFieldsSchema(Schema):
+    """The JSON-decoded multipart fields of an upload."""
+
+    description = fields.String(validate=DESCRIPTION, load_default="")
+    metrics = MetricsField(load_default=dict)
+    tags = TagsField(load_default=dict)
+    features = fields.List(fields.String(validate=validate.Length(min=1, max=256)))
+    activate = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _unique_features(self, data: dict, **_: object) -> None:
+        names = data.get("features")
+        if names is not None and len(set(names)) != len(names):
+            raise ValidationError("Feature names must be unique.", "features")
+
+
+class ModelSchema(Schema):
+    name = fields.String()
+    kind = fields.String(allow_none=True)
+    description = fields.String()
+    tags = fields.Dict()
+    active_version = fields.Integer(allow_none=True)
+    latest_version = fields.Integer(allow_none=True)
+    aliases = fields.Dict(keys=fields.String(), values=fields.Integer())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class VersionSchema(Schema):
+    model = fields.String()
+    version = fields.Integer()
+    kind = fields.String()
+    estimator = fields.String()
+    features = fields.List(fields.Dict())
+    classes = fields.Raw(allow_none=True)
+    sha256 = fields.String()
+    size_bytes = fields.Integer()
+    sklearn_version = fields.String(allow_none=True)
+    metrics = fields.Dict()
+    description = fields.String()
+    tags = fields.Dict()
+    archived = fields.Boolean()
+    active = fields.Boolean()
+    aliases = fields.List(fields.String())
+    created_at = fields.DateTime()
+    created_by = fields.String()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    model = fields.String()
+    version = fields.Integer(allow_none=True)
+    action = fields.String()
+    actor = fields.String()
+    at = fields.DateTime()
+    detail = fields.Dict()

@@ -1,0 +1,88 @@
+"""Reading a multipart upload: the artifact bytes and its JSON-encoded fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+
+from registry.api.bodies import load_body
+from registry.api.jsonio import parse_json
+from registry.api.schemas import UploadFieldsSchema
+from registry.errors import (
+    BadRequest,
+    InvalidJson,
+    MissingArtifact,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+_JSON_FIELDS = ("metrics", "tags", "features")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    artifact_format: str
+    fields: dict[str, Any]
+
+
+def require_multipart() -> None:
+    """Refuse anything but multipart/form-data with 415."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send the upload as multipart/form-data.")
+
+
+def read_part(name: str, max_bytes: int) -> bytes | None:
+    """Return one file part's bytes, or None when the part is absent. Raises PayloadTooLarge."""
+    part = request.files.get(name)
+    if part is None:
+        return None
+    data = part.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"The {name} is over the limit of {max_bytes} bytes.")
+    return data
+
+
+def form_fields(names: tuple[str, ...], json_fields: tuple[str, ...]) -> dict[str, Any]:
+    """Return the named form fields, JSON-decoding those in ``json_fields``. Raises BadRequest."""
+    raw: dict[str, Any] = {}
+    for key in names:
+        value = request.form.get(key)
+        if value is None:
+            continue
+        if key in json_fields:
+            try:
+                raw[key] = parse_json(value.encode("utf-8"))
+            except InvalidJson:
+                raise BadRequest(
+                    f"The {key} field must be valid JSON.", {key: ["Not valid JSON."]}
+                ) from None
+        elif key == "activate":
+            if value.lower() not in ("true", "false"):
+                raise BadRequest("activate must be true or false.", {key: ["Use true or false."]})
+            raw[key] = value.lower() == "true"
+        else:
+            raw[key] = value
+    return raw
+
+
+def read_upload(max_bytes: int) -> Upload:
+    """Return the artifact and fields of a version upload.
+
+    Raises UnsupportedMediaType, MissingArtifact, PayloadTooLarge, BadRequest, ValidationFailed.
+    """
+    require_multipart()
+    data = read_part("artifact", max_bytes)
+    if data is None:
+        raise MissingArtifact(
+            "The upload needs an 'artifact' file part.", {"artifact": ["Missing file part."]}
+        )
+    fields = load_body(
+        UploadFieldsSchema(),
+        form_fields(("description", "activate", *_JSON_FIELDS), _JSON_FIELDS),
+    )
+    artifact_format = "skops" if data.startswith(_ZIP_MAGIC) else "joblib"
+    return Upload(data=data, artifact_format=artifact_format, fields=fields)

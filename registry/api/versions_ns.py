@@ -1,0 +1,223 @@
+"""Registry resources for versions: upload, list, read, edit, delete, download, activate."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask_restx import Namespace, Resource
+
+from registry import intake
+from registry.api.auth import current_identity, requires
+from registry.api.bodies import load_body, page_body, pagination
+from registry.api.context import registry
+from registry.api.docs_models import ERRORS, doc_model, error_model, page_model
+from registry.api.features import row_json_schema
+from registry.api.jsonio import json_response, read_json_body
+from registry.api.schemas import (
+    AliasSchema,
+    ModelSchema,
+    VersionPatchSchema,
+    VersionSchema,
+)
+from registry.api.uploads import read_upload
+from registry.artifacts import sha256_of
+from registry.errors import BadRequest
+from registry.services.activation import activate_version
+from registry.services.aliases import remove_alias, set_alias
+from registry.services.lookup import find_model
+from registry.services.versions import (
+    add_version,
+    delete_version,
+    get_artifact,
+    get_version,
+    list_versions,
+    update_version,
+)
+
+ns = Namespace("versions", description="Versions, activation and aliases", path="/models")
+version_out = doc_model(ns, "Version", VersionSchema())
+version_patch = doc_model(ns, "VersionPatch", VersionPatchSchema())
+alias_in = doc_model(ns, "AliasTarget", AliasSchema())
+model_out = doc_model(ns, "Model", ModelSchema())
+error_out = error_model(ns)
+
+upload_parser = ns.parser()
+upload_parser.add_argument(
+    "artifact",
+    location="files",
+    type="file",
+    required=True,
+    help="The fitted estimator, saved with joblib.dump (or a .skops file)",
+)
+upload_parser.add_argument("description", location="form", type=str)
+upload_parser.add_argument("metrics", location="form", type=str, help='JSON, e.g. {"r2": 0.91}')
+upload_parser.add_argument("tags", location="form", type=str, help='JSON, e.g. {"team": "x"}')
+upload_parser.add_argument(
+    "features",
+    location="form",
+    type=str,
+    help="JSON list of names, for estimators fitted without column names",
+)
+upload_parser.add_argument("activate", location="form", type=str, help="true or false")
+
+
+def _actor() -> str:
+    return current_identity().name
+
+
+@ns.route("/<string:name>/versions")
+@ns.response(404, "No such model", error_out)
+class VersionList(Resource):
+    @ns.response(
+        200, "A page of versions, newest first", page_model(ns, "VersionPage", version_out)
+    )
+    @requires("reader")
+    def get(self, name: str):
+        """List a model's versions"""
+        page, per_page = pagination()
+        with registry().db.read() as session:
+            result = list_versions(session, name, page, per_page)
+        return json_response(page_body(result, VersionSchema()))
+
+    @ns.expect(upload_parser)
+    @ns.response(201, "The new version", version_out)
+    @ns.response(400, "No artifact part, or a field that is not JSON", error_out)
+    @ns.response(409, "activate=true and the new schema is incompatible", error_out)
+    @ns.response(413, ERRORS[413], error_out)
+    @ns.response(415, ERRORS[415], error_out)
+    @ns.response(422, "Unreadable, untrusted or unsupported artifact, or kind mismatch", error_out)
+    @requires("publisher")
+    def post(self, name: str):
+        """Upload a fitted estimator as the model's next version"""
+        reg = registry()
+        upload = read_upload(reg.config.max_upload_bytes)
+        with reg.db.read() as session:
+            find_model(session, name)
+        inspected = intake.inspect_artifact(
+            upload.data,
+            feature_names=upload.fields.pop("features", None),
+            artifact_format=upload.artifact_format,
+            timeout=reg.config.intake_timeout,
+        )
+        with reg.db.write() as session:
+            version = add_version(
+                session,
+                reg.store,
+                name,
+                inspected,
+                upload.data,
+                sha256_of(upload.data),
+                _actor(),
+                artifact_format=upload.artifact_format,
+                **upload.fields,
+            )
+        reg.serving.warm(name)
+        return json_response(VersionSchema().dump(version), 201)
+
+
+@ns.route("/<string:name>/versions/<int:version>")
+@ns.response(404, "No such model or version", error_out)
+class VersionItem(Resource):
+    @ns.response(200, "The version", version_out)
+    @requires("reader")
+    def get(self, name: str, version: int):
+        """Show a version"""
+        with registry().db.read() as session:
+            return json_response(VersionSchema().dump(get_version(session, name, version)))
+
+    @ns.expect(version_patch)
+    @ns.response(200, "The edited version", version_out)
+    @ns.response(422, ERRORS[422], error_out)
+    @requires("publisher")
+    def patch(self, name: str, version: int):
+        """Edit a version's description, tags or archived flag"""
+        body = load_body(VersionPatchSchema(), read_json_body(registry().config.max_body_bytes))
+        with registry().db.write() as session:
+            result = update_version(session, name, version, _actor(), **body)
+        return json_response(VersionSchema().dump(result))
+
+    @ns.response(204, "Deleted")
+    @ns.response(409, "The version is active or aliased", error_out)
+    @requires("admin")
+    def delete(self, name: str, version: int):
+        """Delete a version that is neither active nor aliased"""
+        with registry().db.write() as session:
+            delete_version(session, name, version, _actor())
+        return "", 204
+
+
+@ns.route("/<string:name>/versions/<int:version>/artifact")
+@ns.response(404, "No such model or version", error_out)
+class VersionArtifact(Resource):
+    @ns.produces(["application/octet-stream"])
+    @ns.response(200, "The original file; ETag is its sha256")
+    @requires("reader")
+    def get(self, name: str, version: int):
+        """Download the version's original file"""
+        reg = registry()
+        with reg.db.read() as session:
+            artifact = get_artifact(session, reg.store, name, version)
+        etag = f'"{artifact.sha256}"'
+        if request.if_none_match.contains(artifact.sha256):
+            return Response(status=304, headers={"ETag": etag})
+        return Response(
+            artifact.data,
+            mimetype="application/octet-stream",
+            headers={
+                "ETag": etag,
+                "Content-Disposition": f'attachment; filename="{artifact.filename}"',
+            },
+        )
+
+
+@ns.route("/<string:name>/versions/<int:version>/schema")
+@ns.response(404, "No such model or version", error_out)
+class VersionSchemaResource(Resource):
+    @ns.response(200, "The JSON Schema of one input row")
+    @requires("reader")
+    def get(self, name: str, version: int):
+        """Show the JSON Schema of one input row"""
+        with registry().db.read() as session:
+            found = get_version(session, name, version)
+        return json_response(row_json_schema(found.features, f"{name} v{version}"))
+
+
+@ns.route("/<string:name>/versions/<int:version>/activate")
+@ns.response(404, "No such model or version", error_out)
+class VersionActivate(Resource):
+    @ns.doc(params={"force": "true skips the compatibility check"})
+    @ns.response(200, "The model, with this version active", model_out)
+    @ns.response(409, "The new schema would reject requests the active one accepts", error_out)
+    @requires("publisher")
+    def post(self, name: str, version: int):
+        """Activate a version"""
+        force = request.args.get("force", "false").lower()
+        if force not in ("true", "false"):
+            raise BadRequest("force must be true or false.", {"force": ["Use true or false."]})
+        with registry().db.write() as session:
+            model = activate_version(session, name, version, _actor(), force == "true")
+        registry().serving.warm(name)
+        return json_response(ModelSchema().dump(model))
+
+
+@ns.route("/<string:name>/aliases/<string:alias>")
+@ns.response(404, "No such model, version or alias", error_out)
+class AliasItem(Resource):
+    @ns.expect(alias_in)
+    @ns.response(200, "The model, with the alias set", model_out)
+    @ns.response(422, "The alias breaks the naming rule", error_out)
+    @requires("publisher")
+    def put(self, name: str, alias: str):
+        """Point an alias at a version"""
+        body = load_body(AliasSchema(), read_json_body(registry().config.max_body_bytes))
+        with registry().db.write() as session:
+            model = set_alias(session, name, alias, body["version"], _actor())
+        registry().serving.warm(name)
+        return json_response(ModelSchema().dump(model))
+
+    @ns.response(204, "Removed")
+    @requires("publisher")
+    def delete(self, name: str, alias: str):
+        """Remove an alias"""
+        with registry().db.write() as session:
+            remove_alias(session, name, alias, _actor())
+        return "", 204

@@ -1,0 +1,59 @@
+"""The application factory: settings, the per-app services object, the API and the CLI."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from config import Config
+from registry.api.auth import TokenCache
+from registry.artifacts import ArtifactStore, make_store
+from registry.db import Database, connect
+from registry.metrics import Metrics
+from registry.serving import Serving
+
+EXTENSION = "registry"
+
+
+@dataclass
+class Registry:
+    """Everything one app instance owns: settings, database, artifact store, serving state."""
+
+    config: Config
+    db: Database
+    store: ArtifactStore
+    serving: Serving
+    metrics: Metrics
+    tokens: TokenCache
+    # Compiled row validators, dropped with the plans they belong to.
+    validators: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build an app from config.py, the environment and ``test_config`` overrides."""
+    config = Config.from_env(test_config)
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=max(config.max_upload_bytes, config.max_csv_bytes) + 1024 * 1024,
+        RESTX_ERROR_404_HELP=False,
+        RESTX_MASK_SWAGGER=False,
+        TESTING=config.testing,
+    )
+    db = connect(config.database_url)
+    registry = Registry(
+        config=config,
+        db=db,
+        store=make_store(config.artifact_store, config.artifact_root),
+        serving=Serving(db),
+        metrics=Metrics(config.metrics_dir),
+        tokens=TokenCache(),
+    )
+    app.extensions[EXTENSION] = registry
+
+    from registry.api import init_api
+
+    init_api(app, registry)
+    return app

@@ -1,0 +1,64 @@
+"""Operator commands: schema upgrades, tokens, serving."""
+
+from __future__ import annotations
+
+import click
+
+from config import Config
+from registry.db import connect
+from registry.migrate import upgrade
+from registry.services.tokens import ROLES, create_token
+
+
+def upgrade_database(config: Config) -> None:
+    """Bring the configured database's schema up to date."""
+    database = connect(config.database_url)
+    try:
+        upgrade(database.engine)
+    finally:
+        database.dispose()
+
+
+@click.group("db", help="Manage the registry database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply every pending migration to REGISTRY_DATABASE_URL.")
+def db_upgrade() -> None:
+    upgrade_database(Config.from_env())
+    click.echo("The database schema is up to date.")
+
+
+@click.command("create-token", help="Create a bearer token and print it on the last line.")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the token may do.")
+@click.option("--name", required=True, help="Who or what the token is for (shown in events).")
+def create_token_command(role: str, name: str) -> None:
+    config = Config.from_env()
+    upgrade_database(config)
+    database = connect(config.database_url)
+    try:
+        with database.write() as session:
+            token = create_token(session, role, name)
+    finally:
+        database.dispose()
+    click.echo(f"Created a {role} token for {name}. It is shown once; keep it safe:")
+    click.echo(token)
+
+
+@click.command("serve", help="Upgrade the schema, then serve the API with gunicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Number of worker processes.",
+)
+def serve_command(host: str, port: int, workers: int) -> None:
+    from registry.server import serve
+
+    upgrade_database(Config.from_env())
+    click.echo(f"Serving on http://{host}:{port}  (docs at http://{host}:{port}/docs)")
+    serve(host, port, workers)

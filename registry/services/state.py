@@ -1,0 +1,22 @@
+"""The registry generation: one row every worker watches to know when to refresh."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from registry.models import RegistryState
+
+
+def bump_generation(session: Session) -> None:
+    """Advance the generation in the caller's transaction."""
+    session.execute(
+        update(RegistryState)
+        .where(RegistryState.id == 1)
+        .values(generation=RegistryState.generation + 1)
+    )
+
+
+def read_generation(session: Session) -> int:
+    """Return the current generation."""
+    return session.scalar(select(RegistryState.generation).where(RegistryState.id == 1)) or 0

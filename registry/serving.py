@@ -1,0 +1,186 @@
+"""Per-worker serving state: a registry snapshot, the generation check, and the plan cache."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from registry.db import Database
+from registry.errors import AliasNotFound, ModelNotFound, NoActiveVersion, VersionNotFound
+from registry.models import Alias, ModelVersion, RegisteredModel, RegistryState
+from registry.plans import Plan
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What serving needs to know about one model."""
+
+    id: int
+    name: str
+    kind: str | None
+    active_version: int | None
+    aliases: dict[str, int]
+    versions: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generation: int
+    models: dict[str, ModelEntry]
+
+
+class GenerationWatch:
+    """Reads the registry generation on a connection this process holds, cheaply."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pid = -1
+        self._connection: Any = None
+        self._data_version: int | None = None
+        self._generation = -1
+
+    def current(self) -> int:
+        """Return the generation as committed in the database right now."""
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's connection.
+            self._pid, self._connection, self._data_version = os.getpid(), None, None
+        if self._connection is None:
+            self._connection = self._db.engine.raw_connection()
+            if self._db.is_sqlite:
+                self._connection.driver_connection.isolation_level = None
+        cursor = self._connection.cursor()
+        try:
+            if self._db.is_sqlite:
+                # data_version moves only when another connection commits: no table read.
+                cursor.execute("PRAGMA data_version")
+                version = cursor.fetchone()[0]
+                if version == self._data_version:
+                    return self._generation
+                self._data_version = version
+            cursor.execute(f"SELECT generation FROM {RegistryState.__tablename__} WHERE id = 1")
+            row = cursor.fetchone()
+        except Exception:
+            self.close()
+            raise
+        finally:
+            cursor.close()
+        self._generation = int(row[0]) if row else 0
+        return self._generation
+
+    def close(self) -> None:
+        if self._connection is not None and self._pid == os.getpid():
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+        self._connection, self._data_version = None, None
+
+
+class Serving:
+    """Resolves a model and selector to a plan, from a snapshot kept in step with the database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._watch = GenerationWatch(db)
+        self._lock = threading.RLock()
+        self._snapshot = Snapshot(generation=-1, models={})
+        self._plans: dict[tuple[int, int], Plan] = {}
+
+    def snapshot(self) -> Snapshot:
+        """Return a snapshot at least as new as the database's current generation."""
+        generation = self._watch.current()
+        snapshot = self._snapshot
+        if generation != snapshot.generation:
+            with self._lock:
+                if generation != self._snapshot.generation:
+                    self._snapshot = self._load(generation)
+                snapshot = self._snapshot
+        return snapshot
+
+    def _load(self, generation: int) -> Snapshot:
+        with self._db.read() as session:
+            models = session.execute(
+                select(
+                    RegisteredModel.id,
+                    RegisteredModel.name,
+                    RegisteredModel.kind,
+                    RegisteredModel.active_version,
+                )
+            ).all()
+            aliases: dict[int, dict[str, int]] = {}
+            for model_id, name, version in session.execute(
+                select(Alias.model_id, Alias.name, Alias.version)
+            ):
+                aliases.setdefault(model_id, {})[name] = version
+            versions: dict[int, set[int]] = {}
+            for model_id, version in session.execute(
+                select(ModelVersion.model_id, ModelVersion.version)
+            ):
+                versions.setdefault(model_id, set()).add(version)
+        entries = {
+            name: ModelEntry(
+                id=model_id,
+                name=name,
+                kind=kind,
+                active_version=active,
+                aliases=aliases.get(model_id, {}),
+                versions=frozenset(versions.get(model_id, ())),
+            )
+            for model_id, name, kind, active in models
+        }
+        live = {(e.id, v) for e in entries.values() for v in e.versions}
+        self._plans = {key: plan for key, plan in self._plans.items() if key in live}
+        return Snapshot(generation=generation, models=entries)
+
+    def resolve(
+        self, name: str, version: int | None = None, alias: str | None = None
+    ) -> tuple[ModelEntry, int, Plan]:
+        """Return the model, version number and plan a prediction route names.
+
+        Raises ModelNotFound, VersionNotFound, AliasNotFound, NoActiveVersion.
+        """
+        entry = self.snapshot().models.get(name)
+        if entry is None:
+            raise ModelNotFound(f"There is no model called {name!r}.")
+        if alias is not None:
+            if alias not in entry.aliases:
+                raise AliasNotFound(f"Model {name!r} has no alias {alias!r}.")
+            version = entry.aliases[alias]
+        elif version is None:
+            if entry.active_version is None:
+                raise NoActiveVersion(f"Model {name!r} has no active version yet.")
+            version = entry.active_version
+        if version not in entry.versions:
+            raise VersionNotFound(f"Model {name!r} has no version {version}.")
+        return entry, version, self.plan(entry, version)
+
+    def plan(self, entry: ModelEntry, version: int) -> Plan:
+        """Return a version's compiled plan, loading it on first use."""
+        key = (entry.id, version)
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._db.read() as session:
+                raw = session.scalar(
+                    select(ModelVersion.plan).where(
+                        ModelVersion.model_id == entry.id, ModelVersion.version == version
+                    )
+                )
+            if raw is None:
+                raise VersionNotFound(f"Model {entry.name!r} has no version {version}.")
+            plan = Plan(raw)
+            self._plans[key] = plan
+        return plan
+
+    def warm(self, name: str) -> None:
+        """Load the plans a model's routes will need, so the next prediction is fast."""
+        entry = self.snapshot().models.get(name)
+        if entry is None:
+            return
+        wanted = {entry.active_version, *entry.aliases.values()} - {None}
+        for version in wanted:
+            if version in entry.versions:
+                self.plan(entry, version)

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real database per test (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from registry.app import create_app
+from registry.db import connect
+from registry.migrate import upgrade
+from registry.services.tokens import create_token
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+TABLES = ("alias", "event", "api_token", "artifact_blob", "model_version", "registered_model")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "registry.db"
+    database = connect(f"sqlite:///{path}")
+    upgrade(database.engine)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped at the end."""
+    assert POSTGRES_URL
+    name = f"registry_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    database = connect(url)
+    upgrade(database.engine)
+    database.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated registry database."""
+    if request.param == "sqlite":
+        path = tmp_path / "registry.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE registered_model SET active_version = NULL"))
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("UPDATE registry_state SET generation = 0"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    app = create_app(
+        {
+            "database_url": database_url,
+            "artifact_root": tmp_path / "artifacts",
+            "testing": True,
+        }
+    )
+    yield app
+    app.extensions["registry"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(app) -> dict[str, dict[str, str]]:
+    """Authorization headers for each role."""
+    registry = app.extensions["registry"]
+    headers = {}
+    with registry.db.write() as session:
+        for role in ("reader", "publisher", "admin"):
+            token = create_token(session, role, f"test-{role}")
+            headers[role] = {"Authorization": f"Bearer {token}"}
+    return headers
