@@ -95,3 +95,22 @@ def tokens(app) -> dict[str, dict[str, str]]:
             token = create_token(session, role, f"test-{role}")
             headers[role] = {"Authorization": f"Bearer {token}"}
     return headers
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path):
+    """A real gunicorn server with two workers on the test database."""
+    from tests.live import server_env, start_server
+
+    env = server_env(database_url, tmp_path / "artifacts")
+    server = start_server(env, tmp_path / "server.log", workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_token(live_server) -> dict[str, str]:
+    """Admin headers for the live server, made with manage.py create-token."""
+    result = live_server.manage("create-token", "--role", "admin", "--name", "live-admin")
+    assert result.returncode == 0, result.stderr
+    return {"Authorization": f"Bearer {result.stdout.strip().splitlines()[-1]}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
@@ -31,7 +32,11 @@ def init_api(app: Flask, registry: Registry) -> None:
     register_operations(app)
     register_error_handlers(app)
 
+    worker = str(os.getpid())
+
     @app.after_request
     def _count(response: Response) -> Response:
         registry.metrics.http.labels(request.method, str(response.status_code)).inc()
+        # Names the worker process, so operators and tests can tell workers apart.
+        response.headers["X-Worker"] = worker
         return response

@@ -19,13 +19,11 @@ from registry.errors import (
 )
 
 _JSON_FIELDS = ("metrics", "tags", "features")
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass(frozen=True)
 class Upload:
     data: bytes
-    artifact_format: str
     fields: dict[str, Any]
 
 
@@ -84,5 +82,4 @@ def read_upload(max_bytes: int) -> Upload:
         UploadFieldsSchema(),
         form_fields(("description", "activate", *_JSON_FIELDS), _JSON_FIELDS),
     )
-    artifact_format = "skops" if data.startswith(_ZIP_MAGIC) else "joblib"
-    return Upload(data=data, artifact_format=artifact_format, fields=fields)
+    return Upload(data=data, fields=fields)

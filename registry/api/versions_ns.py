@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from registry import intake
 from registry.api.auth import current_identity, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
@@ -19,13 +18,11 @@ from registry.api.schemas import (
     VersionSchema,
 )
 from registry.api.uploads import read_upload
-from registry.artifacts import sha256_of
 from registry.errors import BadRequest
+from registry.publishing import publish_version
 from registry.services.activation import activate_version
 from registry.services.aliases import remove_alias, set_alias
-from registry.services.lookup import find_model
 from registry.services.versions import (
-    add_version,
     delete_version,
     get_artifact,
     get_version,
@@ -90,26 +87,16 @@ class VersionList(Resource):
         """Upload a fitted estimator as the model's next version"""
         reg = registry()
         upload = read_upload(reg.config.max_upload_bytes)
-        with reg.db.read() as session:
-            find_model(session, name)
-        inspected = intake.inspect_artifact(
+        version = publish_version(
+            reg.db,
+            reg.store,
+            name,
             upload.data,
+            _actor(),
             feature_names=upload.fields.pop("features", None),
-            artifact_format=upload.artifact_format,
             timeout=reg.config.intake_timeout,
+            **upload.fields,
         )
-        with reg.db.write() as session:
-            version = add_version(
-                session,
-                reg.store,
-                name,
-                inspected,
-                upload.data,
-                sha256_of(upload.data),
-                _actor(),
-                artifact_format=upload.artifact_format,
-                **upload.fields,
-            )
         reg.serving.warm(name)
         return json_response(VersionSchema().dump(version), 201)
 
