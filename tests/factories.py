@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import joblib
@@ -13,6 +16,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sqlalchemy import select
+
+from registry.plans import Plan
 
 HOUSE_FEATURES = ["area", "bedrooms", "bathrooms", "age"]
 
@@ -75,3 +81,125 @@ def churn_model() -> Pipeline:
         ]
     )
     return make_pipeline(prep, LogisticRegression()).fit(frame, churned)
+
+
+# Hand-written plans: real plans in the JSON format of registry/plans.py, for tests that need
+# versions without paying for a sandboxed intake.
+def house_plan(extra_feature: dict | None = None) -> dict:
+    """A linear plan on the seed's house features: price = sum(coef * scaled) + intercept."""
+    features = [{"name": n, "type": "number", "nullable": False} for n in HOUSE_FEATURES]
+    columns = [
+        {"feature": "area", "mul": 1 / 800, "add": -2000 / 800, "missing": None},
+        {"feature": "bedrooms", "mul": 1.0, "add": -3.0, "missing": None},
+        {"feature": "bathrooms", "mul": 1.0, "add": -2.0, "missing": None},
+        {"feature": "age", "mul": 0.1, "add": -3.0, "missing": None},
+    ]
+    coef = [120_000.0, 10_000.0, 15_000.0, -8_000.0]
+    if extra_feature is not None:
+        features.append(extra_feature)
+        missing = 0.0 if extra_feature.get("nullable") else None
+        columns.append(
+            {"feature": extra_feature["name"], "mul": 1.0, "add": 0.0, "missing": missing}
+        )
+        coef.append(500.0)
+    return {
+        "format": 1,
+        "kind": "linear",
+        "link": "identity",
+        "features": features,
+        "columns": columns,
+        "coef": [coef],
+        "intercept": [350_000.0],
+        "classes": None,
+    }
+
+
+def house_price(area: float, bedrooms: float, bathrooms: float, age: float) -> float:
+    """The price house_plan() gives, computed by hand."""
+    return (
+        350_000.0
+        + 120_000.0 * (area - 2000) / 800
+        + 10_000.0 * (bedrooms - 3)
+        + 15_000.0 * (bathrooms - 2)
+        - 8_000.0 * (0.1 * age - 3.0)
+    )
+
+
+def churn_plan(plans: tuple[str, ...] = ("basic", "plus", "pro")) -> dict:
+    """A binary logistic plan: a nullable number, an integer, and a one-hot string feature."""
+    columns = [
+        {"feature": "tenure", "mul": 0.1, "add": -2.0, "missing": 0.0},
+        {"feature": "seats", "mul": 1.0, "add": 0.0, "missing": None},
+    ] + [{"feature": "plan", "category": p, "mul": 1.0, "add": 0.0, "missing": None} for p in plans]
+    return {
+        "format": 1,
+        "kind": "logistic",
+        "link": "logistic",
+        "features": [
+            {"name": "tenure", "type": "number", "nullable": True},
+            {"name": "seats", "type": "integer", "nullable": False},
+            {"name": "plan", "type": "string", "enum": list(plans), "nullable": False},
+        ],
+        "columns": columns,
+        "coef": [[-0.8, 0.05] + [0.3 * i - 0.3 for i in range(len(plans))]],
+        "intercept": [0.2],
+        "classes": [0, 1],
+    }
+
+
+def iris_plan() -> dict:
+    """A multinomial plan over two numbers with string classes."""
+    return {
+        "format": 1,
+        "kind": "logistic",
+        "link": "softmax",
+        "features": [
+            {"name": "petal_length", "type": "number", "nullable": False},
+            {"name": "petal_width", "type": "number", "nullable": False},
+        ],
+        "columns": [
+            {"feature": "petal_length", "mul": 1.0, "add": 0.0, "missing": None},
+            {"feature": "petal_width", "mul": 1.0, "add": 0.0, "missing": None},
+        ],
+        "coef": [[-2.0, -1.0], [0.5, 0.2], [2.5, 1.5]],
+        "intercept": [8.0, 1.0, -9.0],
+        "classes": ["setosa", "versicolor", "virginica"],
+    }
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What intake would report for a hand-written plan."""
+
+    kind: str
+    estimator: str
+    plan: Plan
+    sklearn_version: str | None = None
+
+
+def add_plan_version(
+    app, name: str, plan: dict, activate: bool = False, metrics: dict | None = None
+) -> int:
+    """Store a hand-written plan as the model's next version (creating the model if needed)."""
+    from registry.services.models import create_model
+    from registry.services.versions import add_version
+
+    registry = app.extensions["registry"]
+    payload = json.dumps(plan, sort_keys=True).encode()
+    with registry.db.write() as session:
+        from registry.models import RegisteredModel
+
+        if session.scalar(select(RegisteredModel.id).where(RegisteredModel.name == name)) is None:
+            create_model(session, name, actor="tests")
+        version = add_version(
+            session,
+            registry.store,
+            name,
+            Inspected(plan["kind"], "Hand-written plan", Plan(plan)),
+            payload,
+            hashlib.sha256(payload).hexdigest(),
+            "tests",
+            metrics=metrics,
+            activate=activate,
+        )
+    return version.version
