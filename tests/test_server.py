@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import requests
 
 
@@ -19,10 +21,20 @@ def test_model_created_through_one_worker_is_seen_by_all(live_server, live_token
         f"{url}/api/v1/models", json={"name": "seen-everywhere"}, headers=live_token
     )
     assert created.status_code == 201
-    # Sync workers close each connection, so successive requests spread over the workers.
-    pids = set()
-    for _ in range(40):
-        response = requests.get(f"{url}/api/v1/models/seen-everywhere")
-        assert response.status_code == 200
-        pids.add(response.headers.get("X-Worker"))
+    pids: set[str] = set()
+    statuses: list[int] = []
+
+    def read() -> None:
+        for _ in range(15):
+            response = requests.get(f"{url}/api/v1/models/seen-everywhere", timeout=10)
+            statuses.append(response.status_code)
+            pids.add(response.headers["X-Worker"])
+
+    # Concurrent clients, so that both workers take requests.
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) == {200}
     assert len(pids) == 2

@@ -1,0 +1,87 @@
+"""Activation is read-your-writes on every worker of a real server, with no failed request."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from registry.app import create_app
+from tests.factories import add_plan_version, house_plan
+
+ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
+
+
+def seed(database_url, tmp_path, versions=2):
+    app = create_app({"database_url": database_url, "artifact_root": tmp_path / "artifacts"})
+    for index in range(versions):
+        add_plan_version(app, "house-prices", house_plan(), activate=index == 0)
+    app.extensions["registry"].db.dispose()
+
+
+def test_activation_flips_under_load_without_failures(
+    database_url, tmp_path, live_server, live_token
+):
+    seed(database_url, tmp_path)
+    url = f"{live_server.url}/api/v1/models/house-prices"
+    stop = threading.Event()
+    failures: list[str] = []
+    answered: list[int] = []
+
+    def load() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.post(f"{url}/predict", json=ROW, timeout=10)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                else:
+                    answered.append(response.json()["version"])
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for flip in range(50):
+            target = 2 if flip % 2 == 0 else 1
+            response = requests.post(
+                f"{url}/versions/{target}/activate", headers=live_token, timeout=10
+            )
+            assert response.status_code == 200, response.text
+            # Read-your-writes: fresh connections reach both workers; each names the new version.
+            for _ in range(4):
+                after = requests.post(f"{url}/predict", json=ROW, timeout=10)
+                assert after.status_code == 200
+                assert after.json()["version"] == target
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert len(answered) > 50 and set(answered) <= {1, 2}
+
+
+def test_metrics_count_across_workers(database_url, tmp_path, live_server):
+    seed(database_url, tmp_path, versions=1)
+    url = f"{live_server.url}/api/v1/models/house-prices/predict"
+    workers: set[str] = set()
+
+    def send() -> None:
+        for _ in range(10):
+            response = requests.post(url, json=ROW, timeout=10)
+            workers.add(response.headers["X-Worker"])
+
+    # Concurrent clients, so that both workers take requests.
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(workers) == 2
+    deadline = time.monotonic() + 5
+    text = requests.get(f"{live_server.url}/metrics", timeout=10).text
+    line = 'registry_prediction_requests_total{model="house-prices",status="200",version="1"}'
+    while line + " 30.0" not in text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        text = requests.get(f"{live_server.url}/metrics", timeout=10).text
+    assert line + " 30.0" in text
