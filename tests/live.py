@@ -92,9 +92,9 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"The server exited: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{url}/health/ready", timeout=1).status_code == 200:
+            if requests.get(f"{url}/health/ready", timeout=5).status_code == 200:
                 return LiveServer(url=url, env=env, process=process, log=log)
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.1)
     process.kill()
