@@ -301,8 +301,9 @@ class Plan:
     def _explain(self, parts: np.ndarray) -> list[Any]:
         names = [f.name for f in self.features]
         if self.coef.shape[0] == 1:
+            intercept = float(self.intercept[0])
             return [
-                {**dict(zip(names, row[:, 0].tolist(), strict=True)), INTERCEPT: self.intercept[0]}
+                {**dict(zip(names, row[:, 0].tolist(), strict=True)), INTERCEPT: intercept}
                 for row in parts
             ]
         labels = [str(c) for c in self._classes]

@@ -1,0 +1,134 @@
+"""The exact (module, name) globals a model file may name, and what each may be used for."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+class Use(enum.Enum):
+    """How the unpickler may use a global."""
+
+    ESTIMATOR = "estimator"  # created by NEWOBJ, state set by a checked BUILD
+    ARRAY_WRAPPER = "array_wrapper"  # joblib's NumpyArrayWrapper, read by our own code
+    CALLABLE = "callable"  # only ever called by REDUCE, through an argument checker
+    VALUE = "value"  # a harmless type that may appear as a plain value (a dtype parameter)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One allowed global: its use and where to find the real object."""
+
+    use: Use
+    target: str  # "module:attribute" of the object actually returned; resolved lazily
+
+
+ESTIMATORS = {
+    ("sklearn.linear_model._base", "LinearRegression"),
+    ("sklearn.linear_model._ridge", "Ridge"),
+    ("sklearn.linear_model._coordinate_descent", "Lasso"),
+    ("sklearn.linear_model._coordinate_descent", "ElasticNet"),
+    ("sklearn.linear_model._logistic", "LogisticRegression"),
+    ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.compose._column_transformer", "ColumnTransformer"),
+    ("sklearn.preprocessing._data", "StandardScaler"),
+    ("sklearn.preprocessing._data", "MinMaxScaler"),
+    ("sklearn.preprocessing._data", "MaxAbsScaler"),
+    ("sklearn.preprocessing._data", "RobustScaler"),
+    ("sklearn.preprocessing._encoders", "OneHotEncoder"),
+    ("sklearn.impute._base", "SimpleImputer"),
+    # A fitted ColumnTransformer stores its 'passthrough' columns as an identity
+    # FunctionTransformer; extraction refuses one that holds a function.
+    ("sklearn.preprocessing._function_transformer", "FunctionTransformer"),
+}
+
+# numpy 1 pickles name numpy.core.*, numpy 2 pickles name numpy._core.*; both mean one object.
+_NUMPY_CALLABLES = {
+    ("multiarray", "_reconstruct"): "numpy._core.multiarray:_reconstruct",
+    ("multiarray", "scalar"): "numpy._core.multiarray:scalar",
+    ("numeric", "_frombuffer"): "numpy._core.numeric:_frombuffer",
+}
+
+_VALUE_TYPES = (
+    "ndarray float64 float32 float16 int64 int32 int16 int8 uint64 uint32 uint16 uint8 bool_"
+).split()
+
+
+def _build() -> dict[tuple[str, str], Entry]:
+    table: dict[tuple[str, str], Entry] = {}
+    for module, name in ESTIMATORS:
+        table[module, name] = Entry(Use.ESTIMATOR, f"{module}:{name}")
+    table["joblib.numpy_pickle", "NumpyArrayWrapper"] = Entry(Use.ARRAY_WRAPPER, "")
+    for (submodule, name), target in _NUMPY_CALLABLES.items():
+        for package in ("numpy.core", "numpy._core"):
+            table[f"{package}.{submodule}", name] = Entry(Use.CALLABLE, target)
+    table["numpy", "dtype"] = Entry(Use.CALLABLE, "numpy:dtype")
+    # Protocol 2 pickles spell bytes as _codecs.encode(text, 'latin1') and builtins as
+    # __builtin__.
+    table["_codecs", "encode"] = Entry(Use.CALLABLE, "_codecs:encode")
+    for builtins in ("builtins", "__builtin__"):
+        table[builtins, "slice"] = Entry(Use.CALLABLE, "builtins:slice")
+        for name in ("float", "int", "bool", "str"):
+            table[builtins, name] = Entry(Use.VALUE, f"builtins:{name}")
+    for name in _VALUE_TYPES:
+        table["numpy", name] = Entry(Use.VALUE, f"numpy:{name}")
+    return table
+
+
+ALLOWED: dict[tuple[str, str], Entry] = _build()
+
+# skops names types "module.Name"; these are its own containers, which it builds itself.
+SKOPS_CONTAINERS = frozenset(
+    f"builtins.{name}"
+    for name in ("dict", "list", "tuple", "str", "int", "float", "bool", "NoneType", "slice")
+)
+SKOPS_TRUSTED = tuple(
+    sorted(
+        {f"{m}.{n}" for (m, n), e in ALLOWED.items() if e.use in (Use.ESTIMATOR, Use.VALUE)}
+        | {"numpy.dtype"}
+    )
+)
+
+SUPPORTED_MODELS = ("LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegression")
+SUPPORTED_STEPS = (
+    "StandardScaler",
+    "MinMaxScaler",
+    "MaxAbsScaler",
+    "RobustScaler",
+    "SimpleImputer",
+    "OneHotEncoder",
+    "ColumnTransformer",
+    "Pipeline",
+)
+LEGACY_WRAPPERS = {"NDArrayWrapper", "ZNDArrayWrapper"}
+
+_PRINTABLE = re.compile(r"[A-Za-z0-9_.]{1,120}")
+
+
+def supported_sentence() -> str:
+    """Return the clause listing what intake accepts."""
+    models, steps = SUPPORTED_MODELS, SUPPORTED_STEPS[:-1]
+    return (
+        f"supported models are {', '.join(models[:-1])} and {models[-1]}, alone or at the end of "
+        f"a Pipeline whose steps are {', '.join(steps[:-1])} or {steps[-1]}"
+    )
+
+
+def unsupported_message(name: str) -> str:
+    """Return the refusal for a step that is not supported, naming it."""
+    return f"{printable(name)} is not supported; {supported_sentence()}."
+
+
+def printable(text: str) -> str:
+    """Return a name from the file fit to quote in a message, or a neutral stand-in."""
+    return text if _PRINTABLE.fullmatch(text) else "an unexpected name"
+
+
+def resolve(entry: Entry) -> Any:
+    """Return the object an allowed entry stands for (imports only fixed, known modules)."""
+    import importlib
+
+    module, _, attribute = entry.target.partition(":")
+    return getattr(importlib.import_module(module), attribute)

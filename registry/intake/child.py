@@ -1,0 +1,162 @@
+"""The sandboxed child: fence itself in, open one artifact, answer with one JSON object."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from typing import Any
+
+from registry.intake import fences
+
+MAX_DECOMPRESSED = 512 << 20
+DEFAULT_CPU_SECONDS = 60
+_CODES = ("untrusted_artifact", "unsupported_estimator", "invalid_artifact", "invalid_features")
+
+
+def _fence_in(cpu_seconds: int, artifact_format: str) -> dict[str, bool]:
+    """Apply every fence in order; each is best effort and reported."""
+    status = {"rlimits": False, "netns": False, "unprivileged": False, "seccomp": False}
+    try:
+        status["rlimits"] = fences.limit_resources(cpu_seconds)
+    except (OSError, ValueError):
+        pass
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    # Everything the work needs is imported now: nothing may be opened for writing later.
+    import joblib  # noqa: F401
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+
+    from registry.intake import extract, probes, unpickler  # noqa: F401
+
+    if artifact_format == "skops":
+        import encodings.cp437  # noqa: F401  (zipfile looks it up lazily)
+
+        import skops.io  # noqa: F401
+
+        from registry.intake import skops_loader  # noqa: F401
+
+    try:
+        import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig, before forking ends)
+    except (OSError, RuntimeError):
+        pass
+    status["netns"] = _attempt(fences.leave_network)
+    if status["rlimits"]:
+        status["rlimits"] = _attempt(fences.forbid_processes)
+    status["unprivileged"] = _attempt(fences.drop_privileges)
+    status["seccomp"] = _attempt(fences.install_seccomp)
+    return status
+
+
+def _attempt(fence: Any) -> bool:
+    try:
+        return bool(fence())
+    except (OSError, RuntimeError, ValueError, ImportError):
+        return False
+
+
+def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[str, Any]:
+    import sklearn
+
+    from registry.errors import InvalidFeatures
+    from registry.intake.extract import extract
+    from registry.intake.probes import probe_rows, sklearn_outputs
+
+    names = header.get("feature_names")
+    if names is not None and not (type(names) is list and all(type(n) is str for n in names)):
+        raise InvalidFeatures("The feature names must be a list of strings.")
+    if header.get("format") != artifact_format:
+        raise _Failure("invalid_artifact", "The intake request names two different formats.")
+    if artifact_format == "skops":
+        from registry.intake.skops_loader import load_skops
+
+        estimator = load_skops(data, max_bytes=MAX_DECOMPRESSED)
+    else:
+        from registry.intake.unpickler import load_pickle
+
+        estimator = load_pickle(data, max_bytes=MAX_DECOMPRESSED)
+    extraction = extract(estimator, names)
+    rows = probe_rows(extraction)
+    try:
+        outputs = sklearn_outputs(estimator, extraction, rows)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise _Failure(
+            "invalid_artifact", "scikit-learn could not predict with the model."
+        ) from exc
+    return {
+        "ok": True,
+        "kind": extraction.kind,
+        "estimator": extraction.estimator,
+        "plan": extraction.plan,
+        "probes": {"rows": rows, "outputs": outputs},
+        "sklearn_version": sklearn.__version__,
+    }
+
+
+class _Failure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _answer(
+    header_and_data: tuple[dict[str, Any], bytes] | None, artifact_format: str
+) -> dict[str, Any]:
+    from registry.errors import RegistryError
+
+    try:
+        if header_and_data is None:
+            raise _Failure("invalid_artifact", "The intake request could not be read.")
+        return _inspect(*header_and_data, artifact_format)
+    except RegistryError as exc:
+        code = exc.code if exc.code in _CODES else "invalid_artifact"
+        return {"ok": False, "code": code, "message": exc.message}
+    except _Failure as exc:
+        return {"ok": False, "code": exc.code, "message": exc.message}
+    except MemoryError:
+        return _refusal("The file needs more memory than a model upload may use.")
+    except RecursionError:
+        return _refusal("The file nests objects too deeply.")
+    except Exception:
+        return {
+            "ok": False,
+            "code": "invalid_artifact",
+            "message": "The file could not be read as a supported model.",
+        }
+
+
+def _refusal(message: str) -> dict[str, Any]:
+    return {"ok": False, "code": "untrusted_artifact", "message": message}
+
+
+def main() -> None:
+    """Run one intake: fences, request on stdin, one JSON answer on stdout."""
+    cpu_seconds = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CPU_SECONDS
+    artifact_format = sys.argv[2] if len(sys.argv) > 2 else "joblib"
+    # Nobody reads the child's warnings, and showing one may import modules that the
+    # fences have made unreachable.
+    warnings.simplefilter("ignore")
+    status = _fence_in(cpu_seconds, artifact_format)
+    try:
+        from registry.intake.wire import read_request
+
+        request = read_request(sys.stdin.buffer)
+    except (ValueError, OSError):
+        request = None
+    answer = _answer(request, artifact_format)
+    answer["sandbox"] = status
+    try:
+        payload = json.dumps(answer, allow_nan=False)
+    except ValueError:
+        payload = json.dumps(
+            {
+                "ok": False,
+                "code": "invalid_artifact",
+                "message": "The model holds values that are not finite.",
+                "sandbox": status,
+            }
+        )
+    sys.stdout.write(payload)
+    sys.stdout.flush()

@@ -1,0 +1,278 @@
+"""Design columns as a plan sees them: each fitted transformer maps columns to columns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+from registry.errors import InvalidArtifact, UnsupportedEstimator
+from registry.intake.allowlist import unsupported_message
+from registry.intake.encoders import Encoding, encode_column, python_value
+
+NO_FILL: Any = type("NoFill", (), {"__repr__": lambda self: "NO_FILL"})()
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An input value on its way, untouched but for the value an imputer gives a missing one."""
+
+    source: int
+    fill: Any = NO_FILL
+
+
+@dataclass(frozen=True)
+class Value:
+    """A numeric column: mul * x + add, or ``missing`` (None: refused) when x is missing."""
+
+    source: int
+    mul: float = 1.0
+    add: float = 0.0
+    missing: float | None = None
+
+
+@dataclass(frozen=True)
+class OneHot:
+    """A one-hot column: mul * (x == category) + add; category None is the missing value."""
+
+    source: int
+    category: Any
+    mul: float
+    add: float
+    missing: float | None
+
+
+Column = Raw | Value | OneHot
+
+
+def _name(step: Any) -> str:
+    return type(step).__name__
+
+
+def _is_identity(step: Any) -> bool:
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return True
+    if type(step) is FunctionTransformer:
+        if step.func is not None or step.inverse_func is not None:
+            raise UnsupportedEstimator(
+                "A FunctionTransformer that calls a function is not supported; only "
+                "'passthrough' columns are."
+            )
+        return True
+    return False
+
+
+def vector(step: Any, attribute: str, width: int) -> np.ndarray:
+    """Return a fitted per-column attribute as finite float64 values, one per column."""
+    value = getattr(step, attribute, None)
+    if type(value) is not np.ndarray or value.dtype.kind not in "iuf" or value.shape != (width,):
+        raise InvalidArtifact(
+            f"{_name(step)}.{attribute} does not hold one number per column; is it fitted?"
+        )
+    value = value.astype(np.float64)
+    if not np.all(np.isfinite(value)):
+        raise InvalidArtifact(f"{_name(step)}.{attribute} holds values that are not finite.")
+    return value
+
+
+def _divisor(step: Any, attribute: str, width: int) -> np.ndarray:
+    value = vector(step, attribute, width)
+    if np.any(value == 0.0):
+        raise InvalidArtifact(f"{_name(step)}.{attribute} holds a zero scale.")
+    return value
+
+
+def _as_number(value: Any, step: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UnsupportedEstimator(
+            f"{_name(step)} receives a column that is not numeric; encode it with OneHotEncoder."
+        )
+    return float(value)
+
+
+class Preparation:
+    """Walk fitted transformers over the design columns, remembering what encoders learnt."""
+
+    def __init__(self) -> None:
+        self.encodings: dict[int, Encoding] = {}
+
+    def apply(self, step: Any, columns: list[Column]) -> list[Column]:
+        """Return the columns that come out of a fitted step given the ones that go in."""
+        if _is_identity(step):
+            return columns
+        kind = type(step)
+        if kind is Pipeline:
+            for _, inner in _steps(step):
+                columns = self.apply(inner, columns)
+            return columns
+        _check_width(step, len(columns))
+        if kind is ColumnTransformer:
+            return self._column_transformer(step, columns)
+        if kind is SimpleImputer:
+            return _impute(step, columns)
+        if kind is OneHotEncoder:
+            return self._one_hot(step, columns)
+        if kind in _SCALERS:
+            # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
+            sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))
+            return [
+                _affine(step, c, sub[j], div[j], times[j], plus[j]) for j, c in enumerate(columns)
+            ]
+        raise UnsupportedEstimator(unsupported_message(_name(step)))
+
+    def _one_hot(self, step: OneHotEncoder, columns: list[Column]) -> list[Column]:
+        out: list[Column] = []
+        for j, column in enumerate(columns):
+            if type(column) is not Raw:
+                raise UnsupportedEstimator(
+                    "OneHotEncoder must see the input values themselves; scaling before it "
+                    "is not supported."
+                )
+            encoding, cells = encode_column(step, j, column.fill is not NO_FILL, column.fill)
+            known = self.encodings.get(column.source)
+            if known is not None and known.enum != encoding.enum:
+                raise UnsupportedEstimator(
+                    "One input is one-hot encoded twice with different categories, which is "
+                    "not supported."
+                )
+            self.encodings[column.source] = encoding
+            out.extend(OneHot(column.source, cat, 1.0, 0.0, missing) for cat, missing in cells)
+        return out
+
+    def _column_transformer(self, step: ColumnTransformer, columns: list[Column]) -> list[Column]:
+        indices = getattr(step, "_transformer_to_input_indices", None)
+        fitted = getattr(step, "transformers_", None)
+        outputs = getattr(step, "output_indices_", None)
+        if not (type(indices) is dict and type(fitted) is list and type(outputs) is dict):
+            raise InvalidArtifact("The ColumnTransformer is not fitted.")
+        weights = step.transformer_weights or {}
+        out: list[Column] = []
+        for entry in fitted:
+            name, transformer = _transformer_entry(entry)
+            selected = indices.get(name)
+            if type(selected) is not list or not all(
+                type(i) is int and 0 <= i < len(columns) for i in selected
+            ):
+                raise InvalidArtifact("The ColumnTransformer's column selection is damaged.")
+            if not selected or (isinstance(transformer, str) and transformer == "drop"):
+                continue
+            produced = self.apply(transformer, [columns[i] for i in selected])
+            weight = weights.get(name)
+            if weight is not None:
+                weight = _as_number(python_value(weight), step)
+                produced = [_affine(step, c, 0.0, 1.0, weight, 0.0) for c in produced]
+            span = outputs.get(name)
+            if type(span) is not slice or span.stop - span.start != len(produced):
+                raise InvalidArtifact(f"The ColumnTransformer's {name!r} output has a wrong width.")
+            out.extend(produced)
+        return out
+
+
+def _steps(pipeline: Pipeline) -> list[tuple[str, Any]]:
+    steps = getattr(pipeline, "steps", None)
+    if type(steps) is not list or not all(
+        type(s) is tuple and len(s) == 2 and type(s[0]) is str for s in steps
+    ):
+        raise InvalidArtifact("The Pipeline's steps are damaged.")
+    return steps
+
+
+def _transformer_entry(entry: Any) -> tuple[str, Any]:
+    if type(entry) is not tuple or len(entry) != 3 or type(entry[0]) is not str:
+        raise InvalidArtifact("The ColumnTransformer's transformers are damaged.")
+    return entry[0], entry[1]
+
+
+def _check_width(step: Any, width: int) -> None:
+    expected = getattr(step, "n_features_in_", None)
+    if type(expected) is not int:
+        raise InvalidArtifact(f"The {_name(step)} is not fitted.")
+    if expected != width:
+        raise InvalidArtifact(
+            f"{_name(step)} was fitted on {expected} columns but receives {width}."
+        )
+
+
+def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
+    missing = step.missing_values
+    if not (type(missing) is float and math.isnan(missing)):
+        raise UnsupportedEstimator("SimpleImputer is only supported with missing_values=np.nan.")
+    if step.add_indicator:
+        raise UnsupportedEstimator("SimpleImputer with add_indicator=True is not supported.")
+    statistics = getattr(step, "statistics_", None)
+    if type(statistics) is not np.ndarray or statistics.shape != (len(columns),):
+        raise InvalidArtifact("The SimpleImputer is not fitted.")
+    out: list[Column] = []
+    for column, raw in zip(columns, statistics, strict=True):
+        value = python_value(raw)
+        if value is None or (type(value) is float and not math.isfinite(value)):
+            raise UnsupportedEstimator(
+                "SimpleImputer saw a column with no values when it was fitted; this is not "
+                "supported."
+            )
+        if type(column) is Raw and column.fill is NO_FILL:
+            column = replace(column, fill=value)
+        elif type(column) is Value and column.missing is None:
+            column = replace(column, missing=_as_number(value, step))
+        out.append(column)
+    return out
+
+
+def _affine(step: Any, column: Column, sub: float, div: float, times: float, plus: float) -> Column:
+    """Follow ``((x - sub) / div) * times + plus`` through a column, in scikit-learn's order."""
+
+    def through(x: float) -> float:
+        return ((x - sub) / div) * times + plus
+
+    if type(column) is Raw:
+        fill = None if column.fill is NO_FILL else through(_as_number(column.fill, step))
+        return Value(column.source, times / div, through(0.0), fill)
+    missing = None if column.missing is None else through(column.missing)
+    return replace(column, mul=column.mul / div * times, add=through(column.add), missing=missing)
+
+
+def _standard(step: StandardScaler, width: int) -> tuple[np.ndarray, ...]:
+    zeros, ones = np.zeros(width), np.ones(width)
+    mean = vector(step, "mean_", width) if step.with_mean else zeros
+    scale = _divisor(step, "scale_", width) if step.with_std else ones
+    return mean, scale, ones, zeros
+
+
+def _min_max(step: MinMaxScaler, width: int) -> tuple[np.ndarray, ...]:
+    if step.clip:
+        raise UnsupportedEstimator("MinMaxScaler with clip=True is not supported.")
+    zeros, ones = np.zeros(width), np.ones(width)
+    return zeros, ones, vector(step, "scale_", width), vector(step, "min_", width)
+
+
+def _max_abs(step: MaxAbsScaler, width: int) -> tuple[np.ndarray, ...]:
+    zeros, ones = np.zeros(width), np.ones(width)
+    return zeros, _divisor(step, "scale_", width), ones, zeros
+
+
+def _robust(step: RobustScaler, width: int) -> tuple[np.ndarray, ...]:
+    zeros, ones = np.zeros(width), np.ones(width)
+    center = vector(step, "center_", width) if step.with_centering else zeros
+    scale = _divisor(step, "scale_", width) if step.with_scaling else ones
+    return center, scale, ones, zeros
+
+
+_SCALERS = {
+    StandardScaler: _standard,
+    MinMaxScaler: _min_max,
+    MaxAbsScaler: _max_abs,
+    RobustScaler: _robust,
+}

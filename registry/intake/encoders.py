@@ -1,0 +1,136 @@
+"""What a fitted OneHotEncoder learnt about one input: its categories, type and missing value."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from registry.errors import InvalidArtifact, UnsupportedEstimator
+
+_HANDLE_UNKNOWN = ("error", "ignore", "infrequent_if_exist", "warn")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One input's fitted categories as a feature spec sees them."""
+
+    type: str
+    enum: tuple[Any, ...]
+    kind: str  # numpy dtype kind of the fitted categories
+    missing_input: Any  # what scikit-learn must be given for a missing input: NaN or None
+
+
+def python_value(value: Any) -> Any:
+    """Return a category or statistic as a plain Python value."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    raise UnsupportedEstimator(
+        f"A fitted value of type {type(value).__name__} is not supported; categories and "
+        "imputed values must be strings, numbers or booleans."
+    )
+
+
+def is_missing(value: Any) -> bool:
+    """Return whether scikit-learn treats a category as the missing value."""
+    return value is None or (type(value) is float and math.isnan(value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if is_missing(a) or is_missing(b):
+        return False
+    return (type(a) is bool) == (type(b) is bool) and a == b
+
+
+def _feature_type(values: tuple[Any, ...]) -> str:
+    if all(type(v) is str for v in values):
+        return "string"
+    if all(type(v) is bool for v in values):
+        return "boolean"
+    if all(type(v) is int for v in values):
+        return "integer"
+    if all(type(v) in (int, float) and math.isfinite(v) for v in values):
+        return "number"
+    raise UnsupportedEstimator(
+        "OneHotEncoder categories that mix types are not supported; each input's categories "
+        "must all be strings, all integers, all numbers or all booleans."
+    )
+
+
+def _check_encoder(step: Any) -> None:
+    if getattr(step, "_infrequent_enabled", False) or (
+        step.min_frequency is not None or step.max_categories is not None
+    ):
+        raise UnsupportedEstimator(
+            "OneHotEncoder with infrequent categories (min_frequency or max_categories) is not "
+            "supported."
+        )
+    if step.handle_unknown not in _HANDLE_UNKNOWN:
+        raise UnsupportedEstimator("OneHotEncoder's handle_unknown setting is not supported.")
+
+
+def _dropped(step: Any, j: int) -> int | None:
+    drop = getattr(step, "drop_idx_", None)
+    if drop is None:
+        return None
+    if type(drop) is not np.ndarray or drop.ndim != 1 or j >= len(drop):
+        raise InvalidArtifact("The OneHotEncoder's drop_idx_ is damaged.")
+    index = python_value(drop[j])
+    if index is not None and type(index) is not int:
+        raise InvalidArtifact("The OneHotEncoder's drop_idx_ is damaged.")
+    return index
+
+
+def encode_column(
+    step: Any, j: int, has_fill: bool, fill: Any
+) -> tuple[Encoding, list[tuple[Any, float | None]]]:
+    """Return input j's encoding and, per output column, its category and missing value.
+
+    ``fill`` is what an imputer before the encoder puts in place of a missing input.
+    """
+    _check_encoder(step)
+    categories = getattr(step, "categories_", None)
+    if type(categories) is not list or j >= len(categories):
+        raise InvalidArtifact("The OneHotEncoder is not fitted.")
+    fitted = categories[j]
+    if type(fitted) is not np.ndarray or fitted.ndim != 1 or len(fitted) == 0:
+        raise InvalidArtifact("The OneHotEncoder's categories are damaged.")
+    values = [python_value(v) for v in fitted]
+    markers = [k for k, v in enumerate(values) if is_missing(v)]
+    if len(markers) > 1:
+        raise UnsupportedEstimator(
+            "OneHotEncoder categories with both None and NaN as missing values are not supported."
+        )
+    marker = markers[0] if markers else None
+    enum = tuple(v for k, v in enumerate(values) if k != marker)
+    if not enum:
+        raise UnsupportedEstimator(
+            "OneHotEncoder with only a missing-value category is not supported."
+        )
+    # Only when nothing imputes it does a None category decide how a missing input is spelt.
+    spelt_none = not has_fill and marker is not None and values[marker] is None
+    encoding = Encoding(
+        type=_feature_type(enum),
+        enum=enum,
+        kind=fitted.dtype.kind,
+        missing_input=None if spelt_none else math.nan,
+    )
+    if has_fill:
+        hits = [k for k, v in enumerate(values) if _same(v, fill)]
+        hit = hits[0] if hits else None
+        unknown_refused = hit is None and step.handle_unknown == "error"
+    else:
+        hit, unknown_refused = marker, marker is None
+    dropped = _dropped(step, j)
+    cells = [
+        (None if k == marker else value, None if unknown_refused else float(k == hit))
+        for k, value in enumerate(values)
+        if k != dropped
+    ]
+    return encoding, cells

@@ -1,0 +1,281 @@
+"""Turn a fitted supported estimator into plan JSON, a description, and hints for probe rows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from registry.errors import InvalidArtifact, InvalidFeatures, UnsupportedEstimator
+from registry.intake.allowlist import SUPPORTED_STEPS, supported_sentence, unsupported_message
+from registry.intake.columns import NO_FILL, Column, OneHot, Preparation, Raw, Value
+from registry.intake.encoders import Encoding, python_value
+from registry.plans import PLAN_FORMAT
+
+_REGRESSORS = (LinearRegression, Ridge, Lasso, ElasticNet)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """How to make probe values for one feature that scikit-learn reads as intended."""
+
+    mul: float = 1.0
+    add: float = 0.0
+    missing: Any = math.nan  # the value scikit-learn reads as missing: NaN, or None
+    kind: str = "f"  # numpy dtype kind the estimator was fitted on
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """A fitted estimator as the registry keeps it, with what probing it needs."""
+
+    kind: str
+    estimator: str
+    plan: dict[str, Any]
+    input_names: tuple[str, ...]
+    has_names: bool
+    hints: dict[str, Hint] = field(default_factory=dict)
+
+
+def extract(estimator: Any, feature_names: list[str] | None = None) -> Extraction:
+    """Return the plan of a fitted supported estimator.
+
+    Raises UnsupportedEstimator, InvalidFeatures or InvalidArtifact.
+    """
+    model, steps = _split(estimator)
+    names, has_names = _input_names(estimator, feature_names)
+    preparation = Preparation()
+    columns: list[Column] = [Raw(i) for i in range(len(names))]
+    for step in steps:
+        columns = preparation.apply(step, columns)
+    kind, link, coef, intercept, classes = _head(model)
+    if coef.shape[1] != len(columns):
+        raise InvalidArtifact(
+            f"{type(model).__name__} has {coef.shape[1]} coefficients but its preparation makes "
+            f"{len(columns)} columns."
+        )
+    design = [_to_design(c, model) for c in columns]
+    features, hints = _features(names, design, preparation.encodings)
+    plan = {
+        "format": PLAN_FORMAT,
+        "kind": kind,
+        "link": link,
+        "features": features,
+        "columns": [_column_json(c, names) for c in design],
+        "coef": _finite(coef, "coefficients").tolist(),
+        "intercept": _finite(intercept, "intercept").tolist(),
+        "classes": classes,
+    }
+    return Extraction(kind, describe(estimator), plan, tuple(names), has_names, hints)
+
+
+def _split(estimator: Any) -> tuple[Any, list[Any]]:
+    if type(estimator) is Pipeline:
+        steps = [s for _, s in _pipeline_steps(estimator)]
+        if not steps:
+            raise InvalidArtifact("The Pipeline has no steps.")
+        model, before = steps[-1], steps[:-1]
+    else:
+        model, before = estimator, []
+    if type(model) in _REGRESSORS or type(model) is LogisticRegression:
+        for step in before:
+            if type(step) in _REGRESSORS or type(step) is LogisticRegression:
+                raise UnsupportedEstimator(
+                    f"{type(step).__name__} can only be the last step of a Pipeline."
+                )
+        return model, before
+    name = type(model).__name__
+    if name in SUPPORTED_STEPS or type(model) is FunctionTransformer:
+        raise UnsupportedEstimator(f"The file holds a {name}, not a model; {supported_sentence()}.")
+    raise UnsupportedEstimator(unsupported_message(name))
+
+
+def _pipeline_steps(pipeline: Pipeline) -> list[tuple[str, Any]]:
+    steps = getattr(pipeline, "steps", None)
+    if type(steps) is not list or not all(type(s) is tuple and len(s) == 2 for s in steps):
+        raise InvalidArtifact("The Pipeline's steps are damaged.")
+    return steps
+
+
+def _input_names(estimator: Any, given: list[str] | None) -> tuple[list[str], bool]:
+    first = estimator
+    while type(first) is Pipeline:
+        real = [s for _, s in _pipeline_steps(first) if not _skipped(s)]
+        if not real:
+            raise InvalidArtifact("The Pipeline has no steps.")
+        first = real[0]
+    count = getattr(first, "n_features_in_", None)
+    if type(count) is not int or count < 1:
+        raise InvalidArtifact(f"The {type(first).__name__} is not fitted.")
+    own = getattr(first, "feature_names_in_", None)
+    if own is not None:
+        if type(own) is not np.ndarray or own.shape != (count,):
+            raise InvalidArtifact("The model's feature_names_in_ is damaged.")
+        own = [python_value(n) for n in own]
+        _check_names(own, count, "The model's feature_names_in_")
+        if given is not None and list(given) != own:
+            raise InvalidFeatures(
+                "The feature names given do not match the names the model was fitted with; "
+                "they must be the same names in the same order."
+            )
+        return own, True
+    if given is None:
+        raise InvalidFeatures(
+            f"The model was fitted without feature names; give its {count} feature names in order."
+        )
+    _check_names(given, count, "The feature names given")
+    return list(given), False
+
+
+def _check_names(names: list[Any], count: int, what: str) -> None:
+    if len(names) != count:
+        raise InvalidFeatures(f"{what} must list {count} names, not {len(names)}.")
+    if not all(type(n) is str and n != "" for n in names):
+        raise InvalidFeatures(f"{what} must all be non-empty strings.")
+    if len(set(names)) != len(names):
+        raise InvalidFeatures(f"{what} must be unique.")
+
+
+def _array(model: Any, attribute: str) -> np.ndarray:
+    value = getattr(model, attribute, None)
+    if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
+        value = np.array([value], dtype=np.float64)
+    if type(value) is not np.ndarray or value.dtype.kind not in "iuf":
+        raise InvalidArtifact(f"The {type(model).__name__} is not fitted.")
+    return value.astype(np.float64)
+
+
+def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | None]:
+    name = type(model).__name__
+    coef, intercept = _array(model, "coef_"), _array(model, "intercept_")
+    if coef.ndim == 1:
+        coef = coef[None, :]
+    if coef.ndim != 2:
+        raise InvalidArtifact(f"The {name}'s coefficients are damaged.")
+    if type(model) is not LogisticRegression:
+        if coef.shape[0] != 1:
+            raise UnsupportedEstimator(
+                f"{name} predicts {coef.shape[0]} targets; multi-output regression is not "
+                "supported."
+            )
+        if intercept.shape != (1,):
+            raise InvalidArtifact(f"The {name}'s intercept is damaged.")
+        return "linear", "identity", coef, intercept, None
+    labels = getattr(model, "classes_", None)
+    if type(labels) is not np.ndarray or labels.ndim != 1 or len(labels) < 2:
+        raise InvalidArtifact("The LogisticRegression is not fitted.")
+    classes = [python_value(c) for c in labels]
+    outputs = 1 if len(classes) == 2 else len(classes)
+    if coef.shape[0] != outputs or intercept.shape != (outputs,):
+        raise InvalidArtifact("The LogisticRegression's coefficients do not fit its classes.")
+    link = "logistic" if len(classes) == 2 else _multiclass_link(model)
+    return "logistic", link, coef, intercept, classes
+
+
+def _multiclass_link(model: LogisticRegression) -> str:
+    # scikit-learn releases that still have multi_class score liblinear and 'ovr' models one
+    # class against the rest; later ones always use softmax for three or more classes.
+    if "multi_class" not in LogisticRegression._get_param_names():
+        return "softmax"
+    multi_class = getattr(model, "multi_class", "auto")
+    if multi_class == "ovr" or (multi_class == "auto" and model.solver == "liblinear"):
+        return "ovr"
+    return "softmax"
+
+
+def _to_design(column: Column, model: Any) -> Value | OneHot:
+    if type(column) is not Raw:
+        return column
+    if column.fill is NO_FILL:
+        return Value(column.source)
+    fill = column.fill
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+        raise UnsupportedEstimator(
+            f"{type(model).__name__} receives a column that is not numeric; encode it with "
+            "OneHotEncoder."
+        )
+    return Value(column.source, missing=float(fill))
+
+
+def _features(
+    names: list[str], design: list[Value | OneHot], encodings: dict[int, Encoding]
+) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
+    features: list[dict[str, Any]] = []
+    hints: dict[str, Hint] = {}
+    for source, name in enumerate(names):
+        fed = [c for c in design if c.source == source]
+        if not fed:
+            continue
+        one_hot = {type(c) is OneHot for c in fed}
+        if len(one_hot) != 1:
+            raise UnsupportedEstimator(
+                f"Input {name!r} is used both as a number and one-hot encoded; this is not "
+                "supported."
+            )
+        nullable = all(c.missing is not None for c in fed)
+        if one_hot.pop():
+            encoding = encodings[source]
+            spec = {"name": name, "type": encoding.type, "enum": list(encoding.enum)}
+            hints[name] = Hint(missing=encoding.missing_input, kind=encoding.kind)
+        else:
+            spec = {"name": name, "type": "number"}
+            hints[name] = Hint(mul=fed[0].mul, add=fed[0].add)
+        spec["nullable"] = nullable
+        features.append(spec)
+    if not features:
+        raise UnsupportedEstimator("The model uses none of its inputs.")
+    return features, hints
+
+
+def _column_json(column: Value | OneHot, names: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "feature": names[column.source],
+        "mul": _finite_float(column.mul),
+        "add": _finite_float(column.add),
+        "missing": None if column.missing is None else _finite_float(column.missing),
+    }
+    if type(column) is OneHot:
+        out["category"] = column.category
+    return out
+
+
+def _finite_float(value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidArtifact("The model's preparation produces values that are not finite.")
+    return value
+
+
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise InvalidArtifact(f"The model's {what} are not all finite.")
+    return values
+
+
+def describe(step: Any, in_columns: bool = False) -> str:
+    """Return a nested description such as "Pipeline(StandardScaler, LogisticRegression)"."""
+    if type(step) is Pipeline:
+        inner = [describe(s) for _, s in _pipeline_steps(step) if not _skipped(s)]
+        return f"Pipeline({', '.join(inner)})"
+    if type(step) is ColumnTransformer:
+        selected = getattr(step, "_transformer_to_input_indices", {})
+        inner = [
+            describe(t, in_columns=True)
+            for name, t, *_ in getattr(step, "transformers_", [])
+            if selected.get(name) and not (isinstance(t, str) and t == "drop")
+        ]
+        return f"ColumnTransformer({', '.join(inner)})"
+    # A fitted ColumnTransformer keeps its 'passthrough' columns as an identity FunctionTransformer.
+    if _skipped(step) or (in_columns and type(step) is FunctionTransformer):
+        return "passthrough"
+    return type(step).__name__
+
+
+def _skipped(step: Any) -> bool:
+    return step is None or (isinstance(step, str) and step == "passthrough")

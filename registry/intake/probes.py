@@ -1,0 +1,80 @@
+"""Probe rows for a plan, and scikit-learn's own outputs on them, to check the plan against."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from registry.intake.extract import Extraction, Hint
+
+MIN_ROWS = 32
+MAX_ROWS = 512
+_MISSING_EVERY = 5
+
+
+def probe_rows(extraction: Extraction, seed: int = 0) -> dict[str, list[Any]]:
+    """Return probe rows by feature: random numbers, every category, and missing values."""
+    rng = np.random.default_rng(seed)
+    features = extraction.plan["features"]
+    longest = max((len(f.get("enum", ())) for f in features), default=0)
+    n = min(max(MIN_ROWS, longest + _MISSING_EVERY), MAX_ROWS)
+    rows: dict[str, list[Any]] = {}
+    for offset, feature in enumerate(features):
+        if "enum" in feature:
+            enum = feature["enum"]
+            start = int(rng.integers(len(enum)))
+            values = [enum[(start + i) % len(enum)] for i in range(n)]
+        else:
+            hint = extraction.hints[feature["name"]]
+            z = rng.normal(size=n) * 1.5
+            # Values near the fitted range, so that probabilities are not all saturated.
+            values = ((z - hint.add) / hint.mul if hint.mul else z).tolist()
+        if feature["nullable"]:
+            for i in range(offset % _MISSING_EVERY, n, _MISSING_EVERY):
+                values[i] = None
+        rows[feature["name"]] = values
+    return rows
+
+
+def _column(values: list[Any], hint: Hint, categorical: bool) -> np.ndarray:
+    if not categorical:
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+    has_missing = any(v is None for v in values)
+    if hint.kind in "iuf" and not (has_missing and hint.missing is None):
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+    if hint.kind == "b" and not has_missing:
+        return np.array(values, dtype=bool)
+    return np.array([hint.missing if v is None else v for v in values], dtype=object)
+
+
+def sklearn_inputs(extraction: Extraction, rows: dict[str, list[Any]]) -> Any:
+    """Return the probe rows as the estimator was fitted on: a DataFrame or a numpy array."""
+    n = len(next(iter(rows.values())))
+    categorical = {f["name"] for f in extraction.plan["features"] if "enum" in f}
+    columns = {
+        name: _column(rows[name], extraction.hints[name], name in categorical)
+        if name in rows
+        else np.zeros(n)  # an input the model drops: any value will do
+        for name in extraction.input_names
+    }
+    if extraction.has_names:
+        return pd.DataFrame(columns, columns=list(extraction.input_names))
+    dtype = object if any(c.dtype == object for c in columns.values()) else np.float64
+    return np.column_stack([columns[name].astype(dtype) for name in extraction.input_names])
+
+
+def sklearn_outputs(estimator: Any, extraction: Extraction, rows: dict[str, list[Any]]) -> list:
+    """Return scikit-learn's predictions (linear) or class probabilities (logistic) as rows."""
+    inputs = sklearn_inputs(extraction, rows)
+    with warnings.catch_warnings(), joblib.parallel_config(backend="sequential"):
+        warnings.simplefilter("ignore")
+        if extraction.kind == "linear":
+            out = np.asarray(estimator.predict(inputs), dtype=np.float64).reshape(-1, 1)
+        else:
+            out = np.asarray(estimator.predict_proba(inputs), dtype=np.float64)
+    return out.tolist()

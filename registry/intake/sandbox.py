@@ -1,0 +1,246 @@
+"""Parent side of intake: run the sandboxed child on an artifact and trust only what checks out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.errors import (
+    InvalidArtifact,
+    InvalidFeatures,
+    RegistryError,
+    UnsupportedEstimator,
+    UntrustedArtifact,
+)
+from registry.intake.verify import check_probes
+from registry.intake.wire import encode_request
+from registry.plans import Feature, Plan, PlanError
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("joblib", "skops")
+MAX_ANSWER = 64 << 20
+MAX_STDERR = 64 << 10
+THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_ROOT = Path(__file__).resolve().parents[2]
+_BOOTSTRAP = (
+    "import sys; sys.dont_write_bytecode = True; sys.path.insert(0, {root!r}); "
+    "from registry.intake.child import main; main()"
+)
+_ERRORS: dict[str, type[RegistryError]] = {
+    "untrusted_artifact": UntrustedArtifact,
+    "unsupported_estimator": UnsupportedEstimator,
+    "invalid_artifact": InvalidArtifact,
+    "invalid_features": InvalidFeatures,
+}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What intake learnt from an artifact: its validated plan and how it was opened."""
+
+    kind: str
+    estimator: str
+    plan: Plan
+    features: tuple[Feature, ...]
+    classes: tuple[Any, ...] | None
+    sklearn_version: str
+    sandbox: dict[str, bool]
+
+
+class _Overflow(Exception):
+    pass
+
+
+def inspect_artifact(
+    data: bytes,
+    *,
+    feature_names: list[str] | None = None,
+    artifact_format: str = "joblib",
+    timeout: float = 60.0,
+) -> IntakeResult:
+    """Open an uploaded artifact in a sandboxed child and return its checked plan.
+
+    Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator or InvalidFeatures.
+    """
+    if artifact_format not in FORMATS:
+        raise InvalidArtifact(f"The artifact format must be one of {', '.join(FORMATS)}.")
+    if feature_names is not None and not (
+        isinstance(feature_names, (list, tuple)) and all(type(n) is str for n in feature_names)
+    ):
+        raise InvalidFeatures("The feature names must be a list of strings.")
+    if not data:
+        raise InvalidArtifact("The file is empty.")
+    header = {
+        "format": artifact_format,
+        "feature_names": None if feature_names is None else list(feature_names),
+    }
+    answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout)
+    return _result(answer)
+
+
+def _run_child(request: bytes, artifact_format: str, timeout: float) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _BOOTSTRAP.format(root=str(_ROOT)),
+        str(max(1, math.ceil(timeout))),
+        artifact_format,
+    ]
+    with (
+        tempfile.TemporaryDirectory(prefix="intake-") as workdir,
+        subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(THREAD_ENV),
+            cwd=workdir,
+            close_fds=True,
+            start_new_session=True,
+        ) as process,
+    ):
+        try:
+            stdout, stderr = _exchange(process, request, time.monotonic() + timeout)
+        except TimeoutError as exc:
+            raise UntrustedArtifact(
+                f"Opening the file took too long (over {timeout:g} seconds)."
+            ) from exc
+        except _Overflow as exc:
+            raise UntrustedArtifact("Opening the file produced an oversized answer.") from exc
+        finally:
+            if process.poll() is None:
+                process.kill()
+    if stderr:
+        log.debug("intake child stderr: %s", stderr[:4096].decode(errors="replace"))
+    return _parse(stdout, process.returncode)
+
+
+def _exchange(
+    process: subprocess.Popen[bytes], request: bytes, deadline: float
+) -> tuple[bytes, bytes]:
+    """Write the request and read both outputs, with a deadline and caps on what is kept."""
+    assert process.stdin and process.stdout and process.stderr
+    pending = memoryview(request)
+    out, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as selector:
+        for stream, event in (
+            (process.stdin, selectors.EVENT_WRITE),
+            (process.stdout, selectors.EVENT_READ),
+            (process.stderr, selectors.EVENT_READ),
+        ):
+            os.set_blocking(stream.fileno(), False)
+            selector.register(stream, event)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            for key, _ in selector.select(remaining):
+                stream = key.fileobj
+                if stream is process.stdin:
+                    try:
+                        pending = pending[os.write(key.fd, pending[: 1 << 16]) :]
+                    except BrokenPipeError:
+                        pending = pending[:0]
+                    if not pending:
+                        selector.unregister(stream)
+                        stream.close()
+                    continue
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(stream)
+                    stream.close()
+                elif stream is process.stdout:
+                    out += chunk
+                    if len(out) > MAX_ANSWER:
+                        raise _Overflow
+                elif len(err) < MAX_STDERR:
+                    err += chunk[: MAX_STDERR - len(err)]
+    try:
+        process.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError from exc
+    return bytes(out), bytes(err)
+
+
+def _crash(returncode: int) -> UntrustedArtifact:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        if -returncode in (signal.SIGXCPU, signal.SIGKILL):
+            return UntrustedArtifact("Opening the file took too long and was stopped.")
+        return UntrustedArtifact(f"Opening the file stopped the sandboxed reader ({name}).")
+    return UntrustedArtifact("The sandboxed reader stopped without giving an answer.")
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not strict JSON")
+
+
+def _parse(stdout: bytes, returncode: int) -> dict[str, Any]:
+    try:
+        answer = json.loads(stdout, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise _crash(returncode) from None
+    if type(answer) is not dict or type(answer.get("ok")) is not bool:
+        raise _crash(returncode)
+    if not answer["ok"]:
+        error = _ERRORS.get(answer.get("code"), UntrustedArtifact)
+        raise error(_sentence(answer.get("message")))
+    if returncode != 0:
+        raise _crash(returncode)
+    return answer
+
+
+def _sentence(message: Any) -> str:
+    if type(message) is not str or not message.strip():
+        return "The file could not be opened safely."
+    clean = "".join(ch if ch.isprintable() else " " for ch in message).strip()
+    return clean if len(clean) <= 300 else clean[:297].rstrip() + "..."
+
+
+def _field(answer: dict[str, Any], name: str, kind: type) -> Any:
+    value = answer.get(name)
+    if type(value) is not kind:
+        raise UntrustedArtifact(f"The sandboxed reader's answer has no valid {name}.")
+    return value
+
+
+def _result(answer: dict[str, Any]) -> IntakeResult:
+    kind = _field(answer, "kind", str)
+    estimator = _field(answer, "estimator", str)
+    version = _field(answer, "sklearn_version", str)
+    sandbox = _field(answer, "sandbox", dict)
+    probes = _field(answer, "probes", dict)
+    try:
+        plan = Plan(_field(answer, "plan", dict))
+    except PlanError as exc:
+        raise InvalidArtifact(f"The model's plan is not valid: {exc}") from exc
+    if plan.kind != kind:
+        raise UntrustedArtifact("The sandboxed reader's answer contradicts itself.")
+    check_probes(plan, probes.get("rows"), probes.get("outputs"))
+    classes = plan.classes
+    return IntakeResult(
+        kind=kind,
+        estimator=estimator[:500],
+        plan=plan,
+        features=plan.features,
+        classes=None if classes is None else tuple(classes),
+        sklearn_version=version[:50],
+        sandbox={str(k): v for k, v in sandbox.items() if type(v) is bool},
+    )
