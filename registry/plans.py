@@ -203,6 +203,8 @@ class Plan:
         for source in onehot:
             _require(source not in value_src, "A feature is either one-hot or a value.")
         self._value_src = np.array(value_src, dtype=np.intp)
+        # Usually each feature feeds one value column, and a plain assignment is much faster.
+        self._value_src_unique = len(set(value_src)) == len(value_src)
         self._value_mul = np.array(value_mul, dtype=np.float64)
         self._value_add = np.array(value_add, dtype=np.float64)
         self._value_missing = np.array(value_missing, dtype=np.float64)
@@ -258,7 +260,10 @@ class Plan:
             if missing.any():
                 z = np.where(missing, self._value_missing, z)
             column_parts = z[:, :, None] * self._value_coef[None, :, :]
-            np.add.at(parts, (slice(None), self._value_src), column_parts)
+            if self._value_src_unique:
+                parts[:, self._value_src, :] = column_parts
+            else:
+                np.add.at(parts, (slice(None), self._value_src), column_parts)
         for source, (lookup, table, _) in self._onehot.items():
             unknown, absent = len(table) - 2, len(table) - 1
             feature = self.features[source]
