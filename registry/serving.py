@@ -175,6 +175,10 @@ class Serving:
             self._plans[key] = plan
         return plan
 
+    def close(self) -> None:
+        """Release the connection the generation check holds."""
+        self._watch.close()
+
     def warm(self, name: str) -> None:
         """Load the plans a model's routes will need, so the next prediction is fast."""
         entry = self.snapshot().models.get(name)

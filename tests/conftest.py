@@ -77,6 +77,7 @@ def app(database_url: str, tmp_path: Path):
         }
     )
     yield app
+    app.extensions["registry"].serving.close()
     app.extensions["registry"].db.dispose()
 
 

@@ -1,8 +1,29 @@
-"""The documented API: the Flask-RESTX Api with its registry namespaces."""
+"""The documented API: the Flask-RESTX Api and swagger.json, cached per registry generation.
+
+swagger.json is the static part Flask-RESTX documents (computed once) plus one section per
+registered model (its namespace from registry.api.model_docs, serialized once and kept while
+what it shows stays the same), assembled once per generation and served with a content ETag.
+"""
 
 from __future__ import annotations
 
-from flask_restx import Api
+import hashlib
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+from flask import Flask, Response, request
+from flask_restx import Api, Namespace
+from flask_restx.model import ModelBase
+from flask_restx.swagger import Swagger, extract_path, ref
+
+from registry.api.context import registry
+from registry.api.model_docs import build_namespace, shown_version
+from registry.db import Database
+from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
+from registry.serving import ModelEntry, Snapshot
 
 AUTHORIZATIONS = {
     "bearer": {
@@ -14,11 +35,188 @@ AUTHORIZATIONS = {
 }
 
 
+@dataclass(frozen=True)
+class SpecDocument:
+    """swagger.json as served for one registry generation."""
+
+    generation: int
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One model's part of swagger.json: its tag, and its paths and definitions as JSON."""
+
+    tag: dict[str, str]
+    paths: dict[str, orjson.Fragment]
+    definitions: dict[str, orjson.Fragment]
+
+
+class SectionKey(NamedTuple):
+    """Everything a model's section depends on; a new key means a new section."""
+
+    model_id: int
+    name: str
+    shown: int | None
+    active: int | None
+    aliases: tuple[tuple[str, int], ...]
+    versions: tuple[int, ...]
+    description: str
+
+
+class _SectionSwagger(Swagger):
+    """Serializes one model's namespace: its paths and the models named after it."""
+
+    def __init__(self, api: Api, ns: Namespace, prefix: str) -> None:
+        super().__init__(api)
+        self._ns = ns
+        self._prefix = prefix
+
+    def register_model(self, model: ModelBase | str) -> dict[str, str]:
+        # Shared models (Error) belong to the static part; only prefixed ones go here.
+        name = model.name if isinstance(model, ModelBase) else model
+        if name.startswith(self._prefix) and name not in self._registered_models:
+            specs = self._ns.models[name]
+            self._registered_models[name] = specs
+            if isinstance(specs, dict):
+                for field in specs.values():
+                    self.register_field(field)
+        return ref(model)
+
+    def section(self) -> Section:
+        paths = {
+            extract_path(url): self.serialize_resource(self._ns, r, url, route_doc=doc, **kw)
+            for r, urls, doc, kw in self._ns.resources
+            for url in self.api.ns_urls(self._ns, urls)
+        }
+        for name in self._ns.models:
+            self.register_model(name)
+        return Section(
+            tag={"name": self._ns.name, "description": self._ns.description},
+            paths={path: orjson.Fragment(orjson.dumps(item)) for path, item in paths.items()},
+            definitions={
+                name: orjson.Fragment(orjson.dumps(schema))
+                for name, schema in self.serialize_definitions().items()
+            },
+        )
+
+
+class ModelSections:
+    """Keeps each model's serialized section while its key stays the same."""
+
+    def __init__(self, api: Api, reserved_tags: Iterable[str]) -> None:
+        self._api = api
+        self._reserved = frozenset(reserved_tags)
+        self._sections: dict[SectionKey, Section] = {}
+
+    def sections(self, snapshot: Snapshot, db: Database) -> list[Section]:
+        """Return every model's section, by name, building only those whose key changed."""
+        entries = sorted(snapshot.models.values(), key=lambda e: e.name)
+        with db.read() as session:
+            descriptions = model_descriptions(session)
+            keys = [_key(e, descriptions.get(e.id, "")) for e in entries]
+            missing = [
+                (e, k) for e, k in zip(entries, keys, strict=True) if k not in self._sections
+            ]
+            wanted = {(k.model_id, k.shown) for _, k in missing if k.shown is not None}
+            shown = shown_versions(session, wanted) if wanted else {}
+        fresh = {
+            key: self._build(entry, key, shown.get((key.model_id, key.shown or 0)))
+            for entry, key in missing
+        }
+        # Keeping only this generation's keys drops sections of deleted or re-versioned models.
+        self._sections = {key: self._sections.get(key) or fresh[key] for key in keys}
+        return [self._sections[key] for key in keys]
+
+    def _build(self, entry: ModelEntry, key: SectionKey, shown: ShownVersion | None) -> Section:
+        tag = f"{entry.name} (model)" if entry.name in self._reserved else entry.name
+        ns = build_namespace(entry, key.description, shown, tag)
+        return _SectionSwagger(self._api, ns, f"{entry.name}.").section()
+
+
+def _key(entry: ModelEntry, description: str) -> SectionKey:
+    return SectionKey(
+        entry.id,
+        entry.name,
+        shown_version(entry),
+        entry.active_version,
+        tuple(sorted(entry.aliases.items())),
+        tuple(sorted(entry.versions)),
+        description,
+    )
+
+
 class RegistryApi(Api):
     """The registry's Api; errors go to the app's JSON handlers, not Flask-RESTX's."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._static: dict[str, Any] | None = None
+        self._sections: ModelSections | None = None
+        self._document: SpecDocument | None = None
+        self._assembling = threading.Lock()
+
     def handle_error(self, e: Exception):  # type: ignore[override]
         raise e
+
+    def init_app(self, app: Flask, **kwargs: Any) -> None:
+        super().init_app(app, **kwargs)
+        app.view_functions[self.endpoint("specs")] = self.serve_specs
+
+    @property
+    def __schema__(self) -> dict[str, Any]:  # type: ignore[override]
+        return orjson.loads(self.spec_document().body)
+
+    def serve_specs(self) -> Response:
+        """Answer swagger.json, or 304 when the client holds this very document."""
+        document = self.spec_document()
+        if request.if_none_match.contains_weak(document.etag):
+            response = Response(status=304)
+        else:
+            response = Response(document.body, mimetype="application/json")
+        response.set_etag(document.etag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    def spec_document(self) -> SpecDocument:
+        """Return swagger.json for the registry's current generation."""
+        reg = registry()
+        document = self._document
+        if document is not None and document.generation == reg.serving.snapshot().generation:
+            return document
+        with self._assembling:
+            snapshot = reg.serving.snapshot()
+            document = self._document
+            if document is None or document.generation != snapshot.generation:
+                document = self._document = self._assemble(snapshot, reg.db)
+        return document
+
+    def _assemble(self, snapshot: Snapshot, db: Database) -> SpecDocument:
+        static = self._static_spec()
+        if self._sections is None:
+            reserved = {t["name"] for t in static["tags"]} | {"default"}
+            self._sections = ModelSections(self, reserved)
+        sections = self._sections.sections(snapshot, db)
+        spec = {
+            **static,
+            "paths": {**static["paths"], **{p: f for s in sections for p, f in s.paths.items()}},
+            "tags": [*static["tags"], *(s.tag for s in sections)],
+            "definitions": {
+                **static["definitions"],
+                **{n: f for s in sections for n, f in s.definitions.items()},
+            },
+        }
+        body = orjson.dumps(spec)
+        return SpecDocument(snapshot.generation, body, hashlib.sha256(body).hexdigest())
+
+    def _static_spec(self) -> dict[str, Any]:
+        if self._static is None:
+            spec = Swagger(self).as_dict()
+            spec.setdefault("tags", [])
+            spec.setdefault("definitions", {})
+            self._static = spec
+        return self._static
 
 
 def make_api() -> RegistryApi:

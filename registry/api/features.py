@@ -110,23 +110,43 @@ def example_row(plan: Plan) -> dict[str, Any]:
     return row
 
 
+class TypedField(rx.Raw):
+    """A Swagger field of one JSON type, with an enum of any type and Swagger's x-nullable."""
+
+    def __init__(
+        self,
+        type_: str | None,
+        enum: Sequence[Any] | None = None,
+        nullable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(nullable=nullable, **kwargs)
+        # Flask-RESTX keeps enum for strings only, and formats numbers as 32-bit floats.
+        self.__schema_type__ = type_
+        self.enum = None if enum is None else list(enum)
+
+    def schema(self) -> dict[str, Any]:
+        schema = super().schema()
+        if self.enum is not None:
+            schema["enum"] = self.enum
+        if self.nullable:
+            schema["x-nullable"] = True
+        return schema
+
+
 def swagger_fields(features: Sequence[Feature], example: dict[str, Any]) -> dict[str, rx.Raw]:
     """Return Flask-RESTX fields describing one input row."""
-    out: dict[str, rx.Raw] = {}
-    for f in features:
-        kind = {
-            "number": rx.Float,
-            "integer": rx.Integer,
-            "boolean": rx.Boolean,
-            "string": rx.String,
-        }[f.type]
-        options: dict[str, Any] = {"required": not f.nullable, "example": example.get(f.name)}
-        if f.enum is not None:
-            options["enum"] = list(f.enum)
-        if f.nullable:
-            options["description"] = "May be null or left out"
-        out[f.name] = kind(**options)
-    return out
+    return {
+        f.name: TypedField(
+            f.type,
+            enum=f.enum,
+            nullable=f.nullable,
+            required=not f.nullable,
+            example=example.get(f.name),
+            description="May be null or left out" if f.nullable else None,
+        )
+        for f in features
+    }
 
 
 class RowValidator:

@@ -1,0 +1,275 @@
+"""Per-model documentation: a Flask-RESTX Namespace per model, built from its shown version.
+
+The namespaces are never added to the Api, so they add no URL rules: the generic routes of
+registry.api.predict answer; these only describe them, one literal path per model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Model, Namespace, Resource
+from flask_restx import fields as rx
+
+from registry.api.features import RowValidator, TypedField, example_row, swagger_fields
+from registry.api.predict import predict
+from registry.plans import Plan, PlanError
+from registry.services.catalog import ShownVersion
+from registry.serving import ModelEntry
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+class _ExampleModel(Model):
+    """A strict Swagger model that carries a whole example object."""
+
+    example: Any = None
+
+    @property
+    def _schema(self) -> dict[str, Any]:
+        return {**super()._schema, "example": self.example}
+
+
+def _example_model(ns: Namespace, name: str, fields: dict[str, rx.Raw], example: Any) -> Model:
+    model = _ExampleModel(name, fields, strict=True)
+    model.example = example
+    return ns.add_model(name, model)
+
+
+def shown_version(entry: ModelEntry) -> int | None:
+    """Return the version a model's docs show: the active one, else the latest."""
+    if entry.active_version is not None:
+        return entry.active_version
+    return max(entry.versions, default=None)
+
+
+def build_namespace(
+    entry: ModelEntry, description: str, shown: ShownVersion | None, tag: str
+) -> Namespace:
+    """Document one model's prediction routes in a namespace of its own, named ``tag``."""
+    ns = Namespace(tag, path=f"/models/{entry.name}")
+    if shown is None:
+        ns.description = _join(description, f"`{entry.name}` has no versions yet.")
+        _document_no_versions(ns, entry.name)
+        return ns
+    try:
+        plan = Plan(shown.plan)
+    except PlanError as error:
+        # One unreadable plan must not take every other model's docs down with it.
+        ns.description = _join(
+            description, f"Version {shown.version}'s stored plan cannot be read: {error}"
+        )
+        return ns
+    ns.description = _join(description, _summary(entry, shown, plan))
+    _document_predictions(ns, entry, shown.version, plan)
+    return ns
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(p.strip() for p in parts if p.strip())
+
+
+def _summary(entry: ModelEntry, shown: ShownVersion, plan: Plan) -> str:
+    if entry.active_version == shown.version:
+        state = f"version {shown.version} is active"
+    else:
+        state = f"no version is active; the fields are version {shown.version}'s, the latest"
+    aliases = ", ".join(f"`{a}` → {v}" for a, v in sorted(entry.aliases.items()))
+    return f"A {plan.kind} model, `{shown.estimator}`; {state}." + (
+        f" Aliases: {aliases}." if aliases else ""
+    )
+
+
+def _document_no_versions(ns: Namespace, name: str) -> None:
+    _operation(
+        ns,
+        name,
+        "/predict",
+        {"id": f"predict_{name}", "responses": {"404": ("The model has no versions", "Error")}},
+        "Predict (no versions yet)",
+        f"`{name}` has no versions, so this route answers 404. Upload one with "
+        f"`POST /models/{name}/versions`; its fields and examples then appear here.",
+    )
+
+
+def _document_predictions(ns: Namespace, entry: ModelEntry, version: int, plan: Plan) -> None:
+    name = entry.name
+    example = example_row(plan)
+    row = _example_model(ns, f"{name}.Row", swagger_fields(plan.features, example), example)
+    instances = {"instances": rx.List(rx.Nested(row), required=True, min_items=1)}
+    _example_model(ns, f"{name}.Instances", instances, {"instances": [example]})
+    ns.schema_model(f"{name}.Columns", _columns_schema(plan, example))
+    _answer_models(ns, name, version, plan, example)
+    # Models are named, not passed: Flask-RESTX deep-copies every object in a doc it merges.
+    common = {
+        "expect": [(f"{name}.Row", _BODY_HELP.format(name=name))],
+        "responses": {
+            "200": (
+                f"One prediction; instances or columns bodies answer {name}.Predictions",
+                f"{name}.Prediction",
+            ),
+            **_ERRORS,
+        },
+    }
+    active = entry.active_version
+    _operation(
+        ns,
+        name,
+        "/predict",
+        {**common, "id": f"predict_{name}", "params": _EXPLAIN},
+        "Predict with the active version",
+        f"Answered by version {active}, the active one."
+        if active is not None
+        else "No version is active yet: this route answers 404 until one is activated.",
+    )
+    # The default is the version whose body is shown, so "Try it out" works as it stands.
+    version_param = {
+        "description": "A version number",
+        "enum": sorted(entry.versions, reverse=True),
+        "default": version,
+    }
+    _operation(
+        ns,
+        name,
+        "/versions/<int:version>/predict",
+        {
+            **common,
+            "id": f"predictVersion_{name}",
+            "params": {**_EXPLAIN, "version": version_param},
+        },
+        "Predict with a chosen version",
+        f"The body shown is version {version}'s; other versions may take other fields "
+        f"(`GET /models/{name}/versions/{{version}}/schema`).",
+    )
+    details, alias_param = _alias_doc(entry, version)
+    _operation(
+        ns,
+        name,
+        "/aliases/<string:alias>/predict",
+        {**common, "id": f"predictAlias_{name}", "params": {**_EXPLAIN, "alias": alias_param}},
+        "Predict with the version an alias names",
+        details,
+    )
+
+
+def _alias_doc(entry: ModelEntry, version: int) -> tuple[str, dict[str, Any]]:
+    param: dict[str, Any] = {"description": "An alias of the model"}
+    if not entry.aliases:
+        return (
+            f"`{entry.name}` has no aliases yet; set one with "
+            f"`PUT /models/{entry.name}/aliases/{{alias}}`.",
+            param,
+        )
+    param["enum"] = sorted(entry.aliases)
+    param["default"] = min(entry.aliases, key=lambda a: (entry.aliases[a] != version, a))
+    listed = ", ".join(f"`{a}` → version {v}" for a, v in sorted(entry.aliases.items()))
+    return f"Aliases: {listed}. The body shown is version {version}'s.", param
+
+
+def _operation(
+    ns: Namespace, name: str, url: str, doc: dict[str, Any], summary: str, details: str
+) -> None:
+    """Document POST on ``url`` with a Resource class of this model's own."""
+
+    def post(self: Resource, **kwargs: Any) -> Any:
+        return predict(name, **kwargs)
+
+    post.__doc__ = f"{summary}\n\n{details}"
+    ns.route(url)(type(f"{name}:{url}", (Resource,), {"post": ns.doc(**doc)(post)}))
+
+
+def _columns_schema(plan: Plan, example: dict[str, Any]) -> dict[str, Any]:
+    names = [f.name for f in plan.features]
+    return {
+        "type": "object",
+        "required": ["columns", "data"],
+        "properties": {
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "enum": names},
+                "description": "Feature names, in the order of each row of data",
+            },
+            "data": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "array", "items": {}},
+                "description": "Rows of values, in the order of columns",
+            },
+        },
+        "additionalProperties": False,
+        "example": {"columns": names, "data": [[example[n] for n in names]]},
+    }
+
+
+def _answer_models(
+    ns: Namespace, name: str, version: int, plan: Plan, example: dict[str, Any]
+) -> None:
+    # The answer's example is what the shown version really predicts for the body's example.
+    output = plan.predict(RowValidator(plan).from_rows([example]))
+    label = _prediction_field(plan, output.predictions[0])
+    one: dict[str, rx.Raw] = {
+        "model": rx.String(required=True, example=name),
+        "version": rx.Integer(
+            required=True, example=version, description="The version that answered"
+        ),
+        "prediction": label,
+    }
+    many: dict[str, rx.Raw] = {**one, "predictions": rx.List(label, required=True)}
+    del many["prediction"]
+    if plan.classes is not None and output.probabilities is not None:
+        chances = output.probabilities[0].tolist()
+        probabilities = ns.model(
+            f"{name}.Probabilities",
+            {
+                str(c): rx.Float(description=f"Probability of class {c}", example=p)
+                for c, p in zip(plan.classes, chances, strict=True)
+            },
+        )
+        one["probabilities"] = rx.Nested(probabilities, required=True)
+        many["probabilities"] = rx.List(rx.Nested(probabilities), required=True)
+    one["contributions"] = rx.Raw(description=_CONTRIBUTIONS_HELP)
+    many["contributions"] = rx.List(rx.Raw, description=_CONTRIBUTIONS_HELP)
+    ns.model(f"{name}.Prediction", one)
+    ns.model(f"{name}.Predictions", many)
+
+
+def _prediction_field(plan: Plan, example: Any) -> rx.Raw:
+    if plan.classes is None:
+        return TypedField(
+            "number", required=True, example=example, description="The predicted value"
+        )
+    types = {_JSON_TYPES.get(type(c)) for c in plan.classes}
+    return TypedField(
+        types.pop() if len(types) == 1 else None,
+        enum=plan.classes,
+        required=True,
+        example=example,
+        description="The predicted class, with its JSON type",
+    )
+
+
+_BODY_HELP = (
+    "One row as an object of feature values, as shown. Two more forms predict several rows: "
+    '`{{"instances": [row, ...]}}` ({name}.Instances) and '
+    '`{{"columns": [names], "data": [[values], ...]}}` ({name}.Columns); '
+    "they answer {name}.Predictions."
+)
+_EXPLAIN = {
+    "explain": {
+        "in": "query",
+        "type": "boolean",
+        "description": "true adds each row's additive contributions, by feature plus _intercept",
+    }
+}
+_ERRORS = {
+    str(code): (description, "Error")
+    for code, description in (
+        (400, "Not JSON, or not a row, instances or columns body"),
+        (401, "An invalid token, or none when reads need one"),
+        (404, "No such model, version or alias, or no active version"),
+        (413, "The body or the batch is over the limit"),
+        (415, "The body is not application/json"),
+        (422, "A row misses a field, has an unknown one, or a bad value"),
+    )
+}
+_CONTRIBUTIONS_HELP = "With explain=true: each feature's additive part, plus _intercept"

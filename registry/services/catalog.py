@@ -1,0 +1,52 @@
+"""Read use cases for the documentation: model descriptions and the versions the docs show."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from registry.models import ModelVersion, RegisteredModel
+
+# Two bound parameters a pair; stays far below every backend's parameter limit.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ShownVersion:
+    """The version a model's documentation shows: its estimator and plan JSON."""
+
+    model_id: int
+    version: int
+    estimator: str
+    plan: dict[str, Any]
+
+
+def model_descriptions(session: Session) -> dict[int, str]:
+    """Return every model's description, by model id."""
+    rows = session.execute(select(RegisteredModel.id, RegisteredModel.description))
+    return {model_id: description or "" for model_id, description in rows}
+
+
+def shown_versions(
+    session: Session, keys: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], ShownVersion]:
+    """Return the versions named by (model id, version) pairs; pairs that are gone are left out."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[int, int], ShownVersion] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = session.execute(
+            select(
+                ModelVersion.model_id,
+                ModelVersion.version,
+                ModelVersion.estimator,
+                ModelVersion.plan,
+            ).where(tuple_(ModelVersion.model_id, ModelVersion.version).in_(chunk))
+        )
+        for model_id, version, estimator, plan in rows:
+            found[(model_id, version)] = ShownVersion(model_id, version, estimator, plan)
+    return found

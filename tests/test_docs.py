@@ -1,0 +1,365 @@
+"""Per-model Swagger docs: sections built from the registry, cached per generation, valid 2.0."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pytest
+from openapi_spec_validator import OpenAPIV2SpecValidator, validate
+from sqlalchemy import select, update
+
+from registry.app import create_app
+from registry.models import ModelVersion, RegisteredModel
+from registry.plans import Plan
+from registry.services.versions import add_version
+
+SPEC = "/api/v1/swagger.json"
+
+HOUSE = {
+    "format": 1,
+    "kind": "linear",
+    "link": "identity",
+    "features": [
+        {"name": "area", "type": "number"},
+        {"name": "bedrooms", "type": "integer"},
+        {"name": "city", "type": "string", "enum": ["north", "south"]},
+        {"name": "garage", "type": "number", "nullable": True},
+    ],
+    "columns": [
+        {"feature": "area", "mul": 0.001, "add": -1.5, "missing": None},
+        {"feature": "bedrooms", "mul": 1.0, "add": -3.0, "missing": None},
+        {"feature": "city", "category": "north", "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "city", "category": "south", "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "garage", "mul": 1.0, "add": 0.0, "missing": 0.5},
+    ],
+    "coef": [[100.0, 5000.0, 2000.0, -1000.0, 300.0]],
+    "intercept": [50000.0],
+    "classes": None,
+}
+ROOMS = {
+    "format": 1,
+    "kind": "linear",
+    "link": "identity",
+    "features": [{"name": "rooms", "type": "integer"}],
+    "columns": [{"feature": "rooms", "mul": 1.0, "add": 0.0, "missing": None}],
+    "coef": [[10.0]],
+    "intercept": [1.0],
+    "classes": None,
+}
+CHURN = {
+    "format": 1,
+    "kind": "logistic",
+    "link": "logistic",
+    "features": [
+        {"name": "tenure", "type": "number", "nullable": True},
+        {"name": "plan", "type": "string", "enum": ["basic", "pro"]},
+        {"name": "seats", "type": "integer", "enum": [1, 2, 5]},
+    ],
+    "columns": [
+        {"feature": "tenure", "mul": 0.1, "add": -1.0, "missing": 0.0},
+        {"feature": "plan", "category": "basic", "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "plan", "category": "pro", "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "seats", "category": 1, "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "seats", "category": 2, "mul": 1.0, "add": 0.0, "missing": None},
+        {"feature": "seats", "category": 5, "mul": 1.0, "add": 0.0, "missing": None},
+    ],
+    "coef": [[0.5, 0.2, -0.3, 0.1, 0.0, -0.1]],
+    "intercept": [0.1],
+    "classes": ["stay", "leave"],
+}
+
+
+@dataclass(frozen=True)
+class Inspected:
+    kind: str
+    estimator: str
+    plan: Plan
+    sklearn_version: str | None = "1.5.0"
+
+
+def create(client, tokens, name: str) -> None:
+    response = client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
+    assert response.status_code == 201
+
+
+def add(app, name: str, raw: dict[str, Any], activate: bool = True) -> int:
+    """Store a version from a hand-written plan, as intake would after inspecting an upload."""
+    registry = app.extensions["registry"]
+    data = orjson.dumps(raw)
+    inspected = Inspected(raw["kind"], "Pipeline(StandardScaler, LinearModel)", Plan(raw))
+    with registry.db.write() as session:
+        info = add_version(
+            session,
+            registry.store,
+            name,
+            inspected,
+            data,
+            hashlib.sha256(data).hexdigest(),
+            "test",
+            activate=activate,
+        )
+    return info.version
+
+
+def spec(client) -> dict[str, Any]:
+    response = client.get(SPEC)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def operation(document: dict[str, Any], path: str) -> dict[str, Any]:
+    return document["paths"][path]["post"]
+
+
+def body_schema(document: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+    (body,) = [p for p in op["parameters"] if p["in"] == "body"]
+    name = body["schema"]["$ref"].removeprefix("#/definitions/")
+    return document["definitions"][name]
+
+
+@pytest.fixture(autouse=True)
+def release_generation_watch(app):
+    """Close the connection the generation check holds, before the app's engine goes."""
+    yield
+    app.extensions["registry"].serving.close()
+
+
+@pytest.fixture
+def registered(app, client, tokens) -> None:
+    """house-prices (linear, active v1, alias prod), churn_v2 (logistic), empty (no versions)."""
+    for name in ("house-prices", "churn_v2", "empty"):
+        create(client, tokens, name)
+    add(app, "house-prices", HOUSE)
+    add(app, "churn_v2", CHURN)
+    response = client.put(
+        "/api/v1/models/house-prices/aliases/prod", json={"version": 1}, headers=tokens["publisher"]
+    )
+    assert response.status_code == 200
+
+
+def test_spec_validates_without_models(client):
+    document = spec(client)
+    validate(document, cls=OpenAPIV2SpecValidator)
+    assert {"models", "versions"} <= {t["name"] for t in document["tags"]}
+    assert not [p for p in document["paths"] if p.endswith("/predict")]
+    assert document["securityDefinitions"]["bearer"]["name"] == "Authorization"
+
+
+def test_spec_validates_with_models(app, client, registered):
+    document = spec(client)
+    validate(document, cls=OpenAPIV2SpecValidator)
+    with app.test_request_context():
+        assert app.extensions["registry_api"].__schema__ == document
+    names = [t["name"] for t in document["tags"]]
+    assert names[:2] == ["models", "versions"]
+    assert names[-3:] == ["churn_v2", "empty", "house-prices"]
+    ids = [
+        op["operationId"]
+        for item in document["paths"].values()
+        for method, op in item.items()
+        if method != "parameters"
+    ]
+    assert len(ids) == len(set(ids))
+    assert {"predict_house-prices", "predictVersion_churn_v2", "predictAlias_churn_v2"} <= set(ids)
+
+
+def test_section_shows_fields_types_enums_and_required(client, registered):
+    document = spec(client)
+    row = document["definitions"]["house-prices.Row"]
+    assert row["required"] == ["area", "bedrooms", "city"]
+    assert {name: p["type"] for name, p in row["properties"].items()} == {
+        "area": "number",
+        "bedrooms": "integer",
+        "city": "string",
+        "garage": "number",
+    }
+    assert row["properties"]["city"]["enum"] == ["north", "south"]
+    assert row["properties"]["garage"]["x-nullable"] is True
+    assert row["additionalProperties"] is False
+    churn = document["definitions"]["churn_v2.Row"]["properties"]
+    assert churn["seats"] == {"type": "integer", "enum": [1, 2, 5], "example": 1}
+    answer = document["definitions"]["churn_v2.Prediction"]["properties"]
+    assert answer["prediction"]["enum"] == ["stay", "leave"]
+    assert answer["probabilities"] == {"$ref": "#/definitions/churn_v2.Probabilities"}
+    assert "probabilities" not in document["definitions"]["house-prices.Prediction"]["properties"]
+    assert {"house-prices.Instances", "house-prices.Columns", "house-prices.Predictions"} <= set(
+        document["definitions"]
+    )
+
+
+def test_operations_document_params_and_errors(client, registered):
+    document = spec(client)
+    active = operation(document, "/models/house-prices/predict")
+    assert active["tags"] == ["house-prices"]
+    assert active["summary"] == "Predict with the active version"
+    for code in ("400", "404", "413", "415", "422"):
+        assert active["responses"][code]["schema"] == {"$ref": "#/definitions/Error"}
+    assert active["responses"]["200"]["schema"] == {"$ref": "#/definitions/house-prices.Prediction"}
+    alias = operation(document, "/models/house-prices/aliases/{alias}/predict")
+    (param,) = [p for p in alias["parameters"] if p["name"] == "alias"]
+    assert param["in"] == "path" and param["enum"] == ["prod"]
+    by_version = operation(document, "/models/house-prices/versions/{version}/predict")
+    (param,) = [p for p in by_version["parameters"] if p["name"] == "version"]
+    assert param["type"] == "integer" and param["enum"] == [1]
+
+
+def test_model_without_versions_says_so(client, registered):
+    document = spec(client)
+    (tag,) = [t for t in document["tags"] if t["name"] == "empty"]
+    assert "no versions" in tag["description"]
+    assert [p for p in document["paths"] if p.startswith("/models/empty/")] == [
+        "/models/empty/predict"
+    ]
+    op = operation(document, "/models/empty/predict")
+    assert "parameters" not in op
+    assert set(op["responses"]) == {"404"}
+
+
+@pytest.mark.parametrize("name", ["house-prices", "churn_v2"])
+@pytest.mark.parametrize(
+    "route", ["/predict", "/versions/{version}/predict", "/aliases/{alias}/predict"]
+)
+def test_documented_example_answers_200(client, tokens, registered, name, route):
+    if route.startswith("/aliases") and name == "churn_v2":
+        client.put(
+            f"/api/v1/models/{name}/aliases/live", json={"version": 1}, headers=tokens["publisher"]
+        )
+    document = spec(client)
+    op = operation(document, f"/models/{name}{route}")
+    path = f"/models/{name}{route}"
+    for param in op["parameters"]:
+        if param["in"] == "path":
+            path = path.replace(f"{{{param['name']}}}", str(param["default"]))
+    example = body_schema(document, op)["example"]
+    response = client.post(document["basePath"] + path, json=example)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["version"] == 1 and "prediction" in response.get_json()
+
+
+@pytest.mark.parametrize("name", ["house-prices", "churn_v2"])
+def test_documented_answer_is_the_real_prediction(client, registered, name):
+    document = spec(client)
+    example = document["definitions"][f"{name}.Row"]["example"]
+    documented = document["definitions"][f"{name}.Prediction"]["properties"]
+    answer = client.post(f"/api/v1/models/{name}/predict", json=example).get_json()
+    assert answer["prediction"] == documented["prediction"]["example"]
+    if "probabilities" in answer:
+        chances = document["definitions"][f"{name}.Probabilities"]["properties"]
+        assert answer["probabilities"] == {k: p["example"] for k, p in chances.items()}
+
+
+@pytest.mark.parametrize("form", ["Instances", "Columns"])
+def test_batch_form_examples_answer_200(client, registered, form):
+    document = spec(client)
+    example = document["definitions"][f"churn_v2.{form}"]["example"]
+    response = client.post("/api/v1/models/churn_v2/predict", json=example)
+    assert response.status_code == 200, response.get_json()
+    assert set(response.get_json()["predictions"]) <= {"stay", "leave"}
+
+
+def test_new_model_appears_on_next_request(app, client, tokens):
+    assert "a-b_c" not in {t["name"] for t in spec(client)["tags"]}
+    create(client, tokens, "a-b_c")
+    assert "a-b_c" in {t["name"] for t in spec(client)["tags"]}
+    add(app, "a-b_c", ROOMS)
+    document = spec(client)
+    assert document["definitions"]["a-b_c.Row"]["required"] == ["rooms"]
+    validate(document, cls=OpenAPIV2SpecValidator)
+
+
+def test_another_worker_sees_the_change(app, client, tokens, database_url, tmp_path):
+    other = create_app(
+        {"database_url": database_url, "artifact_root": tmp_path / "artifacts", "testing": True}
+    )
+    try:
+        before = spec(other.test_client())
+        create(client, tokens, "elsewhere")
+        add(app, "elsewhere", ROOMS)
+        after = spec(other.test_client())
+        # Same generation, same bytes: a 304 holds whichever worker answers.
+        assert other.test_client().get(SPEC).headers["ETag"] == client.get(SPEC).headers["ETag"]
+    finally:
+        other.extensions["registry"].serving.close()
+        other.extensions["registry"].db.dispose()
+    assert "/models/elsewhere/predict" not in before["paths"]
+    assert "elsewhere.Row" in after["definitions"]
+
+
+def test_etag_and_304(client, tokens):
+    first = client.get(SPEC)
+    etag = first.headers["ETag"]
+    assert etag == f'"{hashlib.sha256(first.data).hexdigest()}"'
+    assert first.headers["Content-Type"] == "application/json"
+    again = client.get(SPEC, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    create(client, tokens, "house-prices")
+    changed = client.get(SPEC, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+
+
+def test_spec_follows_activation(app, client, tokens):
+    create(client, tokens, "house-prices")
+    add(app, "house-prices", HOUSE)
+    add(app, "house-prices", ROOMS, activate=False)
+    row = spec(client)["definitions"]["house-prices.Row"]
+    assert set(row["properties"]) == {"area", "bedrooms", "city", "garage"}
+    response = client.post(
+        "/api/v1/models/house-prices/versions/2/activate?force=true", headers=tokens["publisher"]
+    )
+    assert response.status_code == 200
+    document = spec(client)
+    assert set(document["definitions"]["house-prices.Row"]["properties"]) == {"rooms"}
+    op = operation(document, "/models/house-prices/predict")
+    assert "version 2" in op["description"]
+
+
+def test_latest_version_shown_when_none_is_active(app, client, tokens):
+    create(client, tokens, "house-prices")
+    add(app, "house-prices", HOUSE, activate=False)
+    document = spec(client)
+    assert "area" in document["definitions"]["house-prices.Row"]["properties"]
+    assert "404" in operation(document, "/models/house-prices/predict")["description"]
+
+
+def test_deleted_model_leaves_the_spec(client, tokens, registered):
+    response = client.delete("/api/v1/models/empty", headers=tokens["admin"])
+    assert response.status_code == 204
+    document = spec(client)
+    assert "/models/empty/predict" not in document["paths"]
+    assert "empty" not in {t["name"] for t in document["tags"]}
+
+
+def test_unreadable_plan_spoils_only_its_own_section(app, client, tokens, registered):
+    registry = app.extensions["registry"]
+    with registry.db.write() as session:
+        model_id = session.scalar(
+            select(RegisteredModel.id).where(RegisteredModel.name == "churn_v2")
+        )
+        session.execute(
+            update(ModelVersion).where(ModelVersion.model_id == model_id).values(plan={"format": 9})
+        )
+    document = spec(client)
+    (tag,) = [t for t in document["tags"] if t["name"] == "churn_v2"]
+    assert "cannot be read" in tag["description"]
+    assert "/models/churn_v2/predict" not in document["paths"]
+    assert "house-prices.Row" in document["definitions"]
+
+
+def test_model_named_like_a_registry_section_gets_its_own(client, tokens):
+    create(client, tokens, "models")
+    document = spec(client)
+    validate(document, cls=OpenAPIV2SpecValidator)
+    assert "models (model)" in {t["name"] for t in document["tags"]}
+    assert operation(document, "/models/models/predict")["tags"] == ["models (model)"]
+
+
+def test_swagger_ui_answers_html(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert b"swagger.json" in response.data
