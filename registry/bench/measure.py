@@ -1,0 +1,155 @@
+"""Load rounds: drive the server and the ceiling in turn, and summarise each scenario."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from registry.bench.loadgen import LoadResult, build_request, run_load
+from registry.bench.servers import ServerProcess
+from registry.bench.wrk import run_wrk
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Noise over rounds: the smallest, median and largest value."""
+
+    min: float
+    median: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(min(values), statistics.median(values), max(values))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of load: a body, its row count and how many requests are in flight."""
+
+    name: str
+    rows: int
+    concurrency: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under load and the path its prediction route answers on."""
+
+    server: ServerProcess
+    path: str
+
+
+@dataclass(frozen=True)
+class TargetFigures:
+    """One target's figures in one scenario, over every round; latencies in milliseconds."""
+
+    requests_per_s: Spread
+    rows_per_s: Spread
+    p50_ms: Spread
+    p99_ms: Spread
+    errors: int
+    server_cpu_us_per_request: float
+    server_cores: float
+    client_cpu_us_per_request: float
+    client_cores: float
+
+
+@dataclass(frozen=True)
+class ScenarioFigures:
+    """Server and ceiling in one scenario, and their throughput ratio round by round."""
+
+    name: str
+    rows: int
+    concurrency: int
+    server: TargetFigures
+    ceiling: TargetFigures
+    ratio: Spread
+
+
+def drive(tool: str, target: Target, body: bytes, concurrency: int, duration: float) -> LoadResult:
+    """Put one target under load for ``duration`` seconds with the chosen load generator."""
+    if tool == "wrk":
+        return run_wrk(f"{target.server.url}{target.path}", body, concurrency, duration)
+    request = build_request("POST", target.path, body)
+    return run_load(target.server.address, [request], concurrency, duration=duration)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One load run and the CPU time the target's processes spent during it."""
+
+    load: LoadResult
+    server_cpu_seconds: float
+
+
+def measure(tool: str, target: Target, scenario: Scenario, duration: float) -> Measured:
+    """Drive one target through one scenario, counting the CPU its processes use."""
+    before = target.server.cpu_seconds()
+    load = drive(tool, target, scenario.body, scenario.concurrency, duration)
+    return Measured(load, target.server.cpu_seconds() - before)
+
+
+def summarise(runs: list[Measured], rows: int) -> TargetFigures:
+    """Turn one target's rounds into spreads."""
+    results = [run.load for run in runs]
+    completed = sum(r.completed for r in results) or 1
+    seconds = sum(r.seconds for r in results) or 1.0
+    server_cpu = sum(run.server_cpu_seconds for run in runs)
+    return TargetFigures(
+        requests_per_s=Spread.of([r.requests_per_second for r in results]),
+        rows_per_s=Spread.of([r.requests_per_second * rows for r in results]),
+        p50_ms=Spread.of([r.p50 * 1000 for r in results]),
+        p99_ms=Spread.of([r.p99 * 1000 for r in results]),
+        errors=sum(r.errors for r in results),
+        server_cpu_us_per_request=server_cpu / completed * 1e6,
+        server_cores=server_cpu / seconds,
+        client_cpu_us_per_request=sum(r.client_cpu_seconds for r in results) / completed * 1e6,
+        client_cores=sum(r.client_cpu_seconds for r in results) / seconds,
+    )
+
+
+def run_rounds(
+    tool: str,
+    server: Target,
+    ceiling: Target,
+    scenarios: list[Scenario],
+    rounds: int,
+    duration: float,
+    warmup: float,
+) -> list[ScenarioFigures]:
+    """Warm both targets up, then run every scenario once per round, alternating who goes first."""
+    for scenario in scenarios:
+        for target in (server, ceiling):
+            drive(tool, target, scenario.body, scenario.concurrency, warmup)
+    results: dict[tuple[str, str], list[Measured]] = {}
+    for number in range(rounds):
+        order = [("server", server), ("ceiling", ceiling)]
+        if number % 2:
+            order.reverse()
+        for scenario in scenarios:
+            for label, target in order:
+                run = measure(tool, target, scenario, duration)
+                results.setdefault((scenario.name, label), []).append(run)
+    figures = []
+    for scenario in scenarios:
+        ours, bare = results[(scenario.name, "server")], results[(scenario.name, "ceiling")]
+        ratios = [
+            a.load.requests_per_second / b.load.requests_per_second
+            if b.load.requests_per_second
+            else 0.0
+            for a, b in zip(ours, bare, strict=True)
+        ]
+        figures.append(
+            ScenarioFigures(
+                name=scenario.name,
+                rows=scenario.rows,
+                concurrency=scenario.concurrency,
+                server=summarise(ours, scenario.rows),
+                ceiling=summarise(bare, scenario.rows),
+                ratio=Spread.of(ratios),
+            )
+        )
+    return figures

@@ -1,0 +1,157 @@
+"""The benchmark's outputs: a plain-text table for people and a JSON file for machines."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from registry.bench.docs import SWAGGER, Timing
+from registry.bench.measure import Spread, TargetFigures
+from registry.bench.run import Phase, Results
+from registry.bench.servers import WorkerMemory
+
+
+def to_json(results: Results) -> dict[str, Any]:
+    """Return every figure as plain JSON types, with a few headline numbers on top."""
+    data = dataclasses.asdict(results)
+    data["headline"] = {
+        scenario.name: {
+            "server_requests_per_s": scenario.server.requests_per_s.median,
+            "ceiling_requests_per_s": scenario.ceiling.requests_per_s.median,
+            "server_rows_per_s": scenario.server.rows_per_s.median,
+            "ratio": scenario.ratio.median,
+        }
+        for scenario in results.main.scenarios
+    }
+    data["headline"]["server_peak_mb_per_worker"] = _peak(results.main.server_memory)
+    data["headline"]["docs_peak_mb_per_worker"] = _peak(results.docs.memory)
+    return data
+
+
+def write_json(results: Results, path: Path) -> None:
+    """Write the figures to ``path``."""
+    path.write_text(json.dumps(to_json(results), indent=2, default=str) + "\n")
+
+
+def _peak(memory: list[WorkerMemory]) -> float:
+    return max((m.peak_mb for m in memory), default=0.0)
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _spread(spread: Spread, digits: int = 0) -> str:
+    return f"{spread.min:,.{digits}f} / {spread.median:,.{digits}f} / {spread.max:,.{digits}f}"
+
+
+def _row(scenario: str, label: str, figures: TargetFigures, ratio: str) -> str:
+    return (
+        f"{scenario:<16} {label:<8} {_spread(figures.requests_per_s):>25} "
+        f"{_n(figures.rows_per_s.median):>9} {figures.p50_ms.median:>7.2f} "
+        f"{figures.p99_ms.median:>7.2f} {figures.server_cpu_us_per_request:>8.0f} {ratio:>17}"
+        + (f"  ({figures.errors} errors)" if figures.errors else "")
+    )
+
+
+def _phase_table(phase: Phase) -> list[str]:
+    lines = [
+        f"{'scenario':<16} {'target':<8} {'req/s min / median / max':>25} {'rows/s':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us':>8} {'server/ceiling':>17}"
+    ]
+    for s in phase.scenarios:
+        ratio = f"{s.ratio.median:.2f} ({s.ratio.min:.2f}-{s.ratio.max:.2f})"
+        lines.append(_row(s.name, "server", s.server, ratio))
+        lines.append(_row("", "ceiling", s.ceiling, ""))
+    lines.append(
+        "peak memory per worker (VmHWM): server "
+        + _mb(phase.server_memory, peak=True)
+        + "; ceiling "
+        + _mb(phase.ceiling_memory, peak=True)
+    )
+    return lines
+
+
+def _mb(memory: list[WorkerMemory], peak: bool) -> str:
+    values = [m.peak_mb if peak else m.rss_mb for m in memory]
+    return ", ".join(f"{v:.0f}" for v in values) + " MiB"
+
+
+def _timing(timing: Timing | None) -> str:
+    if timing is None:
+        return "not measured: the answer has no ETag"
+    return (
+        f"median {timing.median_ms:.2f} ms, max {timing.max_ms:.2f} ms "
+        f"({timing.count} requests, status {timing.status})"
+    )
+
+
+def render(results: Results) -> str:
+    """Return the plain-text report."""
+    s = results.settings
+    capacity = results.client_capacity
+    client_cpu = max(
+        (t.client_cores for sc in results.main.scenarios for t in (sc.server, sc.ceiling)),
+        default=0.0,
+    )
+    lines = [
+        f"manage.py bench: {s.workers} sync gunicorn workers on 127.0.0.1, {s.rounds} rounds of "
+        f"{s.duration:g} s per scenario, server and ceiling alternating each round. rows/s, "
+        "p50 and p99 are medians over rounds; CPU us is the gunicorn processes' user + system "
+        "CPU time per request.",
+        f"CAVEAT: the load generator runs on the same {results.cores} cores as the servers; "
+        "it takes CPU from them. Load average (1 min) before and after the run: "
+        f"{results.load_average[0]:.2f} and {results.load_average[1]:.2f}; other busy "
+        "processes on the machine show up as noise.",
+        f"Load generator: {results.tool}; against a trivial socket server it reaches "
+        f"{_n(capacity.requests_per_second)} req/s at c={max(s.concurrency)}, spending "
+        f"{capacity.client_cpu_seconds / max(capacity.completed, 1) * 1e6:.0f} us of CPU a "
+        f"request. Under load it used at most {client_cpu:.2f} cores.",
+        "Each request opens a connection: sync gunicorn workers close it after the answer.",
+        f"Ceiling: a bare Flask route under the same gunicorn settings; it parses the body with "
+        f"{results.ceiling_parser} and answers a constant.",
+        f"Model: {results.model}, published through the sandboxed intake. "
+        f"Database: {results.database}.",
+        "",
+    ]
+    lines += _phase_table(results.main)
+    if results.scaling is not None:
+        lines += ["", "Scaling: 1 worker against the run above"]
+        wide = {sc.name: sc for sc in results.main.scenarios}
+        for sc in results.scaling.scenarios:
+            many = wide[sc.name]
+            lines.append(
+                f"  {sc.name:<18} server {_n(sc.server.requests_per_s.median)} -> "
+                f"{_n(many.server.requests_per_s.median)} req/s "
+                f"(x{many.server.requests_per_s.median / sc.server.requests_per_s.median:.2f}); "
+                f"ceiling {_n(sc.ceiling.requests_per_s.median)} -> "
+                f"{_n(many.ceiling.requests_per_s.median)} req/s "
+                f"(x{many.ceiling.requests_per_s.median / sc.ceiling.requests_per_s.median:.2f})"
+            )
+    d = results.docs
+    lines += [
+        "",
+        f"{SWAGGER} with {d.models} registered models ({d.size_bytes / 1e6:.2f} MB):",
+        f"  first request after start       {d.first_after_start_ms:.1f} ms",
+        f"  first request after a change    {_timing(d.first_after_change)} "
+        f"(change: POST /models, {d.create_model_ms:.1f} ms)",
+        f"  unchanged                       {_timing(d.unchanged)}",
+        f"  unchanged, If-None-Match        {_timing(d.unchanged_if_none_match)}",
+        f"  memory per worker after {d.predicted_requests} predictions over every model "
+        f"({d.predict_errors} errors): peak {_mb(d.memory, peak=True)}, "
+        f"now {_mb(d.memory, peak=False)}",
+        "",
+        "Generation check (GenerationWatch.current() in-process, per call):",
+    ]
+    for cost in results.generation:
+        lines.append(
+            f"  {cost.backend:<11} {cost.unchanged_us:8.1f} us unchanged, "
+            f"{cost.after_commit_us:8.1f} us right after a commit ({cost.calls} calls)"
+        )
+    lines += [f"  {error}" for error in results.generation_errors]
+    if not any(c.backend == "postgresql" for c in results.generation):
+        lines.append("  postgresql  not measured: give --postgres-url")
+    lines.append(f"\nTook {results.seconds:.0f} s.")
+    return "\n".join(lines)

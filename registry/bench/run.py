@@ -1,0 +1,288 @@
+"""The whole benchmark: prepare a database, run each phase, and gather the figures."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import Config
+from registry.artifacts import ArtifactStore, make_store
+from registry.bench.ceiling import PARSER
+from registry.bench.docs import DocsFigures, measure_docs
+from registry.bench.generation import (
+    GenerationCost,
+    measure_generation,
+    scratch_postgres,
+    sqlite_url,
+)
+from registry.bench.loadgen import LoadResult
+from registry.bench.measure import Scenario, ScenarioFigures, Target, drive, run_rounds
+from registry.bench.servers import (
+    ServerProcess,
+    WorkerMemory,
+    start_ceiling,
+    start_registry,
+    start_trivial,
+)
+from registry.bench.workload import (
+    Published,
+    batch_body,
+    publish_house,
+    publisher_token,
+    register_models,
+    remove_models,
+    single_body,
+)
+from registry.bench.wrk import wrk_path
+from registry.db import Database, connect
+from registry.migrate import upgrade
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `manage.py bench` was asked for."""
+
+    workers: int
+    duration: float
+    rounds: int
+    concurrency: tuple[int, ...]
+    batch_rows: int
+    batch_concurrency: int
+    models: int
+    database_url: str | None
+    use_configured_database: bool
+    postgres_url: str | None
+    scaling: bool
+    client: str
+    warmup: float
+    repeats: int
+    bumps: int
+    generation_calls: int
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Load figures at one worker count, with the workers' memory after the load."""
+
+    workers: int
+    scenarios: list[ScenarioFigures]
+    server_memory: list[WorkerMemory]
+    ceiling_memory: list[WorkerMemory]
+
+
+@dataclass(frozen=True)
+class Results:
+    """Every figure of one benchmark run."""
+
+    settings: Settings
+    cores: int
+    tool: str
+    client_capacity: LoadResult
+    ceiling_parser: str
+    database: str
+    model: str
+    seconds: float
+    load_average: tuple[float, float]
+    main: Phase
+    scaling: Phase | None
+    docs: DocsFigures
+    generation: list[GenerationCost]
+    generation_errors: list[str]
+
+
+def choose_tool(client: str) -> str:
+    """Return 'wrk' or 'builtin' for --client auto|wrk|builtin."""
+    if client == "builtin":
+        return "builtin"
+    if wrk_path() is None:
+        if client == "wrk":
+            raise RuntimeError("wrk is not installed; use --client builtin or auto.")
+        return "builtin"
+    return "wrk"
+
+
+def calibrate(tool: str, folder: Path, concurrency: int, duration: float) -> LoadResult:
+    """Return what the load generator reaches against a trivial socket server."""
+    process, address = start_trivial(folder / "trivial.log")
+    try:
+        server = ServerProcess("trivial server", address, process, folder / "trivial.log", 1)
+        return drive(tool, Target(server, "/"), single_body(), concurrency, duration)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _server_env(settings: Settings, folder: Path) -> tuple[dict[str, str], Config]:
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    if settings.use_configured_database:
+        return env, Config.from_env()
+    env = {k: v for k, v in env.items() if not k.startswith("REGISTRY_")}
+    url = settings.database_url or f"sqlite:///{folder / 'registry.db'}"
+    config = Config(database_url=url, artifact_root=folder / "artifacts")
+    env.update(REGISTRY_DATABASE_URL=url, REGISTRY_ARTIFACT_ROOT=str(config.artifact_root))
+    return env, config
+
+
+class _Servers:
+    """Starts servers with their own metrics folders and stops every one of them at the end."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env, self.folder, self.count = env, folder, 0
+        self.started: list[ServerProcess] = []
+
+    def start(self, kind: str, workers: int) -> ServerProcess:
+        self.count += 1
+        metrics = self.folder / f"metrics-{self.count}"
+        metrics.mkdir()
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+        log = self.folder / f"{kind}-{self.count}.log"
+        starter = start_registry if kind == "server" else start_ceiling
+        server = starter(env, workers, log)
+        self.started.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+def _load_phase(
+    settings: Settings,
+    servers: _Servers,
+    tool: str,
+    workers: int,
+    scenarios: list[Scenario],
+    path: str,
+) -> Phase:
+    server = servers.start("server", workers)
+    ceiling = servers.start("ceiling", workers)
+    figures = run_rounds(
+        tool,
+        Target(server, path),
+        Target(ceiling, "/predict"),
+        scenarios,
+        settings.rounds,
+        settings.duration,
+        settings.warmup,
+    )
+    phase = Phase(workers, figures, server.worker_memory(), ceiling.worker_memory())
+    server.stop()
+    ceiling.stop()
+    return phase
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The prepared database and what the phases share."""
+
+    database: Database
+    store: ArtifactStore
+    prefix: str
+    published: Published
+    token: str
+
+
+def _scenarios(settings: Settings) -> list[Scenario]:
+    single, batch = single_body(), batch_body(settings.batch_rows)
+    scenarios = [Scenario(f"1 row, c={c}", 1, c, single) for c in settings.concurrency]
+    name = f"{settings.batch_rows} rows, c={settings.batch_concurrency}"
+    scenarios.append(Scenario(name, settings.batch_rows, settings.batch_concurrency, batch))
+    return scenarios
+
+
+def _docs_phase(
+    settings: Settings, servers: _Servers, context: _Context, created: list[str], echo: Echo
+) -> DocsFigures:
+    started = time.monotonic()
+    names = [f"{context.prefix}-m{i:05d}" for i in range(settings.models)]
+    bumps = [f"{context.prefix}-bump{i}" for i in range(settings.bumps)]
+    created += names + bumps
+    register_models(context.database, context.store, context.published, names)
+    echo(f"Registered {len(names)} models in {time.monotonic() - started:.1f} s.")
+    server = servers.start("server", settings.workers)
+    echo("Timing /swagger.json and predicting on every model...")
+    docs = measure_docs(server, context.token, names, bumps, single_body(), settings.repeats)
+    server.stop()
+    return docs
+
+
+def run_bench(settings: Settings, echo: Echo) -> Results:
+    """Run every phase of the benchmark and return its figures."""
+    began, load_before = time.monotonic(), os.getloadavg()[0]
+    tool = choose_tool(settings.client)
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as name:
+        folder = Path(name)
+        env, config = _server_env(settings, folder)
+        database = connect(config.database_url)
+        store = make_store(config.artifact_store, config.artifact_root)
+        servers = _Servers(env, folder)
+        prefix = f"bench-{secrets.token_hex(3)}"
+        created = [f"{prefix}-house"]
+        try:
+            upgrade(database.engine)
+            echo("Publishing the house model through the sandboxed intake...")
+            published = publish_house(database, store, created[0])
+            context = _Context(database, store, prefix, published, publisher_token(database))
+            echo(f"Load generator: {tool}; measuring it against a trivial socket server...")
+            top = max(settings.concurrency)
+            capacity = calibrate(tool, folder, top, min(settings.duration, 2.0))
+            scenarios = _scenarios(settings)
+            path = f"/api/v1/models/{published.name}/predict"
+            echo(f"Load: {settings.workers} workers, {settings.rounds} rounds...")
+            main = _load_phase(settings, servers, tool, settings.workers, scenarios, path)
+            scaling = None
+            if settings.scaling:
+                echo("Scaling: the same load on 1 worker...")
+                wide = [s for s in scenarios if s.concurrency > 1]
+                scaling = _load_phase(settings, servers, tool, 1, wide, path)
+            echo(f"Registering {settings.models} models...")
+            docs = _docs_phase(settings, servers, context, created, echo)
+        finally:
+            servers.stop_all()
+            if settings.database_url or settings.use_configured_database:
+                remove_models(database, created)
+            database.dispose()
+        echo("Timing the generation check...")
+        generation, errors = _generation(settings, folder)
+    return Results(
+        settings=settings,
+        cores=os.cpu_count() or 1,
+        tool=tool,
+        client_capacity=capacity,
+        ceiling_parser=PARSER,
+        database=_describe(config.database_url, settings),
+        model=f"{published.name} v{published.version}, {published.inspected.estimator}",
+        seconds=time.monotonic() - began,
+        load_average=(load_before, os.getloadavg()[0]),
+        main=main,
+        scaling=scaling,
+        docs=docs,
+        generation=generation,
+        generation_errors=errors,
+    )
+
+
+def _generation(settings: Settings, folder: Path) -> tuple[list[GenerationCost], list[str]]:
+    costs = [measure_generation(sqlite_url(folder), settings.generation_calls)]
+    errors = []
+    if settings.postgres_url:
+        try:
+            with scratch_postgres(settings.postgres_url) as url:
+                costs.append(measure_generation(url, max(settings.generation_calls // 10, 100)))
+        except Exception as error:  # noqa: BLE001 - reported, the other figures still stand
+            errors.append(f"PostgreSQL: {type(error).__name__}: {error}".splitlines()[0])
+    return costs, errors
+
+
+def _describe(url: str, settings: Settings) -> str:
+    backend = url.split(":", 1)[0]
+    if settings.use_configured_database:
+        return f"{backend} (REGISTRY_DATABASE_URL)"
+    return f"{backend} (--database-url)" if settings.database_url else f"{backend} (temporary)"

@@ -1,0 +1,148 @@
+"""The benchmark command: the real server against a bare Flask ceiling, under load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"Give integers separated by commas, not {value!r}.") from None
+    if not levels or min(levels) < 1:
+        raise click.BadParameter("Every concurrency level must be at least 1.")
+    return levels
+
+
+@click.command("bench", help="Benchmark predictions against a bare Flask route; print a table.")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn workers of both the server and the ceiling.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(0.1),
+    default=None,
+    help="Seconds of load per scenario, target and round  [default: 5, or 0.4 with --quick].",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1),
+    default=None,
+    help="Rounds, alternating server and ceiling  [default: 3, or 1 with --quick].",
+)
+@click.option(
+    "--concurrency",
+    default="1,16",
+    show_default=True,
+    callback=_concurrency,
+    help="Requests in flight for the single-row scenarios, comma-separated.",
+)
+@click.option(
+    "--batch-rows",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rows per request in the batch scenario (the instances form).",
+)
+@click.option(
+    "--batch-concurrency",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests in flight in the batch scenario.",
+)
+@click.option(
+    "--models",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Registered models for the swagger.json and memory measurements.",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="Database to benchmark on  [default: a temporary SQLite file]. Its bench models are "
+    "deleted afterwards.",
+)
+@click.option(
+    "--use-configured-database",
+    is_flag=True,
+    help="Use REGISTRY_DATABASE_URL and the configured artifact store instead.",
+)
+@click.option(
+    "--postgres-url",
+    envvar="REGISTRY_TEST_POSTGRES_URL",
+    help="PostgreSQL server on which to time the generation check, in a scratch database  "
+    "[default: REGISTRY_TEST_POSTGRES_URL].",
+)
+@click.option("--scaling", is_flag=True, help="Also run the concurrent scenarios on 1 worker.")
+@click.option(
+    "--client",
+    type=click.Choice(["auto", "wrk", "builtin"]),
+    default="auto",
+    show_default=True,
+    help="Load generator: wrk when installed (auto), or the built-in socket client.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write every figure to this JSON file.",
+)
+@click.option("--quick", is_flag=True, help="Tiny durations and repeats: a smoke run, not figures.")
+def bench_command(
+    workers: int,
+    duration: float | None,
+    rounds: int | None,
+    concurrency: tuple[int, ...],
+    batch_rows: int,
+    batch_concurrency: int,
+    models: int,
+    database_url: str | None,
+    use_configured_database: bool,
+    postgres_url: str | None,
+    scaling: bool,
+    client: str,
+    json_path: Path | None,
+    quick: bool,
+) -> None:
+    from registry.bench.report import render, write_json
+    from registry.bench.run import Settings, run_bench
+    from registry.errors import RegistryError
+
+    if database_url and use_configured_database:
+        raise click.UsageError("Give --database-url or --use-configured-database, not both.")
+    settings = Settings(
+        workers=workers,
+        duration=duration or (0.4 if quick else 5.0),
+        rounds=rounds or (1 if quick else 3),
+        concurrency=concurrency,
+        batch_rows=batch_rows,
+        batch_concurrency=batch_concurrency,
+        models=models,
+        database_url=database_url,
+        use_configured_database=use_configured_database,
+        postgres_url=postgres_url or None,
+        scaling=scaling,
+        client=client,
+        warmup=0.2 if quick else 1.0,
+        repeats=5 if quick else 30,
+        bumps=1 if quick else 5,
+        generation_calls=2_000 if quick else 50_000,
+    )
+    try:
+        results = run_bench(settings, lambda line: click.echo(line, err=True))
+    except (RuntimeError, RegistryError) as error:
+        raise click.ClickException(f"The benchmark stopped: {error}") from None
+    click.echo(render(results))
+    if json_path is not None:
+        write_json(results, json_path)
+        click.echo(f"Wrote {json_path}.")

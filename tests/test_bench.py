@@ -1,0 +1,51 @@
+"""`manage.py bench --quick` runs end to end and writes every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.live import ROOT
+
+
+def test_bench_quick_run_writes_the_figures(tmp_path):
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", "--quick", "--models", "20", "--client", "builtin"]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "CAVEAT" in done.stdout and "server/ceiling" in done.stdout
+    figures = json.loads(out.read_text())
+
+    scenarios = {s["name"]: s for s in figures["main"]["scenarios"]}
+    assert set(scenarios) == {"1 row, c=1", "1 row, c=16", "1000 rows, c=16"}
+    for scenario in scenarios.values():
+        for target in ("server", "ceiling"):
+            assert scenario[target]["requests_per_s"]["median"] > 0
+            assert scenario[target]["errors"] == 0
+            assert 0 < scenario[target]["p50_ms"]["median"] <= scenario[target]["p99_ms"]["median"]
+        assert scenario["ratio"]["median"] > 0
+    batch = scenarios["1000 rows, c=16"]["server"]
+    assert batch["rows_per_s"]["median"] == pytest.approx(1000 * batch["requests_per_s"]["median"])
+
+    for memory in (figures["main"]["server_memory"], figures["docs"]["memory"]):
+        assert len(memory) == 2
+        assert all(worker["peak_mb"] > 10 for worker in memory)
+    assert figures["headline"]["server_peak_mb_per_worker"] > 10
+
+    docs = figures["docs"]
+    assert docs["models"] == 20 and docs["predict_errors"] == 0
+    assert docs["first_after_start_ms"] > 0
+    assert docs["first_after_change"]["median_ms"] > 0
+    assert docs["unchanged"]["median_ms"] > 0 and docs["unchanged"]["status"] == 200
+    assert figures["generation"][0]["backend"] == "sqlite"
+    assert figures["generation"][0]["unchanged_us"] > 0
+    assert figures["client_capacity"]["completed"] > 0
