@@ -9,11 +9,27 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+class ServedMetrics:
+    """The metric children of one model version, bound once instead of on every request."""
+
+    def __init__(self, metrics: Metrics, model: str, version: str) -> None:
+        self._ok = metrics.predictions.labels(model, version, "200")
+        self._rows = metrics.prediction_rows.labels(model, version)
+        self._latency = metrics.latency.labels(model, version)
+
+    def record(self, rows: int, seconds: float) -> None:
+        """Count one answered request of ``rows`` rows that took ``seconds``."""
+        self._ok.inc()
+        self._rows.inc(rows)
+        self._latency.observe(seconds)
+
+
 class Metrics:
     """One app's metrics; in multiprocess mode the values live in files every worker shares."""
 
     def __init__(self, multiprocess_dir: str | None = None) -> None:
         self._dir = multiprocess_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self._served: dict[tuple[str, str], ServedMetrics] = {}
         # In multiprocess mode the values are files, so the metrics are registered nowhere
         # and the exposition registry only collects those files.
         self.registry = CollectorRegistry()
@@ -49,6 +65,16 @@ class Metrics:
             ["method", "status"],
             registry=target,
         )
+
+    def served(self, model: str, version: str) -> ServedMetrics:
+        """Return the bound metrics of one model version."""
+        key = (model, version)
+        found = self._served.get(key)
+        if found is None:
+            if len(self._served) > 100_000:
+                self._served.clear()
+            found = self._served[key] = ServedMetrics(self, model, version)
+        return found
 
     def exposition(self) -> bytes:
         """Return the Prometheus text format of every worker's metrics."""

@@ -18,7 +18,7 @@ input gives the column's ``missing`` value, or is refused when that is null. The
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,6 +244,30 @@ class Plan:
         mask = self._value_src == source
         return bool(np.all(~np.isnan(self._value_missing[mask])))
 
+    def _value_design(self, columns: Mapping[str, Sequence[Any]], n: int) -> np.ndarray:
+        """Return the (rows, value columns) design values of the value columns."""
+        raw = np.empty((n, len(self._value_src)))
+        for k, source in enumerate(self._value_src):
+            raw[:, k] = _as_floats(columns[self.features[source].name])
+        z = raw * self._value_mul + self._value_add
+        missing = np.isnan(raw)
+        if missing.any():
+            z = np.where(missing, self._value_missing, z)
+        return z
+
+    def _category_rows(
+        self, columns: Mapping[str, Sequence[Any]]
+    ) -> Iterator[tuple[int, np.ndarray, list[int]]]:
+        """Yield each one-hot feature with its contribution table and each row's index in it."""
+        for source, (lookup, table, _) in self._onehot.items():
+            unknown, absent = len(table) - 2, len(table) - 1
+            feature = self.features[source]
+            rows = [
+                absent if v is None else lookup.get(_key(v, feature.type), unknown)
+                for v in columns[feature.name]
+            ]
+            yield source, table, rows
+
     def contributions_by_feature(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, features, outputs) array of each feature's part of the raw score.
 
@@ -252,37 +276,36 @@ class Plan:
         n = _row_count(columns, self.features)
         parts = np.zeros((n, len(self.features), self.coef.shape[0]))
         if len(self._value_src):
-            raw = np.empty((n, len(self._value_src)))
-            for k, source in enumerate(self._value_src):
-                raw[:, k] = _as_floats(columns[self.features[source].name])
-            z = raw * self._value_mul + self._value_add
-            missing = np.isnan(raw)
-            if missing.any():
-                z = np.where(missing, self._value_missing, z)
+            z = self._value_design(columns, n)
             column_parts = z[:, :, None] * self._value_coef[None, :, :]
             if self._value_src_unique:
                 parts[:, self._value_src, :] = column_parts
             else:
                 np.add.at(parts, (slice(None), self._value_src), column_parts)
-        for source, (lookup, table, _) in self._onehot.items():
-            unknown, absent = len(table) - 2, len(table) - 1
-            feature = self.features[source]
-            rows = [
-                absent if v is None else lookup.get(_key(v, feature.type), unknown)
-                for v in columns[feature.name]
-            ]
+        for source, table, rows in self._category_rows(columns):
             parts[:, source, :] = table[rows]
         return parts
 
     def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, outputs) linear scores before the link."""
-        return self.contributions_by_feature(columns).sum(axis=1) + self.intercept
+        n = _row_count(columns, self.features)
+        if len(self._value_src):
+            scores = self._value_design(columns, n) @ self._value_coef + self.intercept
+        else:
+            scores = np.tile(self.intercept, (n, 1))
+        for _, table, rows in self._category_rows(columns):
+            scores += table[rows]
+        return scores
 
     def predict(self, columns: Mapping[str, Sequence[Any]], explain: bool = False) -> Output:
         """Predict every row; with ``explain``, add each row's additive parts."""
-        parts = self.contributions_by_feature(columns)
-        scores = parts.sum(axis=1) + self.intercept
-        contributions = self._explain(parts) if explain else None
+        contributions = None
+        if explain:
+            parts = self.contributions_by_feature(columns)
+            scores = parts.sum(axis=1) + self.intercept
+            contributions = self._explain(parts)
+        else:
+            scores = self.raw_scores(columns)
         if self.kind == "linear":
             return Output(scores[:, 0].tolist(), None, contributions)
         probabilities = self._probabilities(scores)

@@ -31,20 +31,30 @@ def _depth_ok(value: Any, limit: int) -> bool:
     return True
 
 
-def parse_json(data: bytes) -> Any:
-    """Parse strict JSON. Raises InvalidJson."""
+def check_depth(value: Any) -> None:
+    """Refuse a parsed value that nests deeper than MAX_DEPTH. Raises InvalidJson."""
+    if not _depth_ok(value, MAX_DEPTH):
+        raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
+
+
+def parse_json(data: bytes, depth: bool = True) -> Any:
+    """Parse strict JSON; ``depth=False`` leaves the nesting check to the caller.
+
+    Raises InvalidJson.
+    """
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise InvalidJson(f"The body is not valid JSON: {error.msg}.") from None
-    if not _depth_ok(value, MAX_DEPTH):
-        raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
+    if depth:
+        check_depth(value)
     return value
 
 
-def read_json_body(max_bytes: int) -> Any:
+def read_json_body(max_bytes: int, depth: bool = True) -> Any:
     """Return the request's JSON body, refusing other content types and oversized bodies.
 
+    ``depth=False`` leaves the nesting check to the caller (see parse_json).
     Raises UnsupportedMediaType, PayloadTooLarge, InvalidJson.
     """
     mimetype = request.mimetype
@@ -56,7 +66,7 @@ def read_json_body(max_bytes: int) -> Any:
     data = request.get_data(cache=True)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
-    return parse_json(data)
+    return parse_json(data, depth)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

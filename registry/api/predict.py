@@ -10,12 +10,13 @@ from flask import Flask, Response, request
 from registry.api.auth import check_role
 from registry.api.context import registry
 from registry.api.features import RowValidator
-from registry.api.jsonio import json_response, read_json_body
+from registry.api.jsonio import check_depth, json_response, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
 from registry.plans import Plan
 
 
-def _validator(plan: Plan) -> RowValidator:
+def row_validator(plan: Plan) -> RowValidator:
+    """Return the cached row validator of a plan."""
     validators = registry().validators
     found = validators.get(plan)
     if found is None:
@@ -24,6 +25,8 @@ def _validator(plan: Plan) -> RowValidator:
 
 
 def _explain_flag() -> bool:
+    if not request.query_string:
+        return False
     raw = request.args.get("explain")
     if raw is None:
         return False
@@ -69,14 +72,30 @@ def parse_rows(body: Any, validator: RowValidator, max_rows: int) -> tuple[dict[
         raise ValidationFailed(error.message, (error.errors or {}).get("0", {})) from None
 
 
+def parse_body_rows(
+    body: Any, validator: RowValidator, max_rows: int
+) -> tuple[dict[str, Any], bool]:
+    """Like parse_rows, for a body parsed without its nesting check.
+
+    A body that is accepted holds only scalars in its rows, so it is at most three levels
+    deep; only a refused body needs the (costly, row by row) check, to answer invalid_json.
+    """
+    try:
+        return parse_rows(body, validator, max_rows)
+    except RegistryError:
+        check_depth(body)
+        raise
+
+
 def _check_count(count: int, max_rows: int) -> None:
     if count > max_rows:
         raise PayloadTooLarge(f"A request holds at most {max_rows} rows; this one has {count}.")
 
 
-def _answer(
+def build_answer(
     name: str, version: int, plan: Plan, columns: dict[str, Any], single: bool, explain: bool
 ) -> tuple[dict[str, Any], int]:
+    """Return the answer body for validated columns, and how many rows it holds."""
     output = plan.predict(columns, explain=explain)
     body: dict[str, Any] = {"model": name, "version": version}
     probabilities = None
@@ -110,18 +129,15 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
         _, resolved, plan = reg.serving.resolve(name, version, alias)
         label_version = str(resolved)
         explain = _explain_flag()
-        body = read_json_body(reg.config.max_body_bytes)
-        columns, single = parse_rows(body, _validator(plan), reg.config.max_batch_rows)
-        answer, rows = _answer(name, resolved, plan, columns, single, explain)
+        body = read_json_body(reg.config.max_body_bytes, depth=False)
+        columns, single = parse_body_rows(body, row_validator(plan), reg.config.max_batch_rows)
+        answer, rows = build_answer(name, resolved, plan, columns, single, explain)
     except RegistryError as error:
         if error.status != 404:
             reg.metrics.predictions.labels(name, label_version, str(error.status)).inc()
             reg.metrics.prediction_errors.labels(name, label_version, error.code).inc()
         raise
-    metrics = reg.metrics
-    metrics.predictions.labels(name, label_version, "200").inc()
-    metrics.prediction_rows.labels(name, label_version).inc(rows)
-    metrics.latency.labels(name, label_version).observe(time.perf_counter() - started)
+    reg.metrics.served(name, label_version).record(rows, time.perf_counter() - started)
     return json_response(answer)
 
 
