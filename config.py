@@ -31,6 +31,8 @@ class Config:
     max_batch_rows: int = 10_000
     max_csv_bytes: int = 32 * 1024 * 1024
     intake_timeout: float = 60.0
+    # Keep training plus intake under the server's 120-second worker timeout.
+    train_timeout: float = 50.0
     metrics_dir: str | None = None
     testing: bool = False
 

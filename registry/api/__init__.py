@@ -22,10 +22,12 @@ def init_api(app: Flask, registry: Registry) -> None:
     """Wire every route and error handler of the HTTP layer onto the app."""
     from registry.api.models_ns import ns as models_ns
     from registry.api.versions_ns import ns as versions_ns
+    from registry.api.workflow_ns import ns as workflow_ns
 
     api = make_api()
     api.add_namespace(models_ns)
     api.add_namespace(versions_ns)
+    api.add_namespace(workflow_ns)
     api.init_app(app)
     app.extensions["registry_api"] = api
     register_prediction_routes(app, PREFIX)

@@ -5,8 +5,25 @@ from __future__ import annotations
 import click
 
 from registry.cli.admin import create_token_command, db_group, serve_command
+from registry.cli.bench import bench_command
+from registry.cli.demo import demo_command
+from registry.cli.models import models_group
+from registry.cli.predict import predict_command
+from registry.cli.train import train_command
+from registry.cli.versions import aliases_group, versions_group
 
 
 def commands() -> list[click.Command]:
     """Return every top-level command of manage.py."""
-    return [db_group, create_token_command, serve_command]
+    return [
+        db_group,
+        create_token_command,
+        serve_command,
+        models_group,
+        versions_group,
+        aliases_group,
+        predict_command,
+        train_command,
+        demo_command,
+        bench_command,
+    ]

@@ -1,0 +1,144 @@
+"""What the registry commands share: the configured workspace, the actor, errors, output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config import Config
+from registry.artifacts import ArtifactStore, make_store
+from registry.cli.admin import upgrade_database
+from registry.db import Database, connect
+from registry.errors import RegistryError
+from registry.services.results import VersionInfo
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The configured database and artifact store, as the server sees them."""
+
+    config: Config
+    db: Database
+    store: ArtifactStore
+
+
+def error_text(error: RegistryError) -> str:
+    """Return a RegistryError's message followed by its field messages, one per line."""
+    lines = [error.message]
+    for field, messages in (error.errors or {}).items():
+        if isinstance(messages, list):
+            lines.extend(f"  {field}: {m}" for m in messages)
+        else:
+            lines.append(f"  {field}: {json.dumps(messages, default=str)}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def workspace() -> Iterator[Workspace]:
+    """Open the database of REGISTRY_DATABASE_URL, its schema brought up to date first.
+
+    A RegistryError raised inside becomes a click.ClickException with the same sentence.
+    """
+    config = Config.from_env()
+    upgrade_database(config)
+    db = connect(config.database_url)
+    try:
+        yield Workspace(config, db, make_store(config.artifact_store, config.artifact_root))
+    except RegistryError as error:
+        raise click.ClickException(error_text(error)) from None
+    finally:
+        db.dispose()
+
+
+def cli_actor() -> str:
+    """Return who runs the command, as events record it: cli:<login name>."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return f"cli:{login}"
+
+
+def parse_tags(values: Sequence[str]) -> dict[str, str]:
+    """Turn repeated KEY=VALUE options into a dict. Raises click.BadParameter."""
+    tags = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"Write a tag as KEY=VALUE, not {item!r}.", param_hint="--tag")
+        tags[key] = value
+    return tags
+
+
+def progress(length: int, label: str) -> Any:
+    """Return a progress bar on stderr, so that stdout keeps only the command's output."""
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_eta=False)
+
+
+def read_file(path: Path, label: str) -> bytes:
+    """Read a file with a progress bar over its bytes."""
+    size = path.stat().st_size
+    chunks = []
+    with path.open("rb") as handle, progress(max(size, 1), label) as bar:
+        while chunk := handle.read(CHUNK):
+            chunks.append(chunk)
+            bar.update(len(chunk))
+        if size == 0:
+            bar.update(1)
+    return b"".join(chunks)
+
+
+def echo_json(value: Any) -> None:
+    """Print results (frozen dataclasses, in lists or dicts as well) as JSON."""
+
+    def plain(item: Any) -> Any:
+        if is_dataclass(item) and not isinstance(item, type):
+            return asdict(item)
+        if isinstance(item, datetime):
+            return item.isoformat()
+        raise TypeError(f"{type(item).__name__} is not JSON serializable")
+
+    click.echo(json.dumps(value, indent=2, default=plain))
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as a plain text table with a header line."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def format_number(value: float | None) -> str:
+    """Return a metric as a short, readable number."""
+    return "-" if value is None else f"{value:.6g}"
+
+
+def echo_versions(versions: Sequence[VersionInfo]) -> None:
+    """Print versions as a table."""
+    echo_table(
+        ("VERSION", "ACTIVE", "ALIASES", "ESTIMATOR", "METRICS", "CREATED", "BY"),
+        (
+            (
+                v.version,
+                "*" if v.active else "",
+                ",".join(v.aliases),
+                v.estimator,
+                " ".join(f"{k}={format_number(m)}" for k, m in sorted(v.metrics.items())),
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                v.created_by,
+            )
+            for v in versions
+        ),
+    )

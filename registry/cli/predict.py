@@ -1,0 +1,121 @@
+"""`manage.py predict`: score a CSV file with a stored version's plan, write the answers as CSV."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from registry.cli.common import workspace
+from registry.db import Database
+from registry.errors import AliasNotFound, NoActiveVersion, ValidationFailed
+from registry.plans import Plan
+from registry.services.models import get_model
+from registry.services.versions import get_plan
+
+MAX_LISTED = 5
+
+
+def table_columns(frame: Any, plan: Plan) -> tuple[list[str], list[list[Any]]]:
+    """Return the plan's feature columns of a DataFrame as plain Python rows.
+
+    Other columns (an id, the target) are left out; NaN becomes None, a missing value.
+    """
+    names = [f.name for f in plan.features if f.name in frame.columns]
+    columns = []
+    for name in names:
+        values = frame[name].tolist()
+        columns.append([None if isinstance(v, float) and math.isnan(v) else v for v in values])
+    return names, [list(row) for row in zip(*columns, strict=True)]
+
+
+def resolve_plan(
+    db: Database, name: str, version: int | None, alias: str | None
+) -> tuple[int, Plan]:
+    """Return the version number and plan that a version, an alias or else the active one names.
+
+    Raises ModelNotFound, AliasNotFound, NoActiveVersion, VersionNotFound.
+    """
+    with db.read() as session:
+        model = get_model(session, name)
+        if alias is not None:
+            if alias not in model.aliases:
+                raise AliasNotFound(f"Model {name!r} has no alias {alias!r}.")
+            version = model.aliases[alias]
+        elif version is None:
+            if model.active_version is None:
+                raise NoActiveVersion(f"Model {name!r} has no active version yet.")
+            version = model.active_version
+        return version, Plan(get_plan(session, name, version))
+
+
+def _problems(error: ValidationFailed) -> str:
+    lines = [error.message]
+    for index, (row, fields) in enumerate((error.errors or {}).items()):
+        if index == MAX_LISTED:
+            lines.append("  ...")
+            break
+        if isinstance(fields, dict):
+            detail = "; ".join(f"{f}: {' '.join(m)}" for f, m in fields.items())
+        else:
+            detail = str(fields)
+        lines.append(f"  row {int(row) + 1 if str(row).isdigit() else row}: {detail}")
+    return "\n".join(lines)
+
+
+@click.command(
+    "predict",
+    short_help="Predict the rows of a CSV file.",
+    help="Predict every row of a CSV file and write the answers as CSV: a prediction "
+    "column, and for a logistic model one probability_<class> column per class. Columns "
+    "that are not features of the model are ignored.",
+)
+@click.argument("name")
+@click.option(
+    "--csv",
+    "csv_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The rows to score: a CSV file whose header names the model's features.",
+)
+@click.option("--version", type=click.IntRange(min=1), help="Use this version, not the active one.")
+@click.option("--alias", help="Use the version this alias points at, not the active one.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV here instead of to standard output.",
+)
+def predict_command(
+    name: str, csv_path: Path, version: int | None, alias: str | None, output: Path | None
+) -> None:
+    import pandas as pd
+
+    from registry.api.features import RowValidator
+
+    if version is not None and alias is not None:
+        raise click.UsageError("Give --version or --alias, not both.")
+    try:
+        frame = pd.read_csv(csv_path)
+    except (ValueError, pd.errors.ParserError) as error:
+        raise click.ClickException(f"The CSV could not be read: {error}") from None
+    with workspace() as ws:
+        resolved, plan = resolve_plan(ws.db, name, version, alias)
+        names, rows = table_columns(frame, plan)
+        if not rows:
+            raise click.ClickException("The CSV has no rows to predict.")
+        try:
+            columns = RowValidator(plan).from_table(names, rows)
+        except ValidationFailed as error:
+            raise click.ClickException(_problems(error)) from None
+        answer = plan.predict(columns)
+    result = pd.DataFrame({"prediction": answer.predictions})
+    if answer.probabilities is not None:
+        for index, label in enumerate(plan.classes or []):
+            result[f"probability_{label}"] = answer.probabilities[:, index]
+    if output is None:
+        click.echo(result.to_csv(index=False), nl=False)
+    else:
+        result.to_csv(output, index=False)
+        click.echo(f"Wrote {len(result)} predictions of {name} version {resolved} to {output}.")

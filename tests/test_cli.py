@@ -1,0 +1,169 @@
+"""The manage.py commands on a real database: models, training, versions, aliases, predict, demo."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from manage import build_cli
+from registry.cli.common import cli_actor
+from registry.db import connect
+from registry.services.events import list_events
+from tests.factories import dump, house_frame, house_model
+
+HOUSE_ROWS = [
+    {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10},
+    {"area": 900.5, "bedrooms": 1, "bathrooms": 1, "age": 40},
+]
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path):
+    """Run a manage.py command on the test database; fail on an unexpected exit code."""
+    runner = CliRunner(
+        env={
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        }
+    )
+    cli = build_cli()
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def house_csv(tmp_path: Path) -> Path:
+    frame, price = house_frame()
+    path = tmp_path / "houses.csv"
+    frame.assign(price=price).to_csv(path, index=False)
+    return path
+
+
+def test_models_create_list_show(run):
+    run("models", "create", "churn", "--kind", "logistic", "--tag", "team=growth")
+    run("models", "create", "houses", "--description", "Prices")
+    listed = json.loads(run("models", "list", "--json").stdout)
+    assert [m["name"] for m in listed] == ["churn", "houses"]
+    assert listed[0]["kind"] == "logistic" and listed[0]["tags"] == {"team": "growth"}
+    table = run("models", "list").stdout
+    assert table.splitlines()[0].split()[:4] == ["NAME", "KIND", "ACTIVE", "LATEST"]
+    shown = run("models", "show", "houses").stdout
+    assert "Model:       houses" in shown and "Prices" in shown
+    duplicate = run("models", "create", "houses", code=1)
+    assert "Error: A model called 'houses' already exists." in duplicate.output
+    bad = run("models", "create", "Bad Name", code=1)
+    assert "A name is 1 to 64 characters" in bad.output
+    assert "no model called 'nope'" in run("models", "show", "nope", code=1).output
+    assert run("models", "create", "x", "--tag", "nokey", code=2).exit_code == 2
+
+
+def test_train_then_manage_versions_aliases_and_predict(run, house_csv, tmp_path, database_url):
+    trained = run("train", house_csv, "--target", "price", "--model", "houses", "--activate").stdout
+    assert "Held-out metrics of the linear model (40 test rows, 160 training rows):" in trained
+    assert "r2" in trained and "rmse" in trained
+    assert "Pushed houses version 1 and activated it." in trained
+    second = run("train", house_csv, "--target", "price", "--model", "houses", "--test-size", "0.3")
+    assert "Pushed houses version 2." in second.stdout
+    pushed_file = tmp_path / "model.joblib"
+    pushed_file.write_bytes(dump(house_model()))
+    pushed = run(
+        "versions", "push", "houses", pushed_file, "--metrics", '{"r2": 0.5}', "--tag", "by=hand"
+    )
+    assert "Pushed houses version 3." in pushed.stdout
+
+    versions = json.loads(run("versions", "list", "houses", "--json").stdout)
+    assert [v["version"] for v in versions] == [3, 2, 1]
+    assert versions[1]["tags"]["test_rows"] == "60" and versions[0]["metrics"] == {"r2": 0.5}
+    assert "Version 2 of houses is active." in run("versions", "activate", "houses", 2).stdout
+    rolled = run("versions", "rollback", "houses").stdout
+    assert "version 1 is active" in rolled
+    assert "no earlier active version" in run("versions", "rollback", "houses", code=1).output
+    run("aliases", "set", "houses", "staging", 2)
+    assert json.loads(run("models", "show", "houses", "--json").stdout)["model"]["aliases"] == {
+        "staging": 2
+    }
+
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame(HOUSE_ROWS).assign(id=["a", "b"]).to_csv(rows, index=False)
+    out = pd.read_csv(io.StringIO(run("predict", "houses", "--csv", rows).stdout))
+    assert list(out.columns) == ["prediction"] and len(out) == 2
+    assert 250_000 < out["prediction"][0] < 400_000
+    staged = tmp_path / "staged.csv"
+    written = run("predict", "houses", "--csv", rows, "--alias", "staging", "--output", staged)
+    assert "Wrote 2 predictions of houses version 2" in written.stdout
+    assert len(pd.read_csv(staged)) == 2
+    run("aliases", "remove", "houses", "staging")
+    assert (
+        "no alias 'staging'"
+        in run("predict", "houses", "--csv", rows, "--alias", "staging", code=1).output
+    )
+    pd.DataFrame([{"area": "big", "bedrooms": 3, "bathrooms": 2}]).to_csv(rows, index=False)
+    refused = run("predict", "houses", "--csv", rows, code=1).output
+    assert "1 row has invalid values." in refused and "row 1: area:" in refused
+
+    target = tmp_path / "v1.joblib"
+    run("versions", "download", "houses", 1, "--output", target)
+    assert joblib.load(target).predict(pd.DataFrame(HOUSE_ROWS)).shape == (2,)
+
+    database = connect(database_url)
+    with database.read() as session:
+        actors = {e.actor for e in list_events(session, "houses", 1, 100).items}
+    database.dispose()
+    assert actors == {cli_actor()}
+
+
+def test_train_errors_are_sentences(run, house_csv, tmp_path):
+    missing = run("train", house_csv, "--target", "nope", "--model", "houses", code=1)
+    assert "Error: The CSV has no column 'nope' to use as the target." in missing.output
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert (
+        "The CSV is empty."
+        in run("train", empty, "--target", "y", "--model", "houses", code=1).output
+    )
+    run("models", "create", "labels", "--kind", "logistic")
+    mismatch = run(
+        "train", house_csv, "--target", "price", "--model", "labels", "--kind", "linear", code=1
+    )
+    assert "Model 'labels' is logistic" in mismatch.output
+    assert run("train", house_csv, "--target", "price", "--model", "x", "--test-size", "1", code=2)
+
+
+def test_demo_runs_twice_and_serves_compatible_versions(run, tmp_path):
+    first = run("demo", "--no-serve").stdout
+    assert "Registered house-prices version 2" in first
+    assert "Registered breast-cancer version 2" in first
+    assert "http://127.0.0.1:8000/docs" in first
+    assert '"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10' in first
+    assert first.strip().splitlines()[-1].startswith("reg_")
+    again = run("demo", "--no-serve", "--port", "9000").stdout
+    assert "Registered" not in again and "http://127.0.0.1:9000/docs" in again
+    assert again.strip().splitlines()[-1] != first.strip().splitlines()[-1]
+
+    models = {m["name"]: m for m in json.loads(run("models", "list", "--json").stdout)}
+    assert {
+        n: (m["kind"], m["active_version"], m["latest_version"]) for n, m in models.items()
+    } == {
+        "breast-cancer": ("logistic", 1, 2),
+        "house-prices": ("linear", 1, 2),
+    }
+    rows = tmp_path / "cells.csv"
+    pd.DataFrame([{"mean radius": 20.0, "mean texture": 20.0}]).to_csv(rows, index=False)
+    # The demo's classifier imputes, so unnamed measurements may be left out.
+    out = pd.read_csv(io.StringIO(run("predict", "breast-cancer", "--csv", rows).stdout))
+    assert list(out.columns) == ["prediction", "probability_benign", "probability_malignant"]
+    assert out["probability_benign"][0] + out["probability_malignant"][0] == pytest.approx(1)
+    # Second versions are compatible with the first: no --force needed.
+    run("versions", "activate", "house-prices", 2)
+    run("versions", "activate", "breast-cancer", 2)
