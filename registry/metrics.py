@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
@@ -30,6 +31,7 @@ class Metrics:
     def __init__(self, multiprocess_dir: str | None = None) -> None:
         self._dir = multiprocess_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         self._served: dict[tuple[str, str], ServedMetrics] = {}
+        self._http: dict[tuple[str, int], Any] = {}
         # In multiprocess mode the values are files, so the metrics are registered nowhere
         # and the exposition registry only collects those files.
         self.registry = CollectorRegistry()
@@ -65,6 +67,14 @@ class Metrics:
             ["method", "status"],
             registry=target,
         )
+
+    def count_http(self, method: str, status: int) -> None:
+        """Count one HTTP request by method and status."""
+        key = (method, status)
+        child = self._http.get(key)
+        if child is None:
+            child = self._http[key] = self.http.labels(method, str(status))
+        child.inc()
 
     def served(self, model: str, version: str) -> ServedMetrics:
         """Return the bound metrics of one model version."""

@@ -209,6 +209,17 @@ class Plan:
         self._value_add = np.array(value_add, dtype=np.float64)
         self._value_missing = np.array(value_missing, dtype=np.float64)
         self._value_coef = self.coef[:, value_cols].T  # (value columns, outputs)
+        self._intercept_terms = tuple(float(v) for v in self.intercept)
+        self._value_terms = tuple(
+            (
+                self.features[source].name,
+                value_mul[k],
+                value_add[k],
+                value_missing[k],
+                tuple(float(c) for c in self._value_coef[k]),
+            )
+            for k, source in enumerate(value_src)
+        )
         self._onehot = {s: self._contribution_table(s, cols) for s, cols in onehot.items()}
         for i, feature in enumerate(self.features):
             allowed = self._nullable(i)
@@ -286,9 +297,26 @@ class Plan:
             parts[:, source, :] = table[rows]
         return parts
 
+    def _score_one(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """Score a single row in plain Python: for one row, numpy's per-call cost dominates."""
+        scores = list(self._intercept_terms)
+        outputs = range(len(scores))
+        for name, mul, add, missing, coefs in self._value_terms:
+            x = columns[name][0]
+            z = missing if x is None or x != x else x * mul + add
+            for k in outputs:
+                scores[k] += z * coefs[k]
+        for _, table, rows in self._category_rows(columns):
+            part = table[rows[0]]
+            for k in outputs:
+                scores[k] += part[k]
+        return np.array([scores])
+
     def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, outputs) linear scores before the link."""
         n = _row_count(columns, self.features)
+        if n == 1:
+            return self._score_one(columns)
         if len(self._value_src):
             scores = self._value_design(columns, n) @ self._value_coef + self.intercept
         else:

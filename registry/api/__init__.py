@@ -38,7 +38,7 @@ def init_api(app: Flask, registry: Registry) -> None:
 
     @app.after_request
     def _count(response: Response) -> Response:
-        registry.metrics.http.labels(request.method, str(response.status_code)).inc()
+        registry.metrics.count_http(request.method, response.status_code)
         # Names the worker process, so operators and tests can tell workers apart.
         response.headers["X-Worker"] = worker
         return response

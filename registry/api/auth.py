@@ -41,7 +41,7 @@ def current_identity() -> Identity:
     cached = g.get("identity")
     if cached is not None:
         return cached
-    header = request.headers.get("Authorization")
+    header = request.environ.get("HTTP_AUTHORIZATION")
     identity = ANONYMOUS
     if header is not None:
         scheme, _, token = header.partition(" ")

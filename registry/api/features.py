@@ -206,6 +206,9 @@ class RowValidator:
                 columns[feature.name] = list(values)
             elif feature.type == "string":
                 columns[feature.name] = list(values)
+            elif len(values) == 1:
+                # The plan scores a single row in plain Python; an array would only cost.
+                columns[feature.name] = list(values)
             else:
                 columns[feature.name] = np.array(
                     values

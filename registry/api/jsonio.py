@@ -57,13 +57,19 @@ def read_json_body(max_bytes: int, depth: bool = True) -> Any:
     ``depth=False`` leaves the nesting check to the caller (see parse_json).
     Raises UnsupportedMediaType, PayloadTooLarge, InvalidJson.
     """
-    mimetype = request.mimetype
+    environ = request.environ
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the body as application/json.")
     length = request.content_length
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
-    data = request.get_data(cache=True)
+    if length is not None:
+        # Read once per request: the server bounds wsgi.input by Content-Length, and reading
+        # it directly skips werkzeug's stream wrappers, a measurable part of a small request.
+        data = environ["wsgi.input"].read(length)
+    else:
+        data = request.get_data(cache=True)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
     return parse_json(data, depth)
