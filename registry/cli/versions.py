@@ -134,7 +134,7 @@ def rollback_command(name: str) -> None:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write it; by default NAME-vVERSION.joblib in this folder.",
+    help="Where to write it; by default NAME-vVERSION.joblib (or .skops) in this folder.",
 )
 def download_command(name: str, version: int, output: Path | None) -> None:
     with workspace() as ws, ws.db.read() as session:
