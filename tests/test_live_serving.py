@@ -85,3 +85,18 @@ def test_metrics_count_across_workers(database_url, tmp_path, live_server):
         time.sleep(0.1)
         text = requests.get(f"{live_server.url}/metrics", timeout=10).text
     assert line + " 30.0" in text
+
+
+def test_single_connection_latency_has_no_nagle_stall(database_url, tmp_path, live_server):
+    # A server that delays small writes (Nagle with delayed ACKs) answers in ~40 ms at best;
+    # this is a check of the socket setup, with a wide margin, not a speed target.
+    seed(database_url, tmp_path, versions=1)
+    url = f"{live_server.url}/api/v1/models/house-prices/predict"
+    durations = []
+    with requests.Session() as session:
+        for _ in range(25):
+            started = time.perf_counter()
+            assert session.post(url, json=ROW, timeout=10).status_code == 200
+            durations.append(time.perf_counter() - started)
+    durations.sort()
+    assert durations[len(durations) // 2] < 0.035

@@ -211,3 +211,31 @@ def test_twenty_concurrent_uploads_get_consecutive_versions(live_server, live_to
         r.text for r in results if r.status_code != 201
     ][:3]
     assert sorted(r.json()["version"] for r in results) == list(range(1, 21))
+
+
+def test_database_artifact_store_keeps_the_bytes(database_url, tmp_path, tokens):
+    from registry.app import create_app
+
+    root = tmp_path / "no-files-here"
+    app = create_app(
+        {"database_url": database_url, "artifact_root": root, "artifact_store": "database"}
+    )
+    client = app.test_client()
+    client.post("/api/v1/models", json={"name": "house-prices"}, headers=tokens["publisher"])
+    data = dump(house_model())
+    assert upload(client, tokens, data).status_code == 201
+    download = client.get(f"{BASE}/versions/1/artifact")
+    assert download.status_code == 200 and download.data == data
+    assert not root.exists() or not any(root.rglob("*.bin"))
+    ready = client.get("/health/ready").get_json()
+    assert ready["checks"]["artifact_store"] is True
+    app.extensions["registry"].serving.close()
+    app.extensions["registry"].db.dispose()
+
+
+def test_filesystem_store_names_files_by_content(app, client, tokens, model, tmp_path):
+    data = dump(house_model())
+    upload(client, tokens, data)
+    digest = hashlib.sha256(data).hexdigest()
+    stored = list((tmp_path / "artifacts").rglob("*.bin"))
+    assert [p.name for p in stored] == [f"{digest}.bin"]
