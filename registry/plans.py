@@ -34,6 +34,14 @@ class PlanError(ValueError):
     """The plan JSON is not a valid plan; the message says what is wrong."""
 
 
+class NonFiniteScore(ValueError):
+    """Some rows' scores overflowed to infinity or NaN; ``rows`` lists them."""
+
+    def __init__(self, rows: list[int]) -> None:
+        super().__init__(f"The scores of rows {rows} are not finite.")
+        self.rows = rows
+
+
 @dataclass(frozen=True)
 class Feature:
     """One input field of a version: its name, JSON type, allowed values and nullability."""
@@ -326,7 +334,15 @@ class Plan:
         return scores
 
     def predict(self, columns: Mapping[str, Sequence[Any]], explain: bool = False) -> Output:
-        """Predict every row; with ``explain``, add each row's additive parts."""
+        """Predict every row; with ``explain``, add each row's additive parts.
+
+        Raises NonFiniteScore when huge inputs overflow a row's score.
+        """
+        # Overflow is detected on the result, so numpy's warnings about it are noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._predict(columns, explain)
+
+    def _predict(self, columns: Mapping[str, Sequence[Any]], explain: bool) -> Output:
         contributions = None
         if explain:
             parts = self.contributions_by_feature(columns)
@@ -334,6 +350,9 @@ class Plan:
             contributions = self._explain(parts)
         else:
             scores = self.raw_scores(columns)
+        finite = np.isfinite(scores).all(axis=1)
+        if not finite.all():
+            raise NonFiniteScore(np.flatnonzero(~finite).tolist())
         if self.kind == "linear":
             return Output(scores[:, 0].tolist(), None, contributions)
         probabilities = self._probabilities(scores)
@@ -362,7 +381,7 @@ class Plan:
                 {**dict(zip(names, row[:, 0].tolist(), strict=True)), INTERCEPT: intercept}
                 for row in parts
             ]
-        labels = [str(c) for c in self._classes]
+        labels = [class_label(c) for c in self._classes]
         return [
             {
                 label: {
@@ -373,6 +392,13 @@ class Plan:
             }
             for row in parts
         ]
+
+
+def class_label(value: Any) -> str:
+    """Return a class as a JSON object key: its JSON text for booleans, str() otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _key(value: Any, type_: str) -> tuple[type, Any]:

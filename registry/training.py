@@ -204,8 +204,10 @@ def _labels(target: pd.Series, name: str, kind: str) -> pd.Series:
         target = target.astype(object)
     classes = target.nunique()
     if classes < 2:
+        only = target.iloc[0]
+        only = only.item() if isinstance(only, np.generic) else only
         raise _invalid(
-            f"The target column {name!r} holds a single class ({target.iloc[0]!r}); "
+            f"The target column {name!r} holds a single class ({only!r}); "
             "a logistic model needs at least two.",
             "target",
         )

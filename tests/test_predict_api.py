@@ -201,7 +201,9 @@ def test_routes_resolve_active_pinned_and_alias(client, app, tokens):
     [
         ("/api/v1/models/nope/predict", "model_not_found"),
         ("/api/v1/models/house-prices/versions/9/predict", "version_not_found"),
-        ("/api/v1/models/house-prices/versions/0/predict", "version_not_found"),
+        ("/api/v1/models/house-prices/versions/0/predict", "not_found"),
+        ("/api/v1/models/house-prices/versions/01/predict", "not_found"),
+        ("/api/v1/models/house-prices/versions/9223372036854775808/predict", "not_found"),
         ("/api/v1/models/house-prices/versions/abc/predict", "not_found"),
         ("/api/v1/models/house-prices/versions/-1/predict", "not_found"),
         ("/api/v1/models/house-prices/aliases/none/predict", "alias_not_found"),

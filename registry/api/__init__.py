@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import orjson
 from flask import Flask, Response, request
 
+from registry.api.converters import VersionConverter
 from registry.api.docs import make_api
 from registry.api.errors import register_error_handlers
 from registry.api.health import register_operations
@@ -24,6 +26,10 @@ def init_api(app: Flask, registry: Registry) -> None:
     from registry.api.versions_ns import ns as versions_ns
     from registry.api.workflow_ns import ns as workflow_ns
 
+    # Before any rule is added: every <int:...> in a path is a strict version number.
+    app.url_map.converters["int"] = VersionConverter
+    # A doubled slash is not a redirect to another resource: it is no route at all.
+    app.url_map.merge_slashes = False
     api = make_api()
     api.add_namespace(models_ns)
     api.add_namespace(versions_ns)
@@ -39,6 +45,9 @@ def init_api(app: Flask, registry: Registry) -> None:
     @app.after_request
     def _count(response: Response) -> Response:
         registry.metrics.count_http(request.method, response.status_code)
+        if request.method == "OPTIONS" and response.status_code == 200:
+            response.set_data(orjson.dumps({"allow": sorted(response.allow)}))
+            response.mimetype = "application/json"
         # Names the worker process, so operators and tests can tell workers apart.
         response.headers["X-Worker"] = worker
         return response

@@ -10,6 +10,8 @@ from marshmallow import Schema, ValidationError, fields
 from registry.errors import BadRequest, InvalidPagination, ValidationFailed
 
 MAX_PER_PAGE = 500
+# Far beyond any registry, and small enough that page * per_page fits every database integer.
+MAX_PAGE = 10**9
 
 _JSON_TYPES: list[tuple[type, tuple[type, ...], str]] = [
     (fields.Boolean, (bool,), "a boolean"),
@@ -66,11 +68,26 @@ def load_body(schema: Schema, data: Any) -> dict[str, Any]:
         raise ValidationFailed("Some fields have invalid values.", _flatten(error)) from None
 
 
-def _flatten(error: ValidationError) -> dict[str, Any]:
-    messages = error.messages
-    if isinstance(messages, dict):
-        return messages
-    return {"_schema": messages}
+def _flatten(error: ValidationError) -> dict[str, list[str]]:
+    """Return marshmallow's messages as field -> list, nested keys joined with dots."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, messages: Any) -> None:
+        if isinstance(messages, dict):
+            for key, value in messages.items():
+                if key == "key":
+                    walk(prefix, value)
+                elif key == "value":
+                    walk(prefix, value)
+                else:
+                    walk(f"{prefix}.{key}" if prefix else str(key), value)
+        elif isinstance(messages, list):
+            flat.setdefault(prefix or "_schema", []).extend(str(m) for m in messages)
+        else:
+            flat.setdefault(prefix or "_schema", []).append(str(messages))
+
+    walk("", error.messages)
+    return flat
 
 
 def pagination() -> tuple[int, int]:
@@ -81,17 +98,14 @@ def pagination() -> tuple[int, int]:
         if raw is None:
             values[key] = default
             continue
-        try:
-            number = int(raw)
-        except ValueError:
-            number = 0
+        number = int(raw) if raw.isascii() and raw.isdigit() else 0
         if number < 1:
             raise InvalidPagination(
                 f"'{key}' must be a whole number of at least 1.",
                 {key: ["Must be a whole number of at least 1."]},
             )
         values[key] = number
-    return values["page"], min(values["per_page"], MAX_PER_PAGE)
+    return min(values["page"], MAX_PAGE), min(values["per_page"], MAX_PER_PAGE)
 
 
 def page_body(page: Any, schema: Schema) -> dict[str, Any]:

@@ -160,6 +160,11 @@ class RegistryApi(Api):
     def handle_error(self, e: Exception):  # type: ignore[override]
         raise e
 
+    def error_router(self, original_handler, e):  # type: ignore[no-untyped-def]
+        # Flask-RESTX's router re-matches the URL, which can itself raise (a redirect);
+        # every error goes to the app's JSON handlers instead.
+        return original_handler(e)
+
     def init_app(self, app: Flask, **kwargs: Any) -> None:
         super().init_app(app, **kwargs)
         app.view_functions[self.endpoint("specs")] = self.serve_specs

@@ -7,6 +7,8 @@ from flask_restx import fields as rx
 from marshmallow import Schema
 from marshmallow import fields as mm
 
+from registry.api.features import TypedField
+
 ERRORS = {
     400: "Malformed body, wrong JSON types or bad paging",
     401: "No token, or an invalid one",
@@ -17,6 +19,14 @@ ERRORS = {
     415: "Wrong content type",
     422: "Well-formed but invalid values",
 }
+
+_JSON_TYPES = [
+    (mm.Boolean, "boolean"),
+    (mm.Integer, "integer"),
+    (mm.Float, "number"),
+    (mm.String, "string"),
+    (mm.Dict, "object"),
+]
 
 _SIMPLE = [
     (mm.Boolean, rx.Boolean),
@@ -33,6 +43,9 @@ def _field(field: mm.Field) -> rx.Raw:
         "description": field.metadata.get("description"),
         "example": field.metadata.get("example"),
     }
+    if field.allow_none:
+        json_type = next((t for kind, t in _JSON_TYPES if isinstance(field, kind)), None)
+        return TypedField(json_type, nullable=True, **options)
     for source, target in _SIMPLE:
         if isinstance(field, source):
             return target(**options)
@@ -46,6 +59,17 @@ def _field(field: mm.Field) -> rx.Raw:
 def doc_model(ns: Namespace, name: str, schema: Schema) -> Model:
     """Return a Swagger model with one field per schema field."""
     return ns.model(name, {key: _field(f) for key, f in schema.fields.items()})
+
+
+def documents_errors(ns: Namespace, error: Model, *statuses: int):  # noqa: ANN201
+    """Return a decorator documenting each status with the Error model."""
+
+    def decorate(function):  # noqa: ANN001, ANN202
+        for status in statuses:
+            function = ns.response(status, ERRORS[status], error)(function)
+        return function
+
+    return decorate
 
 
 def error_model(ns: Namespace) -> Model:

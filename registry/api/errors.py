@@ -47,6 +47,11 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _crash(error: Exception) -> Response:
+    if isinstance(error, OSError) and type(error).__module__.startswith("gunicorn.http"):
+        # gunicorn raises these while the app reads a malformed (e.g. chunked) body.
+        return json_response(
+            {"message": "The request body could not be read.", "code": "bad_request"}, 400
+        )
     log.exception("Unhandled error", exc_info=error)
     return json_response(
         {"message": "The server failed to answer; the error was logged.", "code": "internal"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from registry.api.context import registry
@@ -34,9 +35,7 @@ def ready() -> Response:
 
 
 def metrics() -> Response:
-    return Response(
-        registry().metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8"
-    )
+    return Response(registry().metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def register_operations(app: Flask) -> None:

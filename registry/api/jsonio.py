@@ -58,9 +58,13 @@ def read_json_body(max_bytes: int, depth: bool = True) -> Any:
     Raises UnsupportedMediaType, PayloadTooLarge, InvalidJson.
     """
     environ = request.environ
-    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    mimetype, _, options = environ.get("CONTENT_TYPE", "").partition(";")
+    mimetype = mimetype.strip().lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the body as application/json.")
+    charset = options.lower().partition("charset=")[2].split(";")[0].strip(" \"'")
+    if charset and charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("Send JSON in UTF-8; no other charset is read.")
     length = request.content_length
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")

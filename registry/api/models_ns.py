@@ -8,7 +8,13 @@ from flask_restx import Namespace, Resource
 from registry.api.auth import current_identity, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
-from registry.api.docs_models import ERRORS, doc_model, error_model, page_model
+from registry.api.docs_models import (
+    ERRORS,
+    doc_model,
+    documents_errors,
+    error_model,
+    page_model,
+)
 from registry.api.jsonio import json_response, read_json_body
 from registry.api.schemas import (
     EventSchema,
@@ -40,7 +46,7 @@ def _tag_filter() -> tuple[str, str] | None:
     if raw is None:
         return None
     key, sep, value = raw.partition(":")
-    if not sep or not key:
+    if not sep or not key or not (key + value).isprintable():
         raise BadRequest("'tag' must look like key:value.", {"tag": ["Use key:value."]})
     return key, value
 
@@ -73,6 +79,7 @@ class ModelList(Resource):
     @ns.response(201, "The new model", model_out)
     @ns.response(409, "A model of that name exists", error_out)
     @ns.response(422, ERRORS[422], error_out)
+    @documents_errors(ns, error_out, 400, 401, 403, 415)
     @requires("publisher")
     def post(self):
         """Register a model"""
@@ -96,6 +103,7 @@ class ModelItem(Resource):
     @ns.expect(model_patch)
     @ns.response(200, "The edited model", model_out)
     @ns.response(422, ERRORS[422], error_out)
+    @documents_errors(ns, error_out, 400, 401, 403, 415)
     @requires("publisher")
     def patch(self, name: str):
         """Edit a model's description or replace its tags"""
@@ -105,6 +113,7 @@ class ModelItem(Resource):
         return json_response(ModelSchema().dump(model))
 
     @ns.response(204, "Deleted")
+    @documents_errors(ns, error_out, 401, 403)
     @requires("admin")
     def delete(self, name: str):
         """Delete a model with all its versions"""
@@ -118,6 +127,7 @@ class ModelItem(Resource):
 class ModelRollback(Resource):
     @ns.response(200, "The model, with the previous version active", model_out)
     @ns.response(409, "Nothing earlier to roll back to", error_out)
+    @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):
         """Roll back to the previously active version"""

@@ -12,7 +12,7 @@ from registry.api.context import registry
 from registry.api.features import RowValidator
 from registry.api.jsonio import check_depth, json_response, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
-from registry.plans import Plan
+from registry.plans import NonFiniteScore, Plan, class_label
 
 
 def row_validator(plan: Plan) -> RowValidator:
@@ -96,11 +96,18 @@ def build_answer(
     name: str, version: int, plan: Plan, columns: dict[str, Any], single: bool, explain: bool
 ) -> tuple[dict[str, Any], int]:
     """Return the answer body for validated columns, and how many rows it holds."""
-    output = plan.predict(columns, explain=explain)
+    try:
+        output = plan.predict(columns, explain=explain)
+    except NonFiniteScore as error:
+        message = ["These values overflow the model's arithmetic; the result is not a number."]
+        errors = {str(row): {"_row": message} for row in error.rows}
+        if single:
+            raise ValidationFailed(message[0], {"_row": message}) from None
+        raise ValidationFailed(f"{len(errors)} rows give no finite result.", errors) from None
     body: dict[str, Any] = {"model": name, "version": version}
     probabilities = None
     if output.probabilities is not None:
-        labels = [str(c) for c in plan.classes or []]
+        labels = [class_label(c) for c in plan.classes or []]
         probabilities = [
             dict(zip(labels, row, strict=True)) for row in output.probabilities.tolist()
         ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from registry.api.converters import MAX_VERSION
+
 DESCRIPTION = validate.Length(max=10_000)
 TAG_KEY = validate.Length(min=1, max=128)
 
@@ -38,7 +40,9 @@ class VersionPatchSchema(Schema):
 
 
 class AliasSchema(Schema):
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_VERSION)
+    )
 
 
 class MetricsField(fields.Dict):

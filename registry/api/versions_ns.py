@@ -8,7 +8,13 @@ from flask_restx import Namespace, Resource
 from registry.api.auth import current_identity, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
-from registry.api.docs_models import ERRORS, doc_model, error_model, page_model
+from registry.api.docs_models import (
+    ERRORS,
+    doc_model,
+    documents_errors,
+    error_model,
+    page_model,
+)
 from registry.api.features import row_json_schema
 from registry.api.jsonio import json_response, read_json_body
 from registry.api.schemas import (
@@ -82,6 +88,7 @@ class VersionList(Resource):
     @ns.response(413, ERRORS[413], error_out)
     @ns.response(415, ERRORS[415], error_out)
     @ns.response(422, "Unreadable, untrusted or unsupported artifact, or kind mismatch", error_out)
+    @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):
         """Upload a fitted estimator as the model's next version"""
@@ -114,6 +121,7 @@ class VersionItem(Resource):
     @ns.expect(version_patch)
     @ns.response(200, "The edited version", version_out)
     @ns.response(422, ERRORS[422], error_out)
+    @documents_errors(ns, error_out, 400, 401, 403, 415)
     @requires("publisher")
     def patch(self, name: str, version: int):
         """Edit a version's description, tags or archived flag"""
@@ -124,6 +132,7 @@ class VersionItem(Resource):
 
     @ns.response(204, "Deleted")
     @ns.response(409, "The version is active or aliased", error_out)
+    @documents_errors(ns, error_out, 401, 403)
     @requires("admin")
     def delete(self, name: str, version: int):
         """Delete a version that is neither active nor aliased"""
@@ -144,7 +153,7 @@ class VersionArtifact(Resource):
         with reg.db.read() as session:
             artifact = get_artifact(session, reg.store, name, version)
         etag = f'"{artifact.sha256}"'
-        if request.if_none_match.contains(artifact.sha256):
+        if request.if_none_match.contains_weak(artifact.sha256):
             return Response(status=304, headers={"ETag": etag})
         return Response(
             artifact.data,
@@ -174,6 +183,7 @@ class VersionActivate(Resource):
     @ns.doc(params={"force": "true skips the compatibility check"})
     @ns.response(200, "The model, with this version active", model_out)
     @ns.response(409, "The new schema would reject requests the active one accepts", error_out)
+    @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str, version: int):
         """Activate a version"""
@@ -192,6 +202,7 @@ class AliasItem(Resource):
     @ns.expect(alias_in)
     @ns.response(200, "The model, with the alias set", model_out)
     @ns.response(422, "The alias breaks the naming rule", error_out)
+    @documents_errors(ns, error_out, 400, 401, 403, 415)
     @requires("publisher")
     def put(self, name: str, alias: str):
         """Point an alias at a version"""
@@ -202,6 +213,7 @@ class AliasItem(Resource):
         return json_response(ModelSchema().dump(model))
 
     @ns.response(204, "Removed")
+    @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def delete(self, name: str, alias: str):
         """Remove an alias"""

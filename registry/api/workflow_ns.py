@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.api.auth import current_identity, requires
 from registry.api.context import registry
-from registry.api.docs_models import ERRORS, doc_model, error_model
+from registry.api.docs_models import ERRORS, doc_model, documents_errors, error_model
 from registry.api.jsonio import json_response, read_json_body
 from registry.api.predict import build_answer, parse_rows, row_validator
 from registry.api.schemas import DESCRIPTION, VersionSchema
@@ -194,6 +194,7 @@ class TrainVersion(Resource):
     @ns.response(
         422, "Bad field values, a bad model name, or data that cannot be trained on", error_out
     )
+    @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):
         """Train a version from a CSV file, creating the model if needed
