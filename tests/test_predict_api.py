@@ -232,3 +232,21 @@ def test_metrics_count_predictions_by_model_and_version(client, house):
     )
     errors = 'registry_prediction_errors_total{code="validation_failed",model="house-prices",'
     assert errors + 'version="1"} 1.0' in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SEED_ROW,
+        {"instances": [SEED_ROW, SEED_ROW]},
+        {"columns": ["area", "bedrooms", "bathrooms", "age"], "data": [[1500, 3, 2, 10]]},
+    ],
+)
+def test_fast_lane_and_flask_view_answer_alike(client, house, body):
+    # A query string sends the request through Flask's view instead of the fast lane.
+    fast = client.post(f"{house}/predict", json=body)
+    full = client.post(f"{house}/predict?explain=false", json=body)
+    assert fast.status_code == full.status_code == 200
+    assert fast.get_json() == full.get_json()
+    assert fast.headers["Content-Type"] == full.headers["Content-Type"] == "application/json"
+    assert fast.headers["X-Worker"] == full.headers["X-Worker"]

@@ -41,20 +41,25 @@ def current_identity() -> Identity:
     cached = g.get("identity")
     if cached is not None:
         return cached
-    header = request.environ.get("HTTP_AUTHORIZATION")
-    identity = ANONYMOUS
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-        registry = current_app.extensions["registry"]
-        found = registry.tokens.resolve(token, lambda t: _lookup(registry, t))
-        if found is None:
-            raise Unauthorized("The token is not valid.")
-        identity = found
+    identity = identify(
+        current_app.extensions["registry"], request.environ.get("HTTP_AUTHORIZATION")
+    )
     g.identity = identity
     return identity
+
+
+def identify(registry: Any, header: str | None) -> Identity:
+    """Return the identity an Authorization header names. Raises Unauthorized."""
+    if header is None:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
+    found = registry.tokens.resolve(token, lambda t: _lookup(registry, t))
+    if found is None:
+        raise Unauthorized("The token is not valid.")
+    return found
 
 
 def _lookup(registry: Any, token: str) -> Identity | None:
@@ -64,9 +69,13 @@ def _lookup(registry: Any, token: str) -> Identity | None:
 
 def check_role(role: str) -> Identity:
     """Return the caller's identity if it holds ``role``. Raises Unauthorized, Forbidden."""
-    identity = current_identity()
+    return authorize(current_app.extensions["registry"], current_identity(), role)
+
+
+def authorize(registry: Any, identity: Identity, role: str) -> Identity:
+    """Return ``identity`` if it may act with ``role``. Raises Unauthorized, Forbidden."""
     if identity is ANONYMOUS:
-        if role == "reader" and not current_app.extensions["registry"].config.auth_reads:
+        if role == "reader" and not registry.config.auth_reads:
             return identity
         raise Unauthorized("This needs a token: send 'Authorization: Bearer <token>'.")
     if role and not identity.has(role):

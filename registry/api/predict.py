@@ -15,9 +15,9 @@ from registry.errors import BadRequest, PayloadTooLarge, RegistryError, Validati
 from registry.plans import NonFiniteScore, Plan, class_label
 
 
-def row_validator(plan: Plan) -> RowValidator:
-    """Return the cached row validator of a plan."""
-    validators = registry().validators
+def row_validator(plan: Plan, validators: Any = None) -> RowValidator:
+    """Return the cached row validator of a plan (the app's cache unless one is given)."""
+    validators = registry().validators if validators is None else validators
     found = validators.get(plan)
     if found is None:
         found = validators[plan] = RowValidator(plan)
