@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from typing import Any
@@ -55,6 +56,11 @@ def prepare_metrics_dir() -> str:
     return folder
 
 
+def _post_worker_init(_worker: Any) -> None:
+    # The app's long-lived objects need no garbage collection; full collections then skip them.
+    gc.freeze()
+
+
 def _child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -91,6 +97,7 @@ def serve(host: str, port: int, workers: int, app_options: dict[str, Any] | None
         # Intake of a large upload may take a while in its sandbox.
         "timeout": 120,
         "child_exit": _child_exit,
+        "post_worker_init": _post_worker_init,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
