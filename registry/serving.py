@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from registry.db import Database
-from registry.errors import AliasNotFound, ModelNotFound, NoActiveVersion, VersionNotFound
+from registry.errors import ModelNotFound, VersionNotFound
 from registry.models import Alias, ModelVersion, RegisteredModel, RegistryState
 from registry.plans import Plan
+from registry.services.lookup import selected_version
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,7 @@ class Serving:
         entry = self.snapshot().models.get(name)
         if entry is None:
             raise ModelNotFound(f"There is no model called {name!r}.")
-        if alias is not None:
-            if alias not in entry.aliases:
-                raise AliasNotFound(f"Model {name!r} has no alias {alias!r}.")
-            version = entry.aliases[alias]
-        elif version is None:
-            if entry.active_version is None:
-                raise NoActiveVersion(f"Model {name!r} has no active version yet.")
-            version = entry.active_version
+        version = selected_version(name, entry.active_version, entry.aliases, version, alias)
         if version not in entry.versions:
             raise VersionNotFound(f"Model {name!r} has no version {version}.")
         return entry, version, self.plan(entry, version)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from config import Config
 from registry.db import connect
 from registry.migrate import upgrade
 from registry.services.tokens import ROLES, create_token
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def upgrade_database(config: Config) -> None:
@@ -46,16 +51,30 @@ def create_token_command(role: str, name: str) -> None:
     click.echo(token)
 
 
+def server_options(command: F) -> F:
+    """Add the --host, --port and --workers options of the commands that serve."""
+    options = [
+        click.option(
+            "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+        ),
+        click.option(
+            "--port", default=8000, show_default=True, type=int, help="Port to listen on."
+        ),
+        click.option(
+            "--workers",
+            default=2,
+            show_default=True,
+            type=click.IntRange(1, 64),
+            help="Number of worker processes.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("serve", help="Upgrade the schema, then serve the API with gunicorn.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Number of worker processes.",
-)
+@server_options
 def serve_command(host: str, port: int, workers: int) -> None:
     from registry.server import serve
 

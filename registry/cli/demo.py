@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from config import ROOT
+from registry.cli.admin import server_options
 from registry.cli.common import Workspace, cli_actor, workspace
 from registry.errors import ModelNotFound
 from registry.services.activation import activate_version
@@ -139,15 +140,7 @@ def register(ws: Workspace, spec: DemoModel, actor: str) -> None:
     help="Register example models (house-prices, breast-cancer), print a publisher token "
     "and example requests, then serve. Safe to run again: it skips what exists.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Number of worker processes.",
-)
+@server_options
 @click.option("--no-serve", is_flag=True, help="Set everything up, print it, and exit.")
 def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
     actor = cli_actor()

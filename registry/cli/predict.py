@@ -10,8 +10,9 @@ import click
 
 from registry.cli.common import workspace
 from registry.db import Database
-from registry.errors import AliasNotFound, NoActiveVersion, ValidationFailed
+from registry.errors import ValidationFailed
 from registry.plans import Plan
+from registry.services.lookup import selected_version
 from registry.services.models import get_model
 from registry.services.versions import get_plan
 
@@ -40,14 +41,7 @@ def resolve_plan(
     """
     with db.read() as session:
         model = get_model(session, name)
-        if alias is not None:
-            if alias not in model.aliases:
-                raise AliasNotFound(f"Model {name!r} has no alias {alias!r}.")
-            version = model.aliases[alias]
-        elif version is None:
-            if model.active_version is None:
-                raise NoActiveVersion(f"Model {name!r} has no active version yet.")
-            version = model.active_version
+        version = selected_version(name, model.active_version, model.aliases, version, alias)
         return version, Plan(get_plan(session, name, version))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.errors import ModelNotFound, VersionNotFound
+from registry.errors import AliasNotFound, ModelNotFound, NoActiveVersion, VersionNotFound
 from registry.models import ModelVersion, RegisteredModel
 
 
@@ -30,3 +30,25 @@ def find_version(session: Session, model: RegisteredModel, version: int) -> Mode
     if row is None:
         raise VersionNotFound(f"Model {model.name!r} has no version {version}.")
     return row
+
+
+def selected_version(
+    name: str,
+    active_version: int | None,
+    aliases: dict[str, int],
+    version: int | None = None,
+    alias: str | None = None,
+) -> int:
+    """Return the version a prediction selector names: an alias, a pinned version, or active.
+
+    Raises AliasNotFound, NoActiveVersion.
+    """
+    if alias is not None:
+        if alias not in aliases:
+            raise AliasNotFound(f"Model {name!r} has no alias {alias!r}.")
+        return aliases[alias]
+    if version is not None:
+        return version
+    if active_version is None:
+        raise NoActiveVersion(f"Model {name!r} has no active version yet.")
+    return active_version
