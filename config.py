@@ -14,8 +14,28 @@ def _default_database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'registry.db'}"
 
 
+class ConfigError(ValueError):
+    """A REGISTRY_* setting that cannot be used; the message names it."""
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _parse(name: str, kind: str, raw: str) -> Any:
+    try:
+        if kind == "bool":
+            return _parse_bool(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        label = "a whole number" if kind == "int" else "a number"
+        raise ConfigError(f"{name} must be {label}, not {raw!r}.") from None
+    if kind == "Path":
+        return Path(raw)
+    return raw
 
 
 @dataclass(frozen=True)
@@ -41,19 +61,9 @@ class Config:
         """Build the settings from REGISTRY_* variables, then apply explicit overrides."""
         values: dict[str, Any] = {}
         for item in fields(cls):
-            raw = os.environ.get(f"REGISTRY_{item.name.upper()}")
-            if raw is None:
-                continue
-            kind = item.type
-            if kind == "bool":
-                values[item.name] = _parse_bool(raw)
-            elif kind == "int":
-                values[item.name] = int(raw)
-            elif kind == "float":
-                values[item.name] = float(raw)
-            elif kind == "Path":
-                values[item.name] = Path(raw)
-            else:
-                values[item.name] = raw
+            name = f"REGISTRY_{item.name.upper()}"
+            raw = os.environ.get(name, "").strip()
+            if raw:
+                values[item.name] = _parse(name, str(item.type), raw)
         config = cls(**values)
         return replace(config, **(overrides or {}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from config import ConfigError
 from registry.cli import commands
 
 
@@ -18,4 +19,7 @@ def build_cli() -> click.Group:
 cli = build_cli()
 
 if __name__ == "__main__":
-    cli()
+    try:
+        cli()
+    except ConfigError as error:
+        raise SystemExit(f"Error: {error}") from None

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+from config import ConfigError
 
 # An engine option that makes a SQLite transaction take the write lock at BEGIN, so that
 # read-modify-write use cases (allocating a version number) serialize instead of failing.
@@ -46,7 +49,10 @@ class Database:
 
 def connect(url: str) -> Database:
     """Create the engine for a database URL, with the settings each backend needs."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{url!r} is not a database URL, such as sqlite:///path.db.") from None
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url)
     else:

@@ -64,3 +64,23 @@ def test_layers_below_the_api_import_no_web_framework():
     for path in files:
         banned = _imports(path) & {"flask", "flask_restx", "marshmallow", "werkzeug"}
         assert not banned, f"{path} imports {banned}"
+
+
+def test_unusable_settings_are_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+
+    for name, value, expected in [
+        ("REGISTRY_MAX_BODY_BYTES", "abc", "REGISTRY_MAX_BODY_BYTES must be a whole number"),
+        ("REGISTRY_DATABASE_URL", "nonsense", "is not a database URL"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "db", "upgrade"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin", name: value},
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert expected in result.stderr and "Traceback" not in result.stderr
