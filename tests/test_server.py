@@ -6,6 +6,10 @@ import threading
 
 import requests
 
+from tests.factories import dump, house_model
+
+ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
+
 
 def test_health_and_json_errors(live_server):
     assert requests.get(f"{live_server.url}/health/live").json() == {"status": "ok"}
@@ -21,14 +25,33 @@ def test_model_created_through_one_worker_is_seen_by_all(live_server, live_token
         f"{url}/api/v1/models", json={"name": "seen-everywhere"}, headers=live_token
     )
     assert created.status_code == 201
-    pids: set[str] = set()
-    statuses: list[int] = []
+    files = {"artifact": ("m.joblib", dump(house_model()))}
+    pushed = requests.post(
+        f"{url}/api/v1/models/seen-everywhere/versions",
+        files=files,
+        data={"activate": "true"},
+        headers=live_token,
+        timeout=120,
+    )
+    assert pushed.status_code == 201, pushed.text
+    seen: dict[str, set[str]] = {"route": set(), "docs": set()}
+    failures: list[str] = []
 
     def read() -> None:
-        for _ in range(15):
-            response = requests.get(f"{url}/api/v1/models/seen-everywhere", timeout=10)
-            statuses.append(response.status_code)
-            pids.add(response.headers["X-Worker"])
+        # Until both workers have answered both (bounded), every answer checked.
+        for _ in range(100):
+            if len(seen["route"]) == 2 and len(seen["docs"]) == 2:
+                return
+            answer = requests.post(
+                f"{url}/api/v1/models/seen-everywhere/predict", json=ROW, timeout=10
+            )
+            if answer.status_code != 200 or answer.json()["version"] != 1:
+                failures.append(answer.text[:200])
+            seen["route"].add(answer.headers["X-Worker"])
+            spec = requests.get(f"{url}/api/v1/swagger.json", timeout=10)
+            if "/models/seen-everywhere/predict" not in spec.json()["paths"]:
+                failures.append("the spec lacks the new model")
+            seen["docs"].add(spec.headers["X-Worker"])
 
     # Concurrent clients, so that both workers take requests.
     threads = [threading.Thread(target=read) for _ in range(3)]
@@ -36,5 +59,5 @@ def test_model_created_through_one_worker_is_seen_by_all(live_server, live_token
         thread.start()
     for thread in threads:
         thread.join()
-    assert set(statuses) == {200}
-    assert len(pids) == 2
+    assert failures == []
+    assert len(seen["route"]) == 2 and len(seen["docs"]) == 2
