@@ -47,7 +47,7 @@ def test_layers_below_the_api_import_no_web_framework():
         for f in (
             "models.py",
             "db.py",
-            "plans.py",
+            "plans",
             "serving.py",
             "artifacts.py",
             "errors.py",
@@ -55,7 +55,7 @@ def test_layers_below_the_api_import_no_web_framework():
             "migrate.py",
             "publishing.py",
             "trainer.py",
-            "training.py",
+            "training",
             "metrics.py",
         )
     ]

@@ -1,0 +1,40 @@
+"""The served model: a plan of plain numbers, its feature spec, and numpy predict and explain.
+
+A plan is JSON (format 1):
+
+    {"format": 1, "kind": "linear" | "logistic",
+     "link": "identity" | "logistic" | "softmax" | "ovr",
+     "features": [{"name", "type", "enum"?, "nullable"}],
+     "columns": [{"feature", "mul", "add", "missing", "category"?}],
+     "coef": [[...], ...], "intercept": [...], "classes": [...] | null}
+
+Each column of the design matrix comes from one input feature. A value column is
+``mul * x + add``; a one-hot column (it has a ``category`` key) is ``mul * (x == category) + add``
+(``category: null`` is the missing-value category, never equal to a present value). A missing
+input gives the column's ``missing`` value, or is refused when that is null. The head is
+``coef @ z + intercept`` followed by the link.
+"""
+
+from registry.plans.plan import NonFiniteScore, Output, Plan
+from registry.plans.spec import (
+    FEATURE_TYPES,
+    INTERCEPT,
+    LINKS,
+    PLAN_FORMAT,
+    Feature,
+    PlanError,
+    class_label,
+)
+
+__all__ = [
+    "FEATURE_TYPES",
+    "INTERCEPT",
+    "LINKS",
+    "PLAN_FORMAT",
+    "Feature",
+    "NonFiniteScore",
+    "Output",
+    "Plan",
+    "PlanError",
+    "class_label",
+]

@@ -1,0 +1,168 @@
+"""The served plan: numpy and pure-Python predict and explain over the compiled arrays."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from registry.plans.compiled import CompiledPlan
+from registry.plans.links import class_probabilities
+from registry.plans.spec import INTERCEPT, Feature, _key, class_label
+
+
+class NonFiniteScore(ValueError):
+    """Some rows' scores overflowed to infinity or NaN; ``rows`` lists them."""
+
+    def __init__(self, rows: list[int]) -> None:
+        super().__init__(f"The scores of rows {rows} are not finite.")
+        self.rows = rows
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a plan computed for a batch of rows."""
+
+    predictions: list[Any]
+    probabilities: np.ndarray | None
+    contributions: list[Any] | None
+
+
+class Plan(CompiledPlan):
+    """A validated plan, compiled into arrays for fast prediction."""
+
+    def _value_design(self, columns: Mapping[str, Sequence[Any]], n: int) -> np.ndarray:
+        """Return the (rows, value columns) design values of the value columns."""
+        raw = np.empty((n, len(self._value_src)))
+        for k, source in enumerate(self._value_src):
+            raw[:, k] = _as_floats(columns[self.features[source].name])
+        z = raw * self._value_mul + self._value_add
+        missing = np.isnan(raw)
+        if missing.any():
+            z = np.where(missing, self._value_missing, z)
+        return z
+
+    def _category_rows(
+        self, columns: Mapping[str, Sequence[Any]]
+    ) -> Iterator[tuple[int, np.ndarray, list[int]]]:
+        """Yield each one-hot feature with its contribution table and each row's index in it."""
+        for source, (lookup, table, _) in self._onehot.items():
+            unknown, absent = len(table) - 2, len(table) - 1
+            feature = self.features[source]
+            rows = [
+                absent if v is None else lookup.get(_key(v, feature.type), unknown)
+                for v in columns[feature.name]
+            ]
+            yield source, table, rows
+
+    def contributions_by_feature(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """Return the (rows, features, outputs) array of each feature's part of the raw score.
+
+        ``columns`` maps every feature name to its values; None marks a missing value.
+        """
+        n = _row_count(columns, self.features)
+        parts = np.zeros((n, len(self.features), self.coef.shape[0]))
+        if len(self._value_src):
+            z = self._value_design(columns, n)
+            column_parts = z[:, :, None] * self._value_coef[None, :, :]
+            if self._value_src_unique:
+                parts[:, self._value_src, :] = column_parts
+            else:
+                np.add.at(parts, (slice(None), self._value_src), column_parts)
+        for source, table, rows in self._category_rows(columns):
+            parts[:, source, :] = table[rows]
+        return parts
+
+    def _score_one(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """Score a single row in plain Python: for one row, numpy's per-call cost dominates."""
+        scores = list(self._intercept_terms)
+        outputs = range(len(scores))
+        for name, mul, add, missing, coefs in self._value_terms:
+            x = columns[name][0]
+            z = missing if x is None or x != x else x * mul + add
+            for k in outputs:
+                scores[k] += z * coefs[k]
+        for _, table, rows in self._category_rows(columns):
+            part = table[rows[0]]
+            for k in outputs:
+                scores[k] += part[k]
+        return np.array([scores])
+
+    def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+        """Return the (rows, outputs) linear scores before the link."""
+        n = _row_count(columns, self.features)
+        if n == 1:
+            return self._score_one(columns)
+        if len(self._value_src):
+            scores = self._value_design(columns, n) @ self._value_coef + self.intercept
+        else:
+            scores = np.tile(self.intercept, (n, 1))
+        for _, table, rows in self._category_rows(columns):
+            scores += table[rows]
+        return scores
+
+    def predict(self, columns: Mapping[str, Sequence[Any]], explain: bool = False) -> Output:
+        """Predict every row; with ``explain``, add each row's additive parts.
+
+        Raises NonFiniteScore when huge inputs overflow a row's score.
+        """
+        # Overflow is detected on the result, so numpy's warnings about it are noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._predict(columns, explain)
+
+    def _predict(self, columns: Mapping[str, Sequence[Any]], explain: bool) -> Output:
+        contributions = None
+        if explain:
+            parts = self.contributions_by_feature(columns)
+            scores = parts.sum(axis=1) + self.intercept
+            contributions = self._explain(parts)
+        else:
+            scores = self.raw_scores(columns)
+        finite = np.isfinite(scores).all(axis=1)
+        if not finite.all():
+            raise NonFiniteScore(np.flatnonzero(~finite).tolist())
+        if self.kind == "linear":
+            return Output(scores[:, 0].tolist(), None, contributions)
+        probabilities = class_probabilities(self.link, scores)
+        if self.link == "logistic":
+            picks = (scores[:, 0] > 0).astype(np.intp)
+        else:
+            picks = probabilities.argmax(axis=1)
+        labels = [self._classes[i] for i in picks]
+        return Output(labels, probabilities, contributions)
+
+    def _explain(self, parts: np.ndarray) -> list[Any]:
+        names = [f.name for f in self.features]
+        if self.coef.shape[0] == 1:
+            intercept = float(self.intercept[0])
+            return [
+                {**dict(zip(names, row[:, 0].tolist(), strict=True)), INTERCEPT: intercept}
+                for row in parts
+            ]
+        labels = [class_label(c) for c in self._classes]
+        return [
+            {
+                label: {
+                    **dict(zip(names, row[:, k].tolist(), strict=True)),
+                    INTERCEPT: float(self.intercept[k]),
+                }
+                for k, label in enumerate(labels)
+            }
+            for row in parts
+        ]
+
+
+def _as_floats(values: Sequence[Any]) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values
+    return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _row_count(columns: Mapping[str, Sequence[Any]], features: Sequence[Feature]) -> int:
+    counts = {len(columns[f.name]) for f in features}
+    if len(counts) != 1:
+        raise ValueError("Every feature needs the same number of values.")
+    return counts.pop()
