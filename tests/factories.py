@@ -81,7 +81,7 @@ def churn_model() -> Pipeline:
     return make_pipeline(prep, LogisticRegression()).fit(frame, churned)
 
 
-# Hand-written plans: real plans in the JSON format of registry/plans/__init__.py, for tests that need
+# Hand-written plans: real plans in the JSON format of registry.plans, for tests that need
 # versions without paying for a sandboxed intake.
 def house_plan(extra_feature: dict | None = None) -> dict:
     """A linear plan on the seed's house features: price = sum(coef * scaled) + intercept."""
