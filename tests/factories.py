@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import joblib
@@ -165,22 +164,12 @@ def iris_plan() -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Inspected:
-    """What intake would report for a hand-written plan."""
-
-    kind: str
-    estimator: str
-    plan: Plan
-    sklearn_version: str | None = None
-
-
 def add_plan_version(
     app, name: str, plan: dict, activate: bool = False, metrics: dict | None = None
 ) -> int:
     """Store a hand-written plan as the model's next version (creating the model if needed)."""
     from registry.services.models import create_model
-    from registry.services.versions import add_version
+    from registry.services.versions import KnownPlan, add_version
 
     registry = app.extensions["registry"]
     payload = json.dumps(plan, sort_keys=True).encode()
@@ -193,7 +182,7 @@ def add_plan_version(
             session,
             registry.store,
             name,
-            Inspected(plan["kind"], "Hand-written plan", Plan(plan)),
+            KnownPlan(plan["kind"], "Hand-written plan", Plan(plan)),
             payload,
             hashlib.sha256(payload).hexdigest(),
             "tests",

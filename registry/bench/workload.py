@@ -19,20 +19,10 @@ from registry.plans import Plan
 from registry.publishing import publish_version
 from registry.services.models import create_model, delete_model
 from registry.services.tokens import create_token
-from registry.services.versions import add_version, get_plan
+from registry.services.versions import KnownPlan, add_version, get_plan
 
 FEATURES = ("area", "bedrooms", "bathrooms", "age")
 ACTOR = "bench"
-
-
-@dataclass(frozen=True)
-class Inspected:
-    """An intake result reused for many models: the plan the sandbox produced once."""
-
-    kind: str
-    estimator: str
-    plan: Plan
-    sklearn_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +32,7 @@ class Published:
     name: str
     version: int
     data: bytes
-    inspected: Inspected
+    inspected: KnownPlan
 
 
 def house_rows(count: int, seed: int = 0) -> list[dict[str, float]]:
@@ -88,7 +78,7 @@ def publish_house(db: Database, store: ArtifactStore, name: str) -> Published:
     )
     with db.read() as session:
         plan = Plan(get_plan(session, name, info.version))
-    inspected = Inspected(info.kind, info.estimator, plan, info.sklearn_version)
+    inspected = KnownPlan(info.kind, info.estimator, plan, info.sklearn_version)
     return Published(name, info.version, data, inspected)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Event, RegisteredModel
 from registry.services.lookup import find_model
+from registry.services.paging import fetch_page
 from registry.services.results import EventInfo, Page
 
 
@@ -29,14 +30,8 @@ def record_event(
 def list_events(session: Session, name: str, page: int, per_page: int) -> Page[EventInfo]:
     """Return a model's events, newest first. Raises ModelNotFound."""
     model = find_model(session, name)
-    total = session.scalar(select(func.count()).where(Event.model_id == model.id)) or 0
-    rows = session.scalars(
-        select(Event)
-        .where(Event.model_id == model.id)
-        .order_by(Event.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    query = select(Event).where(Event.model_id == model.id).order_by(Event.id.desc())
+    rows, total = fetch_page(session, query, page, per_page)
     items = tuple(
         EventInfo(
             id=e.id,

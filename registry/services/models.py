@@ -13,6 +13,7 @@ from registry.models import Alias, ModelVersion, RegisteredModel, utcnow
 from registry.services.events import record_event
 from registry.services.lookup import find_model
 from registry.services.names import check_model_name
+from registry.services.paging import fetch_page
 from registry.services.results import ModelInfo, Page
 from registry.services.state import bump_generation
 
@@ -113,11 +114,8 @@ def list_models(
     kind: str | None = None,
 ) -> Page[ModelInfo]:
     """Return a page of models, by name, filtered by name substring, tag and kind."""
-    query = _filtered(q, tag, kind)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(RegisteredModel.name).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    query = _filtered(q, tag, kind).order_by(RegisteredModel.name)
+    rows, total = fetch_page(session, query, page, per_page)
     return Page(tuple(describe_models(session, rows)), page, per_page, total)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.artifacts import ArtifactStore
@@ -14,6 +15,7 @@ from registry.plans import Plan
 from registry.services.activation import activate_version
 from registry.services.events import record_event
 from registry.services.lookup import find_model, find_version
+from registry.services.paging import fetch_page
 from registry.services.results import Artifact, Page, VersionInfo
 from registry.services.state import bump_generation
 
@@ -25,6 +27,16 @@ class Inspected(Protocol):
     estimator: str
     plan: Plan
     sklearn_version: str | None
+
+
+@dataclass(frozen=True)
+class KnownPlan:
+    """An Inspected whose plan was already validated, for storing it again without intake."""
+
+    kind: str
+    estimator: str
+    plan: Plan
+    sklearn_version: str | None = None
 
 
 def describe_versions(
@@ -123,14 +135,12 @@ def add_version(
 def list_versions(session: Session, name: str, page: int, per_page: int) -> Page[VersionInfo]:
     """Return a page of a model's versions, newest first. Raises ModelNotFound."""
     model = find_model(session, name)
-    total = session.scalar(select(func.count()).where(ModelVersion.model_id == model.id)) or 0
-    rows = session.scalars(
+    query = (
         select(ModelVersion)
         .where(ModelVersion.model_id == model.id)
         .order_by(ModelVersion.version.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    )
+    rows, total = fetch_page(session, query, page, per_page)
     return Page(tuple(describe_versions(session, model, list(rows))), page, per_page, total)
 
 
