@@ -239,3 +239,41 @@ def test_filesystem_store_names_files_by_content(app, client, tokens, model, tmp
     digest = hashlib.sha256(data).hexdigest()
     stored = list((tmp_path / "artifacts").rglob("*.bin"))
     assert [p.name for p in stored] == [f"{digest}.bin"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"artifact2": (io.BytesIO(b"x"), "b.joblib")},
+        {"metrics": (io.BytesIO(b"{}"), "metrics.json")},
+        {"colour": "blue"},
+    ],
+    ids=["second-file", "metrics-as-file", "unknown-field"],
+)
+def test_unexpected_multipart_parts_are_400(client, tokens, model, extra):
+    form = {"artifact": (io.BytesIO(dump(house_model())), "m.joblib"), **extra}
+    response = client.post(
+        f"{BASE}/versions",
+        data=form,
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400, response.get_json()
+    assert client.get(f"{BASE}/versions").get_json()["total"] == 0
+
+
+def test_form_field_that_is_not_utf8_is_400(client, tokens, model):
+    artifact = dump(house_model())
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="description"\r\n\r\ncaf\xe9\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="artifact"; filename="m.joblib"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + artifact + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        f"{BASE}/versions",
+        data=body,
+        headers=tokens["publisher"],
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert response.status_code == 400
+    assert "description" in response.get_json()["errors"]

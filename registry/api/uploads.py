@@ -35,10 +35,17 @@ def require_multipart() -> None:
 
 def read_part(name: str, max_bytes: int) -> bytes | None:
     """Return one file part's bytes, or None when the part is absent. Raises PayloadTooLarge."""
-    part = request.files.get(name)
-    if part is None:
+    parts = request.files.getlist(name)
+    if not parts:
         return None
-    data = part.stream.read(max_bytes + 1)
+    if len(parts) > 1:
+        raise BadRequest(f"Send one {name} file part.", {name: ["Send exactly one file."]})
+    others = set(request.files) - {name}
+    if others:
+        raise BadRequest(
+            "Only one file part is read here.", {key: ["Unexpected file part."] for key in others}
+        )
+    data = parts[0].stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The {name} is over the limit of {max_bytes} bytes.")
     return data
@@ -46,11 +53,19 @@ def read_part(name: str, max_bytes: int) -> bytes | None:
 
 def form_fields(names: tuple[str, ...], json_fields: tuple[str, ...]) -> dict[str, Any]:
     """Return the named form fields, JSON-decoding those in ``json_fields``. Raises BadRequest."""
+    unknown = set(request.form) - set(names)
+    if unknown:
+        raise BadRequest(
+            "Some form fields are unknown.", {key: ["Unknown field."] for key in sorted(unknown)}
+        )
     raw: dict[str, Any] = {}
     for key in names:
         value = request.form.get(key)
         if value is None:
             continue
+        if "\ufffd" in value:
+            # werkzeug replaces bytes that are not UTF-8; refuse rather than store them.
+            raise BadRequest(f"The {key} field is not UTF-8 text.", {key: ["Not UTF-8 text."]})
         if key in json_fields:
             try:
                 raw[key] = parse_json(value.encode("utf-8"))
