@@ -173,6 +173,12 @@ class Serving:
         """Release the connection the generation check holds."""
         self._watch.close()
 
+    def preload(self, name: str, version: int) -> None:
+        """Load one version's plan ahead of a change that will make it serve (no-op if absent)."""
+        entry = self.snapshot().models.get(name)
+        if entry is not None and version in entry.versions:
+            self.plan(entry, version)
+
     def warm(self, name: str) -> None:
         """Load the plans a model's routes will need, so the next prediction is fast."""
         entry = self.snapshot().models.get(name)

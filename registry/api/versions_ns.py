@@ -190,6 +190,8 @@ class VersionActivate(Resource):
         force = request.args.get("force", "false").lower()
         if force not in ("true", "false"):
             raise BadRequest("force must be true or false.", {"force": ["Use true or false."]})
+        # The plan is compiled before the swap, so this worker's first answer is warm.
+        registry().serving.preload(name, version)
         with registry().db.write() as session:
             model = activate_version(session, name, version, _actor(), force == "true")
         registry().serving.warm(name)
