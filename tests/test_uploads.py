@@ -244,14 +244,15 @@ def test_filesystem_store_names_files_by_content(app, client, tokens, model, tmp
 @pytest.mark.parametrize(
     "extra",
     [
-        {"artifact2": (io.BytesIO(b"x"), "b.joblib")},
-        {"metrics": (io.BytesIO(b"{}"), "metrics.json")},
-        {"colour": "blue"},
+        # Built per test: a file object is closed once a request has sent it.
+        lambda: {"artifact2": (io.BytesIO(b"x"), "b.joblib")},
+        lambda: {"metrics": (io.BytesIO(b"{}"), "metrics.json")},
+        lambda: {"colour": "blue"},
     ],
     ids=["second-file", "metrics-as-file", "unknown-field"],
 )
 def test_unexpected_multipart_parts_are_400(client, tokens, model, extra):
-    form = {"artifact": (io.BytesIO(dump(house_model())), "m.joblib"), **extra}
+    form = {"artifact": (io.BytesIO(dump(house_model())), "m.joblib"), **extra()}
     response = client.post(
         f"{BASE}/versions",
         data=form,
