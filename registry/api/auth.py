@@ -62,6 +62,11 @@ def identify(registry: Any, header: str | None) -> Identity:
     return found
 
 
+def actor_name() -> str:
+    """Return the name events record for the caller: the token's name."""
+    return current_identity().name
+
+
 def _lookup(registry: Any, token: str) -> Identity | None:
     with registry.db.read() as session:
         return resolve_token(session, token)

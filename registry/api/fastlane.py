@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from registry.api.auth import authorize, identify
-from registry.api.jsonio import parse_json
-from registry.api.predict import build_answer, parse_body_rows, row_validator
+from registry.api.jsonio import dump_json, parse_json
+from registry.api.predict import answer_body
 
 if TYPE_CHECKING:
     from registry.app import Registry
@@ -60,7 +58,7 @@ class PredictionFastLane:
         except Exception:  # noqa: BLE001 - the full path answers every error, once, properly
             environ["wsgi.input"] = io.BytesIO(data)
             return self.app(environ, start_response)
-        body = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+        body = dump_json(answer)
         start_response(
             "200 OK",
             [
@@ -83,9 +81,7 @@ class PredictionFastLane:
         version = int(match["version"]) if match["version"] else None
         name = match["name"]
         _, resolved, plan = registry.serving.resolve(name, version, match["alias"])
-        validator = row_validator(plan, registry.validators)
-        columns, single = parse_body_rows(
-            parse_json(data, depth=False), validator, registry.config.max_batch_rows
+        answer, rows = answer_body(
+            registry, name, resolved, plan, parse_json(data, depth=False), False
         )
-        answer, rows = build_answer(name, resolved, plan, columns, single, False)
         return answer, resolved, rows

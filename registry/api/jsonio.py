@@ -79,10 +79,15 @@ def read_json_body(max_bytes: int, depth: bool = True) -> Any:
     return parse_json(data, depth)
 
 
+def dump_json(body: Any) -> bytes:
+    """Return a body as JSON bytes, written by orjson."""
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a JSON response written by orjson."""
     return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS),
+        dump_json(body),
         status=status,
         headers=headers,
         mimetype="application/json",

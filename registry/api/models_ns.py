@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource
 
-from registry.api.auth import current_identity, requires
+from registry.api.auth import actor_name, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
 from registry.api.docs_models import (
@@ -84,7 +84,7 @@ class ModelList(Resource):
     def post(self):
         """Register a model"""
         body = load_body(ModelCreateSchema(), read_json_body(registry().config.max_body_bytes))
-        actor = _actor()
+        actor = actor_name()
         with registry().db.write() as session:
             model = create_model(session, actor=actor, **body)
         return json_response(ModelSchema().dump(model), 201)
@@ -109,7 +109,7 @@ class ModelItem(Resource):
         """Edit a model's description or replace its tags"""
         body = load_body(ModelPatchSchema(), read_json_body(registry().config.max_body_bytes))
         with registry().db.write() as session:
-            model = update_model(session, name, _actor(), **body)
+            model = update_model(session, name, actor_name(), **body)
         return json_response(ModelSchema().dump(model))
 
     @ns.response(204, "Deleted")
@@ -118,7 +118,7 @@ class ModelItem(Resource):
     def delete(self, name: str):
         """Delete a model with all its versions"""
         with registry().db.write() as session:
-            delete_model(session, name, _actor())
+            delete_model(session, name, actor_name())
         return "", 204
 
 
@@ -132,7 +132,7 @@ class ModelRollback(Resource):
     def post(self, name: str):
         """Roll back to the previously active version"""
         with registry().db.write() as session:
-            model = rollback(session, name, _actor())
+            model = rollback(session, name, actor_name())
         registry().serving.warm(name)
         return json_response(ModelSchema().dump(model))
 
@@ -148,7 +148,3 @@ class ModelEvents(Resource):
         with registry().db.read() as session:
             result = list_events(session, name, page, per_page)
         return json_response(page_body(result, EventSchema()))
-
-
-def _actor() -> str:
-    return current_identity().name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
@@ -14,10 +14,12 @@ from registry.api.jsonio import check_depth, json_response, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
 from registry.plans import NonFiniteScore, Plan, class_label
 
+if TYPE_CHECKING:
+    from registry.app import Registry
 
-def row_validator(plan: Plan, validators: Any = None) -> RowValidator:
-    """Return the cached row validator of a plan (the app's cache unless one is given)."""
-    validators = registry().validators if validators is None else validators
+
+def row_validator(plan: Plan, validators: Any) -> RowValidator:
+    """Return a plan's row validator from the app's cache, compiling it on first use."""
     found = validators.get(plan)
     if found is None:
         found = validators[plan] = RowValidator(plan)
@@ -126,6 +128,18 @@ def build_answer(
     return body, len(output.predictions)
 
 
+def answer_body(
+    reg: Registry, name: str, version: int, plan: Plan, body: Any, explain: bool
+) -> tuple[dict[str, Any], int]:
+    """Validate a parsed prediction body and answer it; also return its row count.
+
+    Raises BadRequest, InvalidJson, PayloadTooLarge, ValidationFailed.
+    """
+    validator = row_validator(plan, reg.validators)
+    columns, single = parse_body_rows(body, validator, reg.config.max_batch_rows)
+    return build_answer(name, version, plan, columns, single, explain)
+
+
 def predict(name: str, version: int | None = None, alias: str | None = None) -> Response:
     """Answer one prediction request on the route's model and selector."""
     started = time.perf_counter()
@@ -137,8 +151,7 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
         label_version = str(resolved)
         explain = _explain_flag()
         body = read_json_body(reg.config.max_body_bytes, depth=False)
-        columns, single = parse_body_rows(body, row_validator(plan), reg.config.max_batch_rows)
-        answer, rows = build_answer(name, resolved, plan, columns, single, explain)
+        answer, rows = answer_body(reg, name, resolved, plan, body, explain)
     except RegistryError as error:
         if error.status != 404:
             reg.metrics.predictions.labels(name, label_version, str(error.status)).inc()

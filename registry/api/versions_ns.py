@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from registry.api.auth import current_identity, requires
+from registry.api.auth import actor_name, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
 from registry.api.docs_models import (
@@ -63,10 +63,6 @@ upload_parser.add_argument(
 upload_parser.add_argument("activate", location="form", type=str, help="true or false")
 
 
-def _actor() -> str:
-    return current_identity().name
-
-
 @ns.route("/<string:name>/versions")
 @ns.response(404, "No such model", error_out)
 class VersionList(Resource):
@@ -99,7 +95,7 @@ class VersionList(Resource):
             reg.store,
             name,
             upload.data,
-            _actor(),
+            actor_name(),
             feature_names=upload.fields.pop("features", None),
             timeout=reg.config.intake_timeout,
             **upload.fields,
@@ -127,7 +123,7 @@ class VersionItem(Resource):
         """Edit a version's description, tags or archived flag"""
         body = load_body(VersionPatchSchema(), read_json_body(registry().config.max_body_bytes))
         with registry().db.write() as session:
-            result = update_version(session, name, version, _actor(), **body)
+            result = update_version(session, name, version, actor_name(), **body)
         return json_response(VersionSchema().dump(result))
 
     @ns.response(204, "Deleted")
@@ -137,7 +133,7 @@ class VersionItem(Resource):
     def delete(self, name: str, version: int):
         """Delete a version that is neither active nor aliased"""
         with registry().db.write() as session:
-            delete_version(session, name, version, _actor())
+            delete_version(session, name, version, actor_name())
         return "", 204
 
 
@@ -193,7 +189,7 @@ class VersionActivate(Resource):
         # The plan is compiled before the swap, so this worker's first answer is warm.
         registry().serving.preload(name, version)
         with registry().db.write() as session:
-            model = activate_version(session, name, version, _actor(), force == "true")
+            model = activate_version(session, name, version, actor_name(), force == "true")
         registry().serving.warm(name)
         return json_response(ModelSchema().dump(model))
 
@@ -210,7 +206,7 @@ class AliasItem(Resource):
         """Point an alias at a version"""
         body = load_body(AliasSchema(), read_json_body(registry().config.max_body_bytes))
         with registry().db.write() as session:
-            model = set_alias(session, name, alias, body["version"], _actor())
+            model = set_alias(session, name, alias, body["version"], actor_name())
         registry().serving.warm(name)
         return json_response(ModelSchema().dump(model))
 
@@ -220,5 +216,5 @@ class AliasItem(Resource):
     def delete(self, name: str, alias: str):
         """Remove an alias"""
         with registry().db.write() as session:
-            remove_alias(session, name, alias, _actor())
+            remove_alias(session, name, alias, actor_name())
         return "", 204

@@ -10,7 +10,7 @@ from flask_restx import Namespace, Resource
 from flask_restx import fields as rx
 from marshmallow import Schema, ValidationError, fields, validate
 
-from registry.api.auth import current_identity, requires
+from registry.api.auth import actor_name, requires
 from registry.api.context import registry
 from registry.api.docs_models import ERRORS, doc_model, documents_errors, error_model
 from registry.api.jsonio import json_response, read_json_body
@@ -152,7 +152,7 @@ def _score(body: Any, name: str, plans: dict[str, tuple[int, Plan]]) -> dict[str
     parsed, errors = {}, {}
     for side, (version, plan) in plans.items():
         try:
-            parsed[side] = parse_rows(body, row_validator(plan), max_rows)
+            parsed[side] = parse_rows(body, row_validator(plan, registry().validators), max_rows)
         except ValidationFailed as error:
             errors[side] = (version, error)
     if errors:
@@ -225,7 +225,7 @@ class TrainVersion(Resource):
             reg.store,
             name,
             trained,
-            current_identity().name,
+            actor_name(),
             description=options["description"],
             activate=options["activate"],
             timeout=reg.config.intake_timeout,
