@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from registry.models import RegistryState
@@ -15,8 +15,3 @@ def bump_generation(session: Session) -> None:
         .where(RegistryState.id == 1)
         .values(generation=RegistryState.generation + 1)
     )
-
-
-def read_generation(session: Session) -> int:
-    """Return the current generation."""
-    return session.scalar(select(RegistryState.generation).where(RegistryState.id == 1)) or 0
