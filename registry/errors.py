@@ -63,6 +63,15 @@ UntrustedArtifact = _error(
 UnsupportedEstimator = _error(
     "UnsupportedEstimator", "unsupported_estimator", 422, "Not a supported model."
 )
+InsufficientStorage = _error(
+    "InsufficientStorage", "insufficient_storage", 507, "No room to store an upload."
+)
+ArtifactCorrupted = _error(
+    "ArtifactCorrupted", "artifact_corrupted", 500, "A stored file no longer matches its hash."
+)
+ArtifactMissing = _error(
+    "ArtifactMissing", "artifact_missing", 503, "A version's stored file is missing."
+)
 InvalidTrainingData = _error(
     "InvalidTrainingData", "invalid_training_data", 422, "The CSV cannot be trained on."
 )

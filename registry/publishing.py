@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
 from registry import intake
-from registry.artifacts import ArtifactStore, sha256_of
+from registry.artifacts import ArtifactStore, database_full, no_room, sha256_of
 from registry.db import Database
+from registry.models import ModelVersion
 from registry.services.lookup import find_model
 from registry.services.results import VersionInfo
 from registry.services.versions import add_version
 
 SKOPS_MAGIC = b"PK\x03\x04"
+log = logging.getLogger(__name__)
 
 
 def artifact_format_of(data: bytes) -> str:
@@ -43,18 +50,38 @@ def publish_version(
     inspected = intake.inspect_artifact(
         data, feature_names=feature_names, artifact_format=artifact_format, timeout=timeout
     )
-    with db.write() as session:
-        return add_version(
-            session,
-            store,
-            name,
-            inspected,
-            data,
-            sha256_of(data),
-            actor,
-            description=description,
-            metrics=metrics,
-            tags=tags,
-            activate=activate,
-            artifact_format=artifact_format,
-        )
+    sha256 = sha256_of(data)
+    try:
+        with db.write() as session:
+            return add_version(
+                session,
+                store,
+                name,
+                inspected,
+                data,
+                sha256,
+                actor,
+                description=description,
+                metrics=metrics,
+                tags=tags,
+                activate=activate,
+                artifact_format=artifact_format,
+            )
+    except BaseException as error:
+        # The file may be in place while the transaction that refers to it is not.
+        forget_unreferenced(db, store, sha256)
+        if isinstance(error, DBAPIError) and database_full(error):
+            raise no_room() from error
+        raise
+
+
+def forget_unreferenced(db: Database, store: ArtifactStore, sha256: str) -> None:
+    """Remove a stored file that no committed version refers to (after a failed publish)."""
+    try:
+        with db.read() as session:
+            referenced = select(ModelVersion.id).where(ModelVersion.sha256 == sha256).limit(1)
+            if session.scalar(referenced) is not None:
+                return
+            store.discard(session, sha256)
+    except Exception:  # noqa: BLE001 - the original error matters more; gc finds leftovers
+        log.exception("Could not remove the unreferenced artifact %s", sha256)

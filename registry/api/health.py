@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from registry.api.context import registry
 from registry.api.jsonio import json_response
+from registry.services.integrity import store_problems
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +22,19 @@ def live() -> Response:
 def ready() -> Response:
     reg = registry()
     checks = {"database": False, "artifact_store": False}
+    problems: list[str] = []
     try:
         with reg.db.read() as session:
             session.execute(text("SELECT 1"))
             checks["database"] = True
-            checks["artifact_store"] = reg.store.is_reachable(session)
+            # The newest versions' files are there, and the root takes a write.
+            problems = store_problems(session, reg.store)
+            checks["artifact_store"] = not problems
     except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
         log.warning("Readiness check failed: %s", error)
     ok = all(checks.values())
-    return json_response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
-    )
+    body = {"status": "ok" if ok else "unavailable", "checks": checks, "problems": problems}
+    return json_response(body, 200 if ok else 503)
 
 
 def metrics() -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from registry.cli.admin import create_token_command, db_group, serve_command
+from registry.cli.artifacts import gc_command, verify_command
 from registry.cli.bench import bench_command
 from registry.cli.demo import demo_command
 from registry.cli.models import models_group
@@ -26,4 +27,6 @@ def commands() -> list[click.Command]:
         train_command,
         demo_command,
         bench_command,
+        verify_command,
+        gc_command,
     ]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.artifacts import ArtifactStore
-from registry.errors import KindMismatch, VersionIsActive, VersionIsAliased, VersionNotFound
+from registry.artifacts import ArtifactStore, sha256_of
+from registry.errors import (
+    ArtifactCorrupted,
+    ArtifactMissing,
+    KindMismatch,
+    VersionIsActive,
+    VersionIsAliased,
+)
 from registry.models import Alias, ModelVersion, RegisteredModel, utcnow
 from registry.plans import Plan
 from registry.services.activation import activate_version
@@ -18,6 +25,8 @@ from registry.services.lookup import find_model, find_version
 from registry.services.paging import fetch_page
 from registry.services.results import Artifact, Page, VersionInfo
 from registry.services.state import bump_generation
+
+log = logging.getLogger(__name__)
 
 
 class Inspected(Protocol):
@@ -206,11 +215,24 @@ def delete_version(session: Session, name: str, version: int, actor: str) -> Non
 
 
 def get_artifact(session: Session, store: ArtifactStore, name: str, version: int) -> Artifact:
-    """Return a version's original file. Raises ModelNotFound, VersionNotFound."""
+    """Return a version's original file, checked against its sha256.
+
+    Raises ModelNotFound, VersionNotFound, ArtifactMissing, ArtifactCorrupted.
+    """
     model = find_model(session, name)
     row = find_version(session, model, version)
     data = store.get(session, row.sha256)
     if data is None:
-        raise VersionNotFound(f"The artifact of version {version} of {name!r} is missing.")
+        log.error("The artifact %s of %s v%d is missing.", row.sha256, name, version)
+        raise ArtifactMissing(
+            f"The file of version {version} of {name!r} is missing from the artifact store; "
+            "an operator can restore it by uploading the same file again."
+        )
+    if sha256_of(data) != row.sha256:
+        log.error("The artifact %s of %s v%d does not match its hash.", row.sha256, name, version)
+        raise ArtifactCorrupted(
+            f"The stored file of version {version} of {name!r} is damaged (it no longer "
+            "matches its sha256); an operator can repair it by uploading the same file again."
+        )
     extension = "skops" if row.artifact_format == "skops" else "joblib"
     return Artifact(data=data, sha256=row.sha256, filename=f"{name}-v{version}.{extension}")
