@@ -15,46 +15,73 @@ DEFAULT_CPU_SECONDS = 60
 _CODES = ("untrusted_artifact", "unsupported_estimator", "invalid_artifact", "invalid_features")
 
 
-def _fence_in(cpu_seconds: int, artifact_format: str) -> dict[str, bool]:
-    """Apply every fence in order; each is best effort and reported."""
-    status = {"rlimits": False, "netns": False, "unprivileged": False, "seccomp": False}
-    try:
-        status["rlimits"] = fences.limit_resources(cpu_seconds)
-    except (OSError, ValueError):
-        pass
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
-    # Everything the work needs is imported now: nothing may be opened for writing later.
+def _preload(artifact_format: str) -> None:
+    """Import every module the work may need while the checkout can still be read."""
+    import importlib
+
     import joblib  # noqa: F401
     import numpy  # noqa: F401
     import pandas  # noqa: F401
+    import sklearn  # noqa: F401
 
-    from registry.intake import extract, probes, unpickler  # noqa: F401
+    import registry.errors  # noqa: F401
+    from registry.intake import allowlist, extract, probes, unpickler, wire  # noqa: F401
 
+    # The unpickler finds allowed classes by importing their modules: do it now.
+    for entry in allowlist.ALLOWED.values():
+        if entry.target:
+            importlib.import_module(entry.target.partition(":")[0])
     if artifact_format == "skops":
         import encodings.cp437  # noqa: F401  (zipfile looks it up lazily)
 
         import skops.io  # noqa: F401
 
         from registry.intake import skops_loader  # noqa: F401
-
-    try:
-        import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig, before forking ends)
-    except (OSError, RuntimeError):
-        pass
-    status["netns"] = _attempt(fences.leave_network)
-    if status["rlimits"]:
-        status["rlimits"] = _attempt(fences.forbid_processes)
-    status["unprivileged"] = _attempt(fences.drop_privileges)
-    status["seccomp"] = _attempt(fences.install_seccomp)
-    return status
+    _warm_up(artifact_format)
 
 
-def _attempt(fence: Any) -> bool:
-    try:
-        return bool(fence())
-    except (OSError, RuntimeError, ValueError, ImportError):
-        return False
+def _warm_up(artifact_format: str) -> None:
+    """Open a model made here, so that libraries import what they load lazily (narwhals)."""
+    import io
+
+    import joblib
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = pd.DataFrame(
+        {"x": [0.0, 1.0, np.nan, 3.0] * 3, "c": ["a", "b", "a", None] * 3, "b": [True] * 12}
+    )
+    prepare = ColumnTransformer(
+        [
+            ("x", make_pipeline(SimpleImputer(), StandardScaler()), ["x"]),
+            ("c", OneHotEncoder(handle_unknown="ignore"), ["c", "b"]),
+        ]
+    )
+    model = make_pipeline(prepare, LogisticRegression()).fit(frame, [0, 1, 1] * 4)
+    if artifact_format == "skops":
+        import skops.io
+
+        data = skops.io.dumps(model)
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer, compress=3)
+        data = buffer.getvalue()
+    _inspect({"format": artifact_format, "feature_names": None}, data, artifact_format)
+
+
+def _fence_in(cpu_seconds: int, artifact_format: str, parent: int | None = None) -> dict[str, bool]:
+    """Raise every fence (see fences.raise_fences); return which stand."""
+    return fences.raise_fences(
+        cpu_seconds,
+        fences.ADDRESS_SPACE,
+        os.getppid() if parent is None else parent,
+        lambda: _preload(artifact_format),
+    )
 
 
 def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[str, Any]:

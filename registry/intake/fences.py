@@ -7,8 +7,11 @@ import errno
 import os
 import resource
 import signal
+from collections.abc import Callable
 from typing import Any
 
+# Every fence a child raises, by the name that settings and answers use.
+FENCES = ("rlimits", "netns", "unprivileged", "seccomp")
 ADDRESS_SPACE = 2 << 30
 OPEN_FILES = 64
 CLONE_NEWUSER = 0x10000000
@@ -34,11 +37,11 @@ _DENIED = """
 _WRITE_FLAGS = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC)
 
 
-def limit_resources(cpu_seconds: int) -> bool:
+def limit_resources(cpu_seconds: int, address_space: int = ADDRESS_SPACE) -> bool:
     """Cap memory, CPU time, open files and file size; a write to a file then fails."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     limits = {
-        resource.RLIMIT_AS: ADDRESS_SPACE,
+        resource.RLIMIT_AS: address_space,
         resource.RLIMIT_CPU: cpu_seconds,
         resource.RLIMIT_NOFILE: OPEN_FILES,
         resource.RLIMIT_FSIZE: 0,
@@ -115,3 +118,39 @@ def _add(rules: Any, action: int, name: str, *args: Any) -> None:
         # A call this architecture does not have (e.g. open on arm64) needs no rule.
         if exc.errno not in (errno.EINVAL, errno.EFAULT, errno.EDOM):
             raise
+
+
+def raise_fences(
+    cpu_seconds: int,
+    address_space: int,
+    parent: int,
+    preload: Callable[[], None],
+) -> dict[str, bool]:
+    """Fence this process in, in the one order that works; return which fences stand.
+
+    ``preload`` imports everything the work needs: once privileges are dropped the
+    process may be unable to reach the checkout (a 0700 home directory). Each fence is
+    best effort and reported.
+    """
+    status = dict.fromkeys(FENCES, False)
+    status["rlimits"] = _attempt(lambda: limit_resources(cpu_seconds, address_space))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    preload()
+    try:
+        import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig, before forking ends)
+    except (OSError, RuntimeError, ImportError):
+        pass
+    status["netns"] = _attempt(leave_network)
+    if status["rlimits"]:
+        status["rlimits"] = _attempt(forbid_processes)
+    status["unprivileged"] = _attempt(drop_privileges)
+    status["seccomp"] = _attempt(install_seccomp)
+    return status
+
+
+def _attempt(fence: Callable[[], Any]) -> bool:
+    try:
+        return bool(fence())
+    except (OSError, RuntimeError, ValueError, ImportError):
+        return False
