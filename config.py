@@ -49,6 +49,8 @@ class Config:
     max_upload_bytes: int = 64 * 1024 * 1024
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_rows: int = 10_000
+    # Rows x (1 + classes, + explained parts): bounds an answer's size whatever the model.
+    max_answer_cells: int = 500_000
     max_csv_bytes: int = 32 * 1024 * 1024
     intake_timeout: float = 60.0
     # Keep training plus intake under the server's 120-second worker timeout.

@@ -7,6 +7,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
+# The model label of refusals on names that are no model; a model name never starts with "_".
+UNKNOWN_MODEL = "_unknown"
+# The method label of requests with a method HTTP does not define: clients choose methods.
+_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -73,8 +79,16 @@ class Metrics:
         key = (method, status)
         child = self._http.get(key)
         if child is None:
-            child = self._http[key] = self.http.labels(method, str(status))
+            label = method if method in _METHODS else "OTHER"
+            child = self.http.labels(label, str(status))
+            if label == method:
+                self._http[key] = child
         child.inc()
+
+    def refused(self, model: str, version: str, status: int, code: str) -> None:
+        """Count one refused prediction request; ``model`` must name a model or UNKNOWN_MODEL."""
+        self.predictions.labels(model, version, str(status)).inc()
+        self.prediction_errors.labels(model, version, code).inc()
 
     def served(self, model: str, version: str) -> ServedMetrics:
         """Return the bound metrics of one model version."""

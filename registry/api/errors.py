@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from registry.api.error_caps import cap_fields
 from registry.api.jsonio import json_response
 from registry.errors import RegistryError
 
@@ -33,7 +34,10 @@ _HTTP_MESSAGES = {
 
 def registry_error_response(error: RegistryError) -> Response:
     """Return the JSON answer for a RegistryError."""
-    return json_response(error.to_body(), error.status)
+    body = error.to_body()
+    if isinstance(body.get("errors"), dict):
+        body["errors"] = cap_fields(body["errors"])
+    return json_response(body, error.status)
 
 
 def _http_error(error: HTTPException) -> Response:

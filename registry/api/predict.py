@@ -12,6 +12,7 @@ from registry.api.context import registry
 from registry.api.features import RowValidator
 from registry.api.jsonio import check_depth, json_response, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
+from registry.metrics import UNKNOWN_MODEL
 from registry.plans import NonFiniteScore, Plan, class_label
 
 if TYPE_CHECKING:
@@ -94,10 +95,36 @@ def _check_count(count: int, max_rows: int) -> None:
         raise PayloadTooLarge(f"A request holds at most {max_rows} rows; this one has {count}.")
 
 
+def check_answer_size(plan: Plan, rows: int, explain: bool, max_cells: int) -> None:
+    """Refuse an answer of more than ``max_cells`` values. Raises PayloadTooLarge.
+
+    A row's answer holds its prediction, a probability per class, and with ``explain`` a
+    part per feature and intercept (per class for a multinomial model).
+    """
+    width = 1 + len(plan.classes or ())
+    if explain:
+        width += (len(plan.features) + 1) * plan.coef.shape[0]
+    if rows * width > max_cells:
+        raise PayloadTooLarge(
+            f"An answer holds at most {max_cells} values (REGISTRY_MAX_ANSWER_CELLS); this one "
+            f"would hold {rows * width} ({rows} rows of {width}). Send fewer rows."
+        )
+
+
 def build_answer(
-    name: str, version: int, plan: Plan, columns: dict[str, Any], single: bool, explain: bool
+    name: str,
+    version: int,
+    plan: Plan,
+    columns: dict[str, Any],
+    single: bool,
+    explain: bool,
+    max_cells: int,
 ) -> tuple[dict[str, Any], int]:
-    """Return the answer body for validated columns, and how many rows it holds."""
+    """Return the answer body for validated columns, and how many rows it holds.
+
+    Raises PayloadTooLarge (over ``max_cells`` values), ValidationFailed (no finite result).
+    """
+    check_answer_size(plan, len(next(iter(columns.values()), ())), explain, max_cells)
     try:
         output = plan.predict(columns, explain=explain)
     except NonFiniteScore as error:
@@ -137,7 +164,7 @@ def answer_body(
     """
     validator = row_validator(plan, reg.validators)
     columns, single = parse_body_rows(body, validator, reg.config.max_batch_rows)
-    return build_answer(name, version, plan, columns, single, explain)
+    return build_answer(name, version, plan, columns, single, explain, reg.config.max_answer_cells)
 
 
 def predict(name: str, version: int | None = None, alias: str | None = None) -> Response:
@@ -154,11 +181,22 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
         answer, rows = answer_body(reg, name, resolved, plan, body, explain)
     except RegistryError as error:
         if error.status != 404:
-            reg.metrics.predictions.labels(name, label_version, str(error.status)).inc()
-            reg.metrics.prediction_errors.labels(name, label_version, error.code).inc()
+            reg.metrics.refused(_model_label(reg, name), label_version, error.status, error.code)
         raise
     reg.metrics.served(name, label_version).record(rows, time.perf_counter() - started)
     return json_response(answer)
+
+
+def _model_label(reg: Registry, name: str) -> str:
+    """Return the metrics label of a model name: itself if the model exists, else UNKNOWN.
+
+    The name comes from the URL, so labelling every name would let anyone add series.
+    """
+    try:
+        known = name in reg.serving.snapshot().models
+    except Exception:  # noqa: BLE001 - a refusal is counted even when the database is away
+        known = False
+    return name if known else UNKNOWN_MODEL
 
 
 def register_prediction_routes(app: Flask, prefix: str) -> None:

@@ -165,7 +165,9 @@ def _score(body: Any, name: str, plans: dict[str, tuple[int, Plan]]) -> dict[str
     answers = {}
     for side, (version, plan) in plans.items():
         columns, single = parsed[side]
-        answers[side], _ = build_answer(name, version, plan, columns, single, False)
+        answers[side], _ = build_answer(
+            name, version, plan, columns, single, False, registry().config.max_answer_cells
+        )
     single = parsed["a"][1]
     key = "prediction" if single else "predictions"
 
