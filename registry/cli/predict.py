@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,18 @@ from registry.services.models import get_model
 from registry.services.versions import get_plan
 
 MAX_LISTED = 5
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """Return a label as a spreadsheet shows it as text: a formula-like string gets a quote.
+
+    Numbers stay numbers, negative ones too: only strings can carry a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
 
 
 def table_columns(frame: Any, plan: Plan) -> tuple[list[str], list[list[Any]]]:
@@ -104,12 +117,14 @@ def predict_command(
         except ValidationFailed as error:
             raise click.ClickException(_problems(error)) from None
         answer = plan.predict(columns)
-    result = pd.DataFrame({"prediction": answer.predictions})
+    result = pd.DataFrame({"prediction": [csv_cell(p) for p in answer.predictions]})
     if answer.probabilities is not None:
         for index, label in enumerate(plan.classes or []):
             result[f"probability_{label}"] = answer.probabilities[:, index]
+    # Quoting every string keeps a label's line breaks inside its cell.
+    options: dict[str, Any] = {"index": False, "quoting": csv.QUOTE_NONNUMERIC}
     if output is None:
-        click.echo(result.to_csv(index=False), nl=False)
+        click.echo(result.to_csv(**options), nl=False)
     else:
-        result.to_csv(output, index=False)
+        result.to_csv(output, **options)
         click.echo(f"Wrote {len(result)} predictions of {name} version {resolved} to {output}.")
