@@ -39,11 +39,13 @@ NotFound = _error("NotFound", "not_found", 404, "No such resource.")
 ModelNotFound = _error("ModelNotFound", "model_not_found", 404, "No such model.")
 VersionNotFound = _error("VersionNotFound", "version_not_found", 404, "No such version.")
 AliasNotFound = _error("AliasNotFound", "alias_not_found", 404, "No such alias.")
+TokenNotFound = _error("TokenNotFound", "token_not_found", 404, "No such token.")
 NoActiveVersion = _error("NoActiveVersion", "no_active_version", 404, "Nothing is active.")
 MethodNotAllowed = _error("MethodNotAllowed", "method_not_allowed", 405, "Wrong method.")
 ModelExists = _error("ModelExists", "model_exists", 409, "The name is taken.")
 VersionIsActive = _error("VersionIsActive", "version_active", 409, "Version is active.")
 VersionIsAliased = _error("VersionIsAliased", "version_aliased", 409, "Version has aliases.")
+AmbiguousToken = _error("AmbiguousToken", "ambiguous_token", 409, "Several tokens match.")
 NothingToRollBack = _error("NothingToRollBack", "nothing_to_roll_back", 409, "No history.")
 IncompatibleSchema = _error(
     "IncompatibleSchema", "incompatible_schema", 409, "The new version rejects old requests."

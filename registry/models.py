@@ -168,6 +168,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_revoked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # Written at most about once a minute per token, not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
 
 class RegistryState(Base):

@@ -1,39 +1,74 @@
-"""Bearer-token authentication and role checks, with a short per-worker cache."""
+"""Bearer-token authentication and role checks, with a per-worker cache revocation ends."""
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
 from registry.errors import Forbidden, Unauthorized
-from registry.services.tokens import Identity, hash_token, resolve_token
+from registry.services.tokens import (
+    USE_RESOLUTION,
+    Identity,
+    hash_token,
+    record_use,
+    resolve_token,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 ANONYMOUS = Identity(name="anonymous", role="")
-_CACHE_SECONDS = 5.0
+# Unknown tokens are remembered this long; known ones until the generation moves as well.
+_CACHE_SECONDS = 60.0
+
+
+@dataclass
+class _Entry:
+    generation: int
+    expires: float
+    identity: Identity | None
 
 
 class TokenCache:
-    """Remembers resolved tokens for a few seconds, so auth costs microseconds."""
+    """Remembers resolved tokens while the registry generation stands still.
+
+    Revoking a token bumps the generation, and every worker reads the generation before
+    trusting an entry, so a revocation holds on every worker from the next request on.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Identity | None]] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._recorded: dict[int, float] = {}
 
-    def resolve(self, token: str, lookup: Callable[[str], Identity | None]) -> Identity | None:
+    def resolve(
+        self, token: str, generation: int, lookup: Callable[[str], Identity | None]
+    ) -> Identity | None:
         key = hash_token(token)
         now = time.monotonic()
         hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit.generation == generation and hit.expires > now:
+            return hit.identity
         identity = lookup(token)
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[key] = (now + _CACHE_SECONDS, identity)
+        self._entries[key] = _Entry(generation, now + _CACHE_SECONDS, identity)
         return identity
+
+    def use_is_due(self, token_id: int) -> bool:
+        """Tell whether this worker should write the token's last_used_at now (once a minute)."""
+        now = time.monotonic()
+        if now - self._recorded.get(token_id, -math.inf) < USE_RESOLUTION.total_seconds():
+            return False
+        if len(self._recorded) > 10_000:
+            self._recorded.clear()
+        self._recorded[token_id] = now
+        return True
 
 
 def current_identity() -> Identity:
@@ -56,9 +91,13 @@ def identify(registry: Any, header: str | None) -> Identity:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-    found = registry.tokens.resolve(token, lambda t: _lookup(registry, t))
+    # Read before the lookup: a revocation committed in between is seen by the next request.
+    generation = registry.serving.snapshot().generation
+    found = registry.tokens.resolve(token, generation, lambda t: _lookup(registry, t))
     if found is None:
         raise Unauthorized("The token is not valid.")
+    if found.token_id is not None and registry.tokens.use_is_due(found.token_id):
+        _record_use(registry, found.token_id)
     return found
 
 
@@ -70,6 +109,14 @@ def actor_name() -> str:
 def _lookup(registry: Any, token: str) -> Identity | None:
     with registry.db.read() as session:
         return resolve_token(session, token)
+
+
+def _record_use(registry: Any, token_id: int) -> None:
+    try:
+        with registry.db.write() as session:
+            record_use(session, token_id)
+    except Exception as error:  # noqa: BLE001 - a usage hint never fails the request
+        log.warning("Could not record the use of token %d: %s", token_id, error)
 
 
 def check_role(role: str) -> Identity:

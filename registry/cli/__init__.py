@@ -10,6 +10,7 @@ from registry.cli.bench import bench_command
 from registry.cli.demo import demo_command
 from registry.cli.models import models_group
 from registry.cli.predict import predict_command
+from registry.cli.tokens import tokens_group
 from registry.cli.train import train_command
 from registry.cli.versions import aliases_group, versions_group
 
@@ -19,6 +20,7 @@ def commands() -> list[click.Command]:
     return [
         db_group,
         create_token_command,
+        tokens_group,
         serve_command,
         models_group,
         versions_group,
