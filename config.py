@@ -14,6 +14,10 @@ def _default_database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'registry.db'}"
 
 
+# The intake and training children's fences, as REGISTRY_INTAKE_ALLOW_WEAK_FENCES names them.
+FENCES = ("rlimits", "netns", "unprivileged", "landlock", "seccomp")
+
+
 class ConfigError(ValueError):
     """A REGISTRY_* setting that cannot be used; the message names it."""
 
@@ -57,6 +61,22 @@ class Config:
     train_timeout: float = 50.0
     metrics_dir: str | None = None
     testing: bool = False
+    # Fences the operator accepts to run without (comma-separated names from FENCES);
+    # by default intake refuses uploads when any fence cannot be raised.
+    intake_allow_weak_fences: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weak_fences()) - set(FENCES)
+        if unknown:
+            raise ConfigError(
+                f"REGISTRY_INTAKE_ALLOW_WEAK_FENCES names unknown fences "
+                f"({', '.join(sorted(unknown))}); known: {', '.join(FENCES)}."
+            )
+
+    def weak_fences(self) -> frozenset[str]:
+        """Return the fences intake may run without."""
+        names = self.intake_allow_weak_fences.replace(" ", "").split(",")
+        return frozenset(n for n in names if n)
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Config:

@@ -12,6 +12,7 @@ from config import Config
 from registry.api.auth import TokenCache
 from registry.artifacts import ArtifactStore, make_store
 from registry.db import Database, connect
+from registry.intake.readiness import FenceCheck
 from registry.metrics import Metrics
 from registry.serving import Serving
 
@@ -30,6 +31,8 @@ class Registry:
     tokens: TokenCache
     # Compiled row validators, dropped with the plans they belong to.
     validators: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+    # The last probe of the intake sandbox's fences, for readiness.
+    fence_check: FenceCheck = field(default_factory=FenceCheck)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -77,3 +77,6 @@ ArtifactMissing = _error(
 InvalidTrainingData = _error(
     "InvalidTrainingData", "invalid_training_data", 422, "The CSV cannot be trained on."
 )
+IntakeUnavailable = _error(
+    "IntakeUnavailable", "intake_unavailable", 503, "The upload sandbox cannot be fenced in."
+)

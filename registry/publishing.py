@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from registry import intake
 from registry.artifacts import ArtifactStore, database_full, no_room, sha256_of
 from registry.db import Database
+from registry.intake.sandbox import IntakeLimits
 from registry.models import ModelVersion
 from registry.services.lookup import find_model
 from registry.services.results import VersionInfo
@@ -37,18 +38,24 @@ def publish_version(
     tags: dict[str, str] | None = None,
     activate: bool = False,
     timeout: float = 60.0,
+    limits: IntakeLimits | None = None,
 ) -> VersionInfo:
     """Inspect an artifact in the sandbox and store it as the model's next version.
 
     The slow, untrusted part runs outside any transaction. Raises ModelNotFound, the intake
-    errors (InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures),
+    errors (InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures,
+    IntakeUnavailable),
     KindMismatch and, with ``activate``, IncompatibleSchema.
     """
     with db.read() as session:
         find_model(session, name)
     artifact_format = artifact_format_of(data)
     inspected = intake.inspect_artifact(
-        data, feature_names=feature_names, artifact_format=artifact_format, timeout=timeout
+        data,
+        feature_names=feature_names,
+        artifact_format=artifact_format,
+        timeout=timeout,
+        limits=limits,
     )
     sha256 = sha256_of(data)
     try:

@@ -21,6 +21,7 @@ from config import ROOT
 from registry.artifacts import ArtifactStore
 from registry.db import Database
 from registry.errors import InvalidTrainingData, KindMismatch, ModelExists, ModelNotFound
+from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
 from registry.services.lookup import find_model
 from registry.services.models import create_model
@@ -193,6 +194,7 @@ def publish_trained(
     description: str = "",
     activate: bool = False,
     timeout: float = 60.0,
+    limits: IntakeLimits | None = None,
 ) -> VersionInfo:
     """Publish a trained pipeline as the next version of ``name``, creating the model if needed.
 
@@ -211,4 +213,5 @@ def publish_trained(
         tags=trained.tags(),
         activate=activate,
         timeout=timeout,
+        limits=limits,
     )

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import joblib
+import pyseccomp
 import pytest
+import requests
 import skops.io
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from tests.live import free_port, server_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(joblib.__file__).resolve().parents[1]
@@ -87,3 +95,132 @@ def test_uploads_work_from_a_checkout_nobody_can_read(locked_checkout, artifact_
     answer = json.loads(done.stdout)
     assert answer["estimator"].startswith("Pipeline(StandardScaler, ")
     assert all(answer["sandbox"].values()), answer["sandbox"]
+
+
+def _libseccomp_path() -> str:
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if "libseccomp" in line:
+            return line.split()[-1]
+    raise AssertionError("pyseccomp is imported, so libseccomp is mapped")
+
+
+def _hide_libseccomp() -> list[str]:
+    """A private mount namespace where libseccomp is an empty file, as if not installed."""
+    script = 'mount --bind /dev/null "$0" && exec "$@"'
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        _libseccomp_path(),
+    ]
+
+
+def _forbid_namespaces() -> None:
+    """A seccomp filter refusing unshare, as container runtimes install by default."""
+    rules = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "unshare")
+    rules.load()
+
+
+@contextmanager
+def _server(
+    tmp_path: Path,
+    database_url: str,
+    wrapper: list[str],
+    preexec: Callable[[], None] | None,
+    **settings: str,
+) -> Iterator[str]:
+    """`manage.py serve` started inside a crippled environment; yields its URL."""
+    env = server_env(database_url, tmp_path / "artifacts", **settings)
+    port = free_port()
+    log = tmp_path / "server.log"
+    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*wrapper, *command],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                requests.get(f"{url}/health/live", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _token(database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = server_env(database_url, tmp_path / "artifacts")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create-token", "--role", "publisher", "--name", "t"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+
+
+def _upload(url: str, headers: dict[str, str], name: str) -> requests.Response:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    data = _joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
+    created = requests.post(
+        f"{url}/api/v1/models", json={"name": name}, headers=headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    return requests.post(
+        f"{url}/api/v1/models/{name}/versions",
+        files={"artifact": ("model.joblib", data)},
+        headers=headers,
+        timeout=120,
+    )
+
+
+FENCE_FAULTS = {
+    "seccomp": (_hide_libseccomp, None),
+    "netns": (list, _forbid_namespaces),
+}
+
+
+@needs_root
+@pytest.mark.parametrize("fence", sorted(FENCE_FAULTS))
+def test_uploads_fail_closed_when_a_fence_cannot_be_raised(database_url, tmp_path, fence):
+    wrapper, preexec = FENCE_FAULTS[fence]
+    headers = _token(database_url, tmp_path)
+    with _server(tmp_path, database_url, wrapper(), preexec) as url:
+        refused = _upload(url, headers, "closed")
+        ready = requests.get(f"{url}/health/ready", timeout=60)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "intake_unavailable"
+    assert fence in refused.json()["message"]
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["intake_sandbox"] is False
+    assert ready.json()["intake_sandbox"]["missing"] == [fence]
+    log = (tmp_path / "server.log").read_text()
+    assert f"REGISTRY_INTAKE_ALLOW_WEAK_FENCES={fence}" in log
+
+    settings = {"REGISTRY_INTAKE_ALLOW_WEAK_FENCES": fence}
+    with _server(tmp_path, database_url, wrapper(), preexec, **settings) as url:
+        accepted = _upload(url, headers, "waived")
+        ready = requests.get(f"{url}/health/ready", timeout=60)
+    assert accepted.status_code == 201, accepted.text
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["intake_sandbox"] == {"missing": [], "waived": [fence]}

@@ -14,7 +14,7 @@ ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 def test_health_and_json_errors(live_server):
     assert requests.get(f"{live_server.url}/health/live").json() == {"status": "ok"}
     ready = requests.get(f"{live_server.url}/health/ready").json()
-    assert ready["checks"] == {"database": True, "artifact_store": True}
+    assert ready["checks"] == {"database": True, "artifact_store": True, "intake_sandbox": True}
     missing = requests.get(f"{live_server.url}/nope")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 

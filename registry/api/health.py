@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from registry.api.context import registry
 from registry.api.jsonio import json_response
+from registry.intake.sandbox import IntakeLimits
 from registry.services.integrity import store_problems
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,12 @@ def ready() -> Response:
             checks["artifact_store"] = not problems
     except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
         log.warning("Readiness check failed: %s", error)
+    # Uploads fail closed when a fence is down, so readiness says which one.
+    fences = reg.fence_check.report(IntakeLimits.from_config(reg.config))
+    checks["intake_sandbox"] = not fences.missing
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks, "problems": problems}
+    body["intake_sandbox"] = fences.to_json()
     return json_response(body, 200 if ok else 503)
 
 

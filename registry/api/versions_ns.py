@@ -25,6 +25,7 @@ from registry.api.schemas import (
 )
 from registry.api.uploads import read_upload
 from registry.errors import BadRequest
+from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
 from registry.services.activation import activate_version
 from registry.services.aliases import remove_alias, set_alias
@@ -98,6 +99,7 @@ class VersionList(Resource):
             actor_name(),
             feature_names=upload.fields.pop("features", None),
             timeout=reg.config.intake_timeout,
+            limits=IntakeLimits.from_config(reg.config),
             **upload.fields,
         )
         reg.serving.warm(name)

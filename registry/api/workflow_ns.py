@@ -18,6 +18,7 @@ from registry.api.predict import build_answer, parse_rows, row_validator
 from registry.api.schemas import DESCRIPTION, VersionSchema
 from registry.api.uploads import form_fields, read_part, require_multipart
 from registry.errors import BadRequest, ValidationFailed
+from registry.intake.sandbox import IntakeLimits
 from registry.plans import Plan
 from registry.services.compare import compare_versions, prediction_differences
 from registry.trainer import KINDS, kind_to_train, publish_trained, train_in_child
@@ -231,6 +232,7 @@ class TrainVersion(Resource):
             description=options["description"],
             activate=options["activate"],
             timeout=reg.config.intake_timeout,
+            limits=IntakeLimits.from_config(reg.config),
         )
         reg.serving.warm(name)
         return json_response(VersionSchema().dump(version), 201)

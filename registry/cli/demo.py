@@ -14,6 +14,7 @@ from config import ROOT
 from registry.cli.admin import server_options
 from registry.cli.common import Workspace, cli_actor, workspace
 from registry.errors import ModelNotFound
+from registry.intake.sandbox import IntakeLimits
 from registry.services.activation import activate_version
 from registry.services.models import create_model, get_model
 from registry.services.tokens import create_token
@@ -124,6 +125,7 @@ def register(ws: Workspace, spec: DemoModel, actor: str) -> None:
             actor,
             description=version.description,
             timeout=ws.config.intake_timeout,
+            limits=IntakeLimits.from_config(ws.config),
         )
         click.echo(f"Registered {spec.name} version {number}: {version.description}")
     if model.active_version is None:

@@ -15,6 +15,7 @@ from registry.cli.common import (
     read_file,
     workspace,
 )
+from registry.intake.sandbox import IntakeLimits
 from registry.trainer import KINDS, TrainedModel, kind_to_train, publish_trained
 
 
@@ -83,6 +84,7 @@ def train_command(
                 description=description,
                 activate=activate,
                 timeout=ws.config.intake_timeout,
+                limits=IntakeLimits.from_config(ws.config),
             )
             bar.update(1)
     echo_metrics(trained)

@@ -16,6 +16,7 @@ from registry.cli.common import (
     read_file,
     workspace,
 )
+from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
 from registry.services.activation import activate_version, rollback
 from registry.services.aliases import remove_alias, set_alias
@@ -101,6 +102,7 @@ def push_command(
             tags=parsed_tags,
             activate=activate,
             timeout=ws.config.intake_timeout,
+            limits=IntakeLimits.from_config(ws.config),
         )
         bar.update(1)
     state = " and activated it" if version.active else ""

@@ -162,10 +162,29 @@ def main() -> None:
     """Run one intake: fences, request on stdin, one JSON answer on stdout."""
     cpu_seconds = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CPU_SECONDS
     artifact_format = sys.argv[2] if len(sys.argv) > 2 else "joblib"
+    weak = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else set()
     # Nobody reads the child's warnings, and showing one may import modules that the
     # fences have made unreachable.
     warnings.simplefilter("ignore")
+    if artifact_format == "probe":
+        # Readiness asks which fences stand here; there is nothing to open.
+        status = fences.raise_fences(cpu_seconds, fences.ADDRESS_SPACE, os.getppid(), _nothing)
+        _write({"ok": True, "sandbox": status})
+        return
     status = _fence_in(cpu_seconds, artifact_format)
+    missing = sorted(name for name, up in status.items() if not up and name not in weak)
+    if missing:
+        # Fail closed: the upload's bytes are never read behind a fence that is down.
+        _write(
+            {
+                "ok": False,
+                "code": "intake_unavailable",
+                "message": "The sandbox could not raise every fence.",
+                "missing": missing,
+                "sandbox": status,
+            }
+        )
+        return
     try:
         from registry.intake.wire import read_request
 
@@ -187,3 +206,12 @@ def main() -> None:
         )
     sys.stdout.write(payload)
     sys.stdout.flush()
+
+
+def _write(answer: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+
+
+def _nothing() -> None:
+    pass

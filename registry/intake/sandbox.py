@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import (
+    IntakeUnavailable,
     InvalidArtifact,
     InvalidFeatures,
     RegistryError,
@@ -47,6 +48,18 @@ _ERRORS: dict[str, type[RegistryError]] = {
 
 
 @dataclass(frozen=True)
+class IntakeLimits:
+    """How intake children run: the fences the operator lets them run without."""
+
+    allow_weak: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(cls, config: Any) -> IntakeLimits:
+        """Read the limits from the app's settings (config.Config)."""
+        return cls(allow_weak=config.weak_fences())
+
+
+@dataclass(frozen=True)
 class IntakeResult:
     """What intake learnt from an artifact: its validated plan and how it was opened."""
 
@@ -69,11 +82,14 @@ def inspect_artifact(
     feature_names: list[str] | None = None,
     artifact_format: str = "joblib",
     timeout: float = 60.0,
+    limits: IntakeLimits | None = None,
 ) -> IntakeResult:
     """Open an uploaded artifact in a sandboxed child and return its checked plan.
 
-    Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator or InvalidFeatures.
+    Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures, or
+    IntakeUnavailable when the child cannot raise a fence that ``limits`` does not waive.
     """
+    limits = limits or IntakeLimits()
     if artifact_format not in FORMATS:
         raise InvalidArtifact(f"The artifact format must be one of {', '.join(FORMATS)}.")
     if feature_names is not None and not (
@@ -86,11 +102,51 @@ def inspect_artifact(
         "format": artifact_format,
         "feature_names": None if feature_names is None else list(feature_names),
     }
-    answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout)
+    answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
+    _check_fences(answer, limits)
     return _result(answer)
 
 
-def _run_child(request: bytes, artifact_format: str, timeout: float) -> dict[str, Any]:
+def probe_fences(limits: IntakeLimits, timeout: float = 30.0) -> dict[str, bool]:
+    """Return which fences a child can raise here, without giving it anything to read."""
+    answer = _run_child(b"", "probe", timeout, limits)
+    status = answer.get("sandbox")
+    if type(status) is not dict:
+        raise UntrustedArtifact("The sandbox probe gave no fence status.")
+    return {str(k): v is True for k, v in status.items()}
+
+
+def missing_fences(status: dict[str, Any], limits: IntakeLimits) -> list[str]:
+    """Return the fences that are down and that the operator has not waived."""
+    down = {name for name, up in status.items() if up is not True}
+    return sorted(down - limits.allow_weak)
+
+
+def _check_fences(answer: dict[str, Any], limits: IntakeLimits) -> None:
+    status = answer.get("sandbox") if type(answer.get("sandbox")) is dict else {}
+    missing = missing_fences(status, limits)
+    if missing or not status:
+        raise _unavailable(missing or ["all"])
+
+
+def _unavailable(missing: list[str]) -> IntakeUnavailable:
+    names = ", ".join(missing)
+    log.error(
+        "Uploads are refused: the intake sandbox cannot raise its %s fence%s here; fix the host "
+        "or accept the risk with REGISTRY_INTAKE_ALLOW_WEAK_FENCES=%s.",
+        names,
+        "s" * (len(missing) > 1),
+        ",".join(missing),
+    )
+    return IntakeUnavailable(
+        f"Uploads are unavailable: the sandbox that opens them cannot raise its {names} "
+        "fence on this server. The operator has been told."
+    )
+
+
+def _run_child(
+    request: bytes, artifact_format: str, timeout: float, limits: IntakeLimits
+) -> dict[str, Any]:
     command = [
         sys.executable,
         "-I",
@@ -99,6 +155,7 @@ def _run_child(request: bytes, artifact_format: str, timeout: float) -> dict[str
         _BOOTSTRAP.format(root=str(_ROOT)),
         str(max(1, math.ceil(timeout))),
         artifact_format,
+        ",".join(sorted(limits.allow_weak)),
     ]
     with (
         tempfile.TemporaryDirectory(prefix="intake-") as workdir,
@@ -200,6 +257,10 @@ def _parse(stdout: bytes, returncode: int) -> dict[str, Any]:
     if type(answer) is not dict or type(answer.get("ok")) is not bool:
         raise _crash(returncode)
     if not answer["ok"]:
+        if answer.get("code") == "intake_unavailable":
+            missing = answer.get("missing")
+            valid = type(missing) is list and all(type(n) is str for n in missing)
+            raise _unavailable([_sentence(n)[:40] for n in missing] if valid else ["all"])
         error = _ERRORS.get(answer.get("code"), UntrustedArtifact)
         raise error(_sentence(answer.get("message")))
     if returncode != 0:
