@@ -60,6 +60,10 @@ class Config:
     # Keep training plus intake under the server's 120-second worker timeout.
     train_timeout: float = 50.0
     metrics_dir: str | None = None
+    # Where `serve` writes gunicorn's access log ("-" is stderr); empty: no access log.
+    access_log: str = ""
+    # Debug only: an X-Worker header naming the worker's process ID on every answer.
+    worker_header: bool = False
     testing: bool = False
     # Fences the operator accepts to run without (comma-separated names from FENCES);
     # by default intake refuses uploads when any fence cannot be raised.

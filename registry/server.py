@@ -12,6 +12,8 @@ from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.sync import SyncWorker
 
+from registry.access_log import access_log_options
+
 _ERROR_CODES = {
     400: "bad_request",
     403: "forbidden",
@@ -98,7 +100,7 @@ def serve(host: str, port: int, workers: int, app_options: dict[str, Any] | None
         "timeout": 120,
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,
-        "accesslog": None,
+        **access_log_options(),
         "errorlog": "-",
         "loglevel": "warning",
     }

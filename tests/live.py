@@ -57,6 +57,8 @@ def server_env(database_url: str, artifact_root: Path, **extra: str) -> dict[str
         REGISTRY_DATABASE_URL=database_url,
         REGISTRY_ARTIFACT_ROOT=str(artifact_root),
         PROMETHEUS_MULTIPROC_DIR="",
+        # Tests tell the workers apart by it.
+        REGISTRY_WORKER_HEADER="true",
         **extra,
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR")

@@ -249,4 +249,4 @@ def test_fast_lane_and_flask_view_answer_alike(client, house, body):
     assert fast.status_code == full.status_code == 200
     assert fast.get_json() == full.get_json()
     assert fast.headers["Content-Type"] == full.headers["Content-Type"] == "application/json"
-    assert fast.headers["X-Worker"] == full.headers["X-Worker"]
+    assert set(fast.headers.keys()) == set(full.headers.keys())

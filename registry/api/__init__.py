@@ -14,6 +14,7 @@ from registry.api.errors import register_error_handlers
 from registry.api.fastlane import PredictionFastLane
 from registry.api.health import register_operations
 from registry.api.predict import register_prediction_routes
+from registry.api.request_id import HEADER, request_id
 
 if TYPE_CHECKING:
     from registry.app import Registry
@@ -44,7 +45,7 @@ def init_api(app: Flask, registry: Registry) -> None:
     register_operations(app)
     register_error_handlers(app)
 
-    worker = str(os.getpid())
+    worker = str(os.getpid()) if registry.config.worker_header else None
 
     @app.after_request
     def _count(response: Response) -> Response:
@@ -52,6 +53,8 @@ def init_api(app: Flask, registry: Registry) -> None:
         if request.method == "OPTIONS" and response.status_code == 200:
             response.set_data(orjson.dumps({"allow": sorted(response.allow)}))
             response.mimetype = "application/json"
-        # Names the worker process, so operators and tests can tell workers apart.
-        response.headers["X-Worker"] = worker
+        response.headers[HEADER] = request_id(request.environ)
+        if worker is not None:
+            # A debug setting: it tells workers apart, and tells clients the process IDs.
+            response.headers["X-Worker"] = worker
         return response

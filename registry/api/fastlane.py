@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from registry.api.auth import authorize, identify
 from registry.api.jsonio import dump_json, parse_json
 from registry.api.predict import answer_body
+from registry.api.request_id import HEADER, request_id
 
 if TYPE_CHECKING:
     from registry.app import Registry
@@ -39,7 +40,7 @@ class PredictionFastLane:
     def __init__(self, app: WSGIApp, registry: Registry) -> None:
         self.app = app
         self.registry = registry
-        self.worker = str(os.getpid())
+        self.worker = [("X-Worker", str(os.getpid()))] if registry.config.worker_header else []
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
@@ -64,7 +65,8 @@ class PredictionFastLane:
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
-                ("X-Worker", self.worker),
+                (HEADER, request_id(environ)),
+                *self.worker,
             ],
         )
         metrics = self.registry.metrics
