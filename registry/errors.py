@@ -74,6 +74,9 @@ ArtifactCorrupted = _error(
 ArtifactMissing = _error(
     "ArtifactMissing", "artifact_missing", 503, "A version's stored file is missing."
 )
+InvalidReference = _error(
+    "InvalidReference", "invalid_reference", 422, "The reference outputs do not fit the model."
+)
 InvalidTrainingData = _error(
     "InvalidTrainingData", "invalid_training_data", 422, "The CSV cannot be trained on."
 )

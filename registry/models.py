@@ -108,6 +108,8 @@ class ModelVersion(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     artifact_format: Mapped[str] = mapped_column(String(16), default="joblib")
     sklearn_version: Mapped[str | None] = mapped_column(String(32))
+    # What the plan was checked against at upload: {"against", "sklearn_version", "rows"}.
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

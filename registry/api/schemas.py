@@ -92,6 +92,7 @@ class VersionSchema(Schema):
     sha256 = fields.String()
     size_bytes = fields.Integer()
     sklearn_version = fields.String(allow_none=True)
+    verification = fields.Dict(allow_none=True)
     metrics = fields.Dict()
     description = fields.String()
     tags = fields.Dict()

@@ -68,6 +68,7 @@ class Version(_Record):
     sha256: str
     size_bytes: int
     sklearn_version: str | None
+    verification: dict[str, Any] | None
     metrics: dict[str, float]
     description: str
     tags: dict[str, str]

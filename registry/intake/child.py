@@ -108,17 +108,17 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
     rows = probe_rows(extraction)
     try:
         outputs = sklearn_outputs(estimator, extraction, rows)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-        raise _Failure(
-            "invalid_artifact", "scikit-learn could not predict with the model."
-        ) from exc
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        # The installed release cannot run this file; the parent decides what that means.
+        outputs = None
     return {
         "ok": True,
         "kind": extraction.kind,
         "estimator": extraction.estimator,
         "plan": extraction.plan,
         "probes": {"rows": rows, "outputs": outputs},
-        "sklearn_version": sklearn.__version__,
+        "sklearn_version": extraction.release,
+        "server_sklearn_version": sklearn.__version__,
     }
 
 

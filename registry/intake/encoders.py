@@ -113,15 +113,16 @@ def encode_column(
         raise UnsupportedEstimator(
             "OneHotEncoder with only a missing-value category is not supported."
         )
-    # Only when nothing imputes it does a None category decide how a missing input is spelt.
-    spelt_none = not has_fill and marker is not None and values[marker] is None
+    # An imputer (missing_values=np.nan) does not replace None; an encoder that learnt None as a
+    # category was fitted on missing values spelt None, and JSON null means that category.
+    spelt_none = marker is not None and values[marker] is None
     encoding = Encoding(
         type=_feature_type(enum),
         enum=enum,
         kind=fitted.dtype.kind,
         missing_input=None if spelt_none else math.nan,
     )
-    if has_fill:
+    if has_fill and not spelt_none:
         hits = [k for k, v in enumerate(values) if _same(v, fill)]
         hit = hits[0] if hits else None
         unknown_refused = hit is None and step.handle_unknown == "error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,12 +14,18 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from registry.errors import InvalidArtifact, InvalidFeatures, UnsupportedEstimator
-from registry.intake.allowlist import SUPPORTED_STEPS, supported_sentence, unsupported_message
+from registry.intake.allowlist import (
+    SUPPORTED_STEPS,
+    printable,
+    supported_sentence,
+    unsupported_message,
+)
 from registry.intake.columns import NO_FILL, Column, OneHot, Preparation, Raw, Value
 from registry.intake.encoders import Encoding, python_value
 from registry.plans import PLAN_FORMAT
 
 _REGRESSORS = (LinearRegression, Ridge, Lasso, ElasticNet)
+_RELEASE = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?([a-z]+[0-9]*|\.post[0-9]+|\.dev[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Extraction:
     input_names: tuple[str, ...]
     has_names: bool
     hints: dict[str, Hint] = field(default_factory=dict)
+    release: str | None = None  # the scikit-learn release that saved the estimator
 
 
 def extract(estimator: Any, feature_names: list[str] | None = None) -> Extraction:
@@ -72,7 +80,17 @@ def extract(estimator: Any, feature_names: list[str] | None = None) -> Extractio
         "intercept": _finite(intercept, "intercept").tolist(),
         "classes": classes,
     }
-    return Extraction(kind, describe(estimator), plan, tuple(names), has_names, hints)
+    return Extraction(
+        kind, describe(estimator), plan, tuple(names), has_names, hints, saved_release(estimator)
+    )
+
+
+def saved_release(estimator: Any) -> str | None:
+    """Return the scikit-learn release named in the saved state, when it names a plain one."""
+    release = vars(estimator).get("_sklearn_version")
+    if type(release) is str and _RELEASE.fullmatch(release):
+        return release
+    return None
 
 
 def _split(estimator: Any) -> tuple[Any, list[Any]]:
@@ -174,19 +192,35 @@ def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | Non
     outputs = 1 if len(classes) == 2 else len(classes)
     if coef.shape[0] != outputs or intercept.shape != (outputs,):
         raise InvalidArtifact("The LogisticRegression's coefficients do not fit its classes.")
-    link = "logistic" if len(classes) == 2 else _multiclass_link(model)
+    if not one_vs_rest(model, len(classes)):
+        if len(classes) > 2:
+            return "logistic", "softmax", coef, intercept, classes
+        # A binary multinomial model answers softmax([-d, d]), which is the logistic link of 2d.
+        coef, intercept = 2.0 * coef, 2.0 * intercept
+    link = "logistic" if len(classes) == 2 else "ovr"
     return "logistic", link, coef, intercept, classes
 
 
-def _multiclass_link(model: LogisticRegression) -> str:
-    # scikit-learn releases that still have multi_class score liblinear and 'ovr' models one
-    # class against the rest; later ones always use softmax for three or more classes.
-    if "multi_class" not in LogisticRegression._get_param_names():
-        return "softmax"
-    multi_class = getattr(model, "multi_class", "auto")
-    if multi_class == "ovr" or (multi_class == "auto" and model.solver == "liblinear"):
-        return "ovr"
-    return "softmax"
+def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:
+    """Tell whether the release that saved the model scored it one class against the rest.
+
+    Read from the saved state, not the installed class: releases up to 1.7 keep multi_class
+    (default 'auto', 'deprecated' from 1.5), and 'ovr' or liblinear mean one-vs-rest; later
+    releases have no such setting and score binary models with the sigmoid, others with softmax.
+    """
+    state = vars(model)
+    if "multi_class" not in state:
+        return n_classes <= 2
+    multi_class = state["multi_class"]
+    if multi_class in ("ovr", "warn"):
+        return True
+    if multi_class in ("auto", "deprecated"):
+        return n_classes <= 2 or state.get("solver") == "liblinear"
+    if multi_class == "multinomial":
+        return False
+    raise UnsupportedEstimator(
+        f"LogisticRegression with multi_class={printable(str(multi_class))!r} is not supported."
+    )
 
 
 def _to_design(column: Column, model: Any) -> Value | OneHot:

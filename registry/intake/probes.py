@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from registry.intake.compat import predict_proba, restore_defaults
 from registry.intake.extract import Extraction, Hint
 
 MIN_ROWS = 32
@@ -63,7 +64,12 @@ def sklearn_inputs(extraction: Extraction, rows: dict[str, list[Any]]) -> Any:
         for name in extraction.input_names
     }
     if extraction.has_names:
-        return pd.DataFrame(columns, columns=list(extraction.input_names))
+        # Explicit dtypes: pandas 3 would read an object column of strings as its string
+        # dtype, turning None into NaN, which scikit-learn treats differently.
+        return pd.DataFrame(
+            {name: pd.Series(column, dtype=column.dtype) for name, column in columns.items()},
+            columns=list(extraction.input_names),
+        )
     dtype = object if any(c.dtype == object for c in columns.values()) else np.float64
     return np.column_stack([columns[name].astype(dtype) for name in extraction.input_names])
 
@@ -73,8 +79,9 @@ def sklearn_outputs(estimator: Any, extraction: Extraction, rows: dict[str, list
     inputs = sklearn_inputs(extraction, rows)
     with warnings.catch_warnings(), joblib.parallel_config(backend="sequential"):
         warnings.simplefilter("ignore")
+        restore_defaults(estimator)
         if extraction.kind == "linear":
             out = np.asarray(estimator.predict(inputs), dtype=np.float64).reshape(-1, 1)
         else:
-            out = np.asarray(estimator.predict_proba(inputs), dtype=np.float64)
+            out = np.asarray(predict_proba(estimator, inputs), dtype=np.float64)
     return out.tolist()

@@ -24,7 +24,7 @@ from registry.errors import (
     UnsupportedEstimator,
     UntrustedArtifact,
 )
-from registry.intake.verify import check_probes
+from registry.intake.verify import Reference, check_probes
 from registry.intake.wire import encode_request
 from registry.plans import Feature, Plan, PlanError
 
@@ -68,8 +68,9 @@ class IntakeResult:
     plan: Plan
     features: tuple[Feature, ...]
     classes: tuple[Any, ...] | None
-    sklearn_version: str
+    sklearn_version: str | None  # the release that saved the file, when it says
     sandbox: dict[str, bool]
+    verification: dict[str, Any]  # what the plan's outputs were checked against
 
 
 class _Overflow(Exception):
@@ -83,9 +84,12 @@ def inspect_artifact(
     artifact_format: str = "joblib",
     timeout: float = 60.0,
     limits: IntakeLimits | None = None,
+    reference: Reference | None = None,
 ) -> IntakeResult:
     """Open an uploaded artifact in a sandboxed child and return its checked plan.
 
+    With a ``reference`` (the uploader's own scikit-learn outputs), the plan is checked against
+    it; otherwise against the installed scikit-learn's outputs on the child's probe rows.
     Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures, or
     IntakeUnavailable when the child cannot raise a fence that ``limits`` does not waive.
     """
@@ -104,7 +108,7 @@ def inspect_artifact(
     }
     answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
     _check_fences(answer, limits)
-    return _result(answer)
+    return _result(answer, reference)
 
 
 def probe_fences(limits: IntakeLimits, timeout: float = 30.0) -> dict[str, bool]:
@@ -282,10 +286,13 @@ def _field(answer: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def _result(answer: dict[str, Any]) -> IntakeResult:
+def _result(answer: dict[str, Any], reference: Reference | None = None) -> IntakeResult:
     kind = _field(answer, "kind", str)
     estimator = _field(answer, "estimator", str)
-    version = _field(answer, "sklearn_version", str)
+    release = answer.get("sklearn_version")
+    if release is not None and type(release) is not str:
+        raise UntrustedArtifact("The sandboxed reader's answer has no valid sklearn_version.")
+    server_release = _field(answer, "server_sklearn_version", str)[:50]
     sandbox = _field(answer, "sandbox", dict)
     probes = _field(answer, "probes", dict)
     try:
@@ -294,7 +301,18 @@ def _result(answer: dict[str, Any]) -> IntakeResult:
         raise InvalidArtifact(f"The model's plan is not valid: {exc}") from exc
     if plan.kind != kind:
         raise UntrustedArtifact("The sandboxed reader's answer contradicts itself.")
-    check_probes(plan, probes.get("rows"), probes.get("outputs"))
+    if reference is not None:
+        rows = check_probes(plan, reference.rows, reference.outputs, against="uploader")
+        verification = {
+            "against": "uploader",
+            "sklearn_version": reference.sklearn_version,
+            "rows": rows,
+        }
+    elif probes.get("outputs") is None:
+        raise UnsupportedEstimator(_cannot_run(release, server_release))
+    else:
+        rows = check_probes(plan, probes.get("rows"), probes.get("outputs"))
+        verification = {"against": "server", "sklearn_version": server_release, "rows": rows}
     classes = plan.classes
     return IntakeResult(
         kind=kind,
@@ -302,6 +320,16 @@ def _result(answer: dict[str, Any]) -> IntakeResult:
         plan=plan,
         features=plan.features,
         classes=None if classes is None else tuple(classes),
-        sklearn_version=version[:50],
+        sklearn_version=None if release is None else release[:50],
         sandbox={str(k): v for k, v in sandbox.items() if type(v) is bool},
+        verification=verification,
+    )
+
+
+def _cannot_run(release: str | None, server_release: str) -> str:
+    saved = f"scikit-learn {release}" if release else "an unknown scikit-learn release"
+    return (
+        f"The server's scikit-learn {server_release} cannot run this file, saved by {saved}, "
+        "to check the plan against it; push it with the Python client or the CLI, which send "
+        "your own scikit-learn's outputs to check against."
     )

@@ -221,8 +221,7 @@ def _set_estimator_state(inst: Any, state: Any) -> None:
             raise UntrustedArtifact(
                 f"The file overrides {cls.__name__}.{key}, which a saved model never does."
             )
-    state = dict(state)
-    state.pop("_sklearn_version", None)
+    # _sklearn_version stays: it names the release whose meaning the attributes have.
     inst.__dict__.update(state)
 
 

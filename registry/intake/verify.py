@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from registry.errors import UnsupportedEstimator, UntrustedArtifact
-from registry.plans import Feature, Plan
+from registry.errors import InvalidReference, UnsupportedEstimator, UntrustedArtifact
+from registry.plans import Feature, NonFiniteScore, Plan
 
 RELATIVE_TOLERANCE = 1e-9
+MIN_REFERENCE_ROWS = 8
 MAX_PROBE_ROWS = 4096
 
 
-def _malformed(what: str) -> UntrustedArtifact:
+@dataclass(frozen=True)
+class Reference:
+    """The uploader's own scikit-learn outputs on rows of its choosing, sent with the upload."""
+
+    sklearn_version: str
+    rows: dict[str, list[Any]]
+    outputs: list[list[float]]
+
+
+def parse_reference(raw: Any) -> Reference:
+    """Return the reference an upload carries, checking its shape. Raises InvalidReference."""
+    if type(raw) is not dict or set(raw) != {"sklearn_version", "rows", "outputs"}:
+        raise InvalidReference(
+            "The reference must be an object with sklearn_version, rows and outputs.",
+            {"reference": ["Expected keys sklearn_version, rows and outputs."]},
+        )
+    release = raw["sklearn_version"]
+    if type(release) is not str or not 0 < len(release) <= 50:
+        raise InvalidReference(
+            "The reference's sklearn_version must be a release name.",
+            {"reference": ["sklearn_version must be a short string."]},
+        )
+    return Reference(release, raw["rows"], raw["outputs"])
+
+
+def _malformed(what: str, against: str) -> Exception:
+    if against == "uploader":
+        return InvalidReference(
+            f"The reference {what} do not fit the model's features and outputs.",
+            {"reference": [f"Malformed {what}."]},
+        )
     return UntrustedArtifact(f"The sandboxed reader's probe {what} are malformed.")
 
 
@@ -26,38 +58,45 @@ def _valid_value(value: Any, feature: Feature) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
 
 
-def _check_rows(plan: Plan, rows: Any) -> int:
+def _check_rows(plan: Plan, rows: Any, against: str) -> int:
     if type(rows) is not dict or set(rows) != {f.name for f in plan.features}:
-        raise _malformed("rows")
+        raise _malformed("rows", against)
     lengths = {len(v) if type(v) is list else -1 for v in rows.values()}
     if len(lengths) != 1 or not 0 < (n := lengths.pop()) <= MAX_PROBE_ROWS:
-        raise _malformed("rows")
+        raise _malformed("rows", against)
+    if against == "uploader" and n < MIN_REFERENCE_ROWS:
+        raise _malformed("rows", against)
     for feature in plan.features:
         if not all(_valid_value(v, feature) for v in rows[feature.name]):
-            raise _malformed("rows")
+            raise _malformed("rows", against)
     return n
 
 
-def _check_outputs(outputs: Any, n: int, width: int) -> np.ndarray:
+def _check_outputs(outputs: Any, n: int, width: int, against: str) -> np.ndarray:
     if type(outputs) is not list or len(outputs) != n:
-        raise _malformed("outputs")
+        raise _malformed("outputs", against)
     for row in outputs:
         if type(row) is not list or len(row) != width:
-            raise _malformed("outputs")
+            raise _malformed("outputs", against)
         if not all(type(v) in (int, float) and math.isfinite(v) for v in row):
-            raise _malformed("outputs")
+            raise _malformed("outputs", against)
     return np.array(outputs, dtype=np.float64)
 
 
-def check_probes(plan: Plan, rows: Any, outputs: Any) -> None:
-    """Refuse unless the plan reproduces every probe output to 1e-9 relative (1e-9 floor).
+def check_probes(plan: Plan, rows: Any, outputs: Any, against: str = "server") -> int:
+    """Refuse unless the plan reproduces every output to 1e-9 relative (1e-9 floor).
 
-    Raises UntrustedArtifact for malformed probes and UnsupportedEstimator for a mismatch.
+    ``against`` says whose outputs they are: "server" (the sandboxed reader's) or "uploader".
+    Returns the number of rows checked. Raises UntrustedArtifact (malformed probes),
+    InvalidReference (a malformed reference) and UnsupportedEstimator for a mismatch.
     """
-    n = _check_rows(plan, rows)
+    n = _check_rows(plan, rows, against)
     width = 1 if plan.kind == "linear" else len(plan.classes or ())
-    expected = _check_outputs(outputs, n, width)
-    result = plan.predict(rows)
+    expected = _check_outputs(outputs, n, width, against)
+    try:
+        result = plan.predict(rows)
+    except NonFiniteScore:
+        raise _malformed("rows", against) from None
     if plan.kind == "linear":
         got = np.array(result.predictions, dtype=np.float64).reshape(-1, 1)
     else:
@@ -65,7 +104,13 @@ def check_probes(plan: Plan, rows: Any, outputs: Any) -> None:
     scale = np.maximum(np.maximum(np.abs(got), np.abs(expected)), 1.0)
     worst = float(np.max(np.abs(got - expected) / scale))
     if not worst <= RELATIVE_TOLERANCE:
+        whose = (
+            "the outputs your scikit-learn sent"
+            if against == "uploader"
+            else ("scikit-learn's own outputs")
+        )
         raise UnsupportedEstimator(
-            "The plan extracted from the model does not reproduce scikit-learn's own outputs "
+            f"The plan extracted from the model does not reproduce {whose} "
             f"(relative difference {worst:.1e}); this configuration is not supported."
         )
+    return n

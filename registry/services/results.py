@@ -52,6 +52,7 @@ class VersionInfo:
     created_at: datetime
     created_by: str
     artifact_format: str = "joblib"
+    verification: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Inspected(Protocol):
     estimator: str
     plan: Plan
     sklearn_version: str | None
+    verification: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class KnownPlan:
     estimator: str
     plan: Plan
     sklearn_version: str | None = None
+    verification: dict[str, Any] | None = None
 
 
 def describe_versions(
@@ -68,6 +70,7 @@ def describe_versions(
             sha256=v.sha256,
             size_bytes=v.size_bytes,
             sklearn_version=v.sklearn_version,
+            verification=v.verification,
             metrics=dict(v.metrics),
             description=v.description,
             tags=dict(v.tags),
@@ -122,6 +125,7 @@ def add_version(
         size_bytes=len(data),
         artifact_format=artifact_format,
         sklearn_version=inspected.sklearn_version,
+        verification=inspected.verification,
         metrics=metrics or {},
         description=description,
         tags=tags or {},

@@ -1,0 +1,83 @@
+"""Let the installed scikit-learn run a model saved by an older release, as that release would.
+
+Used only to check a plan against scikit-learn's own outputs; the plan itself is read from the
+saved state. Releases add settings with defaults that keep the old behaviour, and private fitted
+attributes that their own fit would have set: both are filled in here when the file lacks them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils.extmath import softmax
+
+from registry.intake.extract import one_vs_rest
+
+
+def _parts(estimator: Any) -> Iterator[Any]:
+    """Yield an estimator and every estimator nested in it."""
+    stack = [estimator]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseEstimator):
+            continue
+        yield current
+        if type(current) is Pipeline:
+            stack.extend(step for _, step in current.steps)
+        elif type(current) is ColumnTransformer:
+            stack.extend(entry[1] for entry in getattr(current, "transformers_", ()))
+
+
+def _fitted_defaults(estimator: Any) -> dict[str, Any]:
+    """Private fitted attributes later releases read, as an older release's fit implied them."""
+    if type(estimator) is SimpleImputer and hasattr(estimator, "statistics_"):
+        return {"_fill_dtype": estimator.statistics_.dtype}
+    return {}
+
+
+def restore_defaults(estimator: Any) -> None:
+    """Give every nested estimator the settings and attributes the installed release reads."""
+    for part in _parts(estimator):
+        state = vars(part)
+        signature = inspect.signature(type(part).__init__)
+        for name, parameter in signature.parameters.items():
+            if name == "self" or name in state:
+                continue
+            if parameter.default is not inspect.Parameter.empty:
+                state[name] = parameter.default
+        for name, value in _fitted_defaults(part).items():
+            state.setdefault(name, value)
+
+
+def _head(estimator: Any) -> Any:
+    return estimator.steps[-1][1] if type(estimator) is Pipeline else estimator
+
+
+def predict_proba(estimator: Any, X: Any) -> np.ndarray:
+    """Return class probabilities as the release that saved the estimator computed them.
+
+    A LogisticRegression saved with ``multi_class`` (releases up to 1.7) is scored with that
+    release's rule over the installed decision function; the installed release has no such
+    setting and would use its own.
+    """
+    model = _head(estimator)
+    state = vars(model)
+    if type(model) is not LogisticRegression or "multi_class" not in state:
+        return estimator.predict_proba(X)
+    decision = np.asarray(estimator.decision_function(X), dtype=np.float64)
+    if one_vs_rest(model, len(model.classes_)):
+        positive = 1.0 / (1.0 + np.exp(-decision))
+        if positive.ndim == 1:
+            return np.column_stack([1.0 - positive, positive])
+        return positive / positive.sum(axis=1, keepdims=True)
+    if decision.ndim == 1:
+        decision = np.column_stack([-decision, decision])
+    return softmax(decision, copy=False)
