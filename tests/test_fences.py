@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -224,3 +225,64 @@ def test_uploads_fail_closed_when_a_fence_cannot_be_raised(database_url, tmp_pat
     assert accepted.status_code == 201, accepted.text
     assert ready.status_code == 200, ready.text
     assert ready.json()["intake_sandbox"] == {"missing": [], "waived": [fence]}
+
+
+_READS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from registry.intake.child import _fence_in
+status = _fence_in(30, "joblib")
+out = {"status": status}
+for name, path in json.loads(sys.argv[2]).items():
+    try:
+        with open(path, "rb") as handle:
+            out[name] = handle.read(64).decode("latin-1")
+    except OSError as exc:
+        out[name] = exc.errno
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder anyone may read, unlike pytest's (its parent is 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="fence-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_fenced_child_cannot_read_the_database_artifacts_or_other_processes(open_folder):
+    import sqlite3
+
+    database = open_folder / "registry.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE api_token (token_hash TEXT)")
+        connection.execute("INSERT INTO api_token VALUES ('secret-hash')")
+    connection.close()
+    artifacts = open_folder / "artifacts"
+    artifacts.mkdir()
+    artifact = artifacts / ("ab" * 32)
+    artifact.write_bytes(b"model bytes")
+    for path in (database, artifacts, artifact):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    other = subprocess.Popen(["sleep", "120"])
+    try:
+        targets = {
+            "database": str(database),
+            "artifact": str(artifact),
+            "cmdline": f"/proc/{other.pid}/cmdline",
+        }
+        done = subprocess.run(
+            [sys.executable, "-I", "-B", "-c", _READS, str(ROOT), json.dumps(targets)],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        other.kill()
+        other.wait()
+    out = json.loads(done.stdout)
+    assert all(out["status"].values()), out["status"]
+    for name in targets:
+        assert out[name] in (errno.EACCES, errno.EPERM), (name, out[name])

@@ -1,4 +1,4 @@
-"""The child's fences: resource limits, no network, no privileges, and a seccomp filter."""
+"""The child's fences: resource limits, no network, no privileges, Landlock and seccomp."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import errno
 import os
 import resource
 import signal
+import sysconfig
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from registry.intake import landlock
+
 # Every fence a child raises, by the name that settings and answers use.
-FENCES = ("rlimits", "netns", "unprivileged", "seccomp")
+FENCES = ("rlimits", "netns", "unprivileged", "landlock", "seccomp")
 ADDRESS_SPACE = 2 << 30
 OPEN_FILES = 64
 CLONE_NEWUSER = 0x10000000
@@ -120,6 +124,20 @@ def _add(rules: Any, action: int, name: str, *args: Any) -> None:
             raise
 
 
+def readable_paths() -> list[str]:
+    """Where a fenced child may still read: Python's libraries and the registry package."""
+    paths = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    # The package folder, not the checkout around it: that may hold the database.
+    paths.add(str(Path(__file__).resolve().parents[1]))
+    return sorted(p for p in paths if p)
+
+
+def restrict_reads() -> bool:
+    """Keep the process from reading anything but readable_paths() (Landlock)."""
+    landlock.restrict_reads(readable_paths())
+    return True
+
+
 def raise_fences(
     cpu_seconds: int,
     address_space: int,
@@ -129,8 +147,9 @@ def raise_fences(
     """Fence this process in, in the one order that works; return which fences stand.
 
     ``preload`` imports everything the work needs: once privileges are dropped the
-    process may be unable to reach the checkout (a 0700 home directory). Each fence is
-    best effort and reported.
+    process may be unable to reach the checkout (a 0700 home directory), and Landlock
+    keeps it from reading anything but Python's libraries: not the database, the
+    artifacts or /proc. Each fence is best effort and reported.
     """
     status = dict.fromkeys(FENCES, False)
     status["rlimits"] = _attempt(lambda: limit_resources(cpu_seconds, address_space))
@@ -141,6 +160,7 @@ def raise_fences(
         import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig, before forking ends)
     except (OSError, RuntimeError, ImportError):
         pass
+    status["landlock"] = _attempt(restrict_reads)
     status["netns"] = _attempt(leave_network)
     if status["rlimits"]:
         status["rlimits"] = _attempt(forbid_processes)
