@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from registry.intake.standins import STAND_INS
+
 
 class Use(enum.Enum):
     """How the unpickler may use a global."""
@@ -60,6 +62,9 @@ def _build() -> dict[tuple[str, str], Entry]:
     table: dict[tuple[str, str], Entry] = {}
     for module, name in ESTIMATORS:
         table[module, name] = Entry(Use.ESTIMATOR, f"{module}:{name}")
+    # Helper classes of older releases, built as plain stand-ins with the same checked BUILD.
+    for (module, name), target in STAND_INS.items():
+        table[module, name] = Entry(Use.ESTIMATOR, target)
     table["joblib.numpy_pickle", "NumpyArrayWrapper"] = Entry(Use.ARRAY_WRAPPER, "")
     for (submodule, name), target in _NUMPY_CALLABLES.items():
         for package in ("numpy.core", "numpy._core"):

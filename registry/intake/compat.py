@@ -8,6 +8,7 @@ attributes that their own fit would have set: both are filled in here when the f
 from __future__ import annotations
 
 import inspect
+from collections import UserList
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.extmath import softmax
 
 from registry.intake.extract import one_vs_rest
+from registry.intake.standins import RemainderColumns
 
 
 def _parts(estimator: Any) -> Iterator[Any]:
@@ -43,9 +46,37 @@ def _fitted_defaults(estimator: Any) -> dict[str, Any]:
     return {}
 
 
+def _identity(width: int) -> FunctionTransformer:
+    return FunctionTransformer(
+        accept_sparse=True, check_inverse=False, feature_names_out="one-to-one"
+    ).fit(np.zeros((1, width)))
+
+
+def _plain_transformers(step: ColumnTransformer) -> None:
+    """Spell fitted transformers as the installed release does.
+
+    Releases up to 1.3 keep 'passthrough' itself among the fitted transformers; 1.5 and 1.6
+    keep the remainder's columns in their own list class (a stand-in here).
+    """
+    indices = getattr(step, "_transformer_to_input_indices", {})
+    fitted = []
+    for name, transformer, columns in step.transformers_:
+        if isinstance(columns, RemainderColumns):
+            columns = list(columns)
+        if isinstance(transformer, str) and transformer == "passthrough":
+            transformer = _identity(len(indices.get(name, ())))
+        fitted.append((name, transformer, columns))
+    step.transformers_ = fitted
+    remainder = vars(step).get("_remainder")
+    if type(remainder) is tuple and len(remainder) == 3 and isinstance(remainder[2], UserList):
+        step._remainder = (*remainder[:2], list(remainder[2]))
+
+
 def restore_defaults(estimator: Any) -> None:
     """Give every nested estimator the settings and attributes the installed release reads."""
     for part in _parts(estimator):
+        if type(part) is ColumnTransformer and hasattr(part, "transformers_"):
+            _plain_transformers(part)
         state = vars(part)
         signature = inspect.signature(type(part).__init__)
         for name, parameter in signature.parameters.items():

@@ -14,6 +14,7 @@ from registry.intake.allowlist import (
     ALLOWED,
     SKOPS_CONTAINERS,
     SKOPS_TRUSTED,
+    STAND_INS,
     Use,
     printable,
     resolve,
@@ -86,6 +87,47 @@ def audit(obj: Any) -> None:
             stack.extend(current.ravel().tolist())
 
 
+def _without_stand_ins(node: Any) -> Any:
+    """Return the schema with older releases' helper lists spelt as plain lists."""
+    if isinstance(node, list):
+        return [_without_stand_ins(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if (node.get("__module__"), node.get("__class__")) in STAND_INS:
+        content = node.get("content")
+        inner = content.get("content") if isinstance(content, dict) else None
+        data = inner.get("data") if isinstance(inner, dict) else None
+        if not (isinstance(data, dict) and data.get("__loader__") == "ListNode"):
+            raise InvalidArtifact("The file's column lists are damaged.")
+        return _without_stand_ins(data)
+    return {key: _without_stand_ins(value) for key, value in node.items()}
+
+
+def _rewritten(data: bytes, schema: Any) -> bytes:
+    """Return the archive with its schema replaced, every other member as it was."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            if info.filename == "schema.json":
+                target.writestr("schema.json", json.dumps(schema))
+            else:
+                target.writestr(info, source.read(info))
+    return out.getvalue()
+
+
+def _saved_release(schema: Any) -> str | None:
+    """Return the _sklearn_version the top object was saved with (skops drops it on load)."""
+    try:
+        node = schema["content"]["content"]["_sklearn_version"]
+        value = json.loads(node["content"]) if node.get("is_json") else node["content"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if type(value) is str else None
+
+
 def load_skops(data: bytes, *, max_bytes: int) -> Any:
     """Return the object in a skops file whose every type is on the allow-list.
 
@@ -95,7 +137,11 @@ def load_skops(data: bytes, *, max_bytes: int) -> Any:
         raise InvalidArtifact("The file is empty.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            _check_nodes(_schema(archive, max_bytes))
+            schema = _schema(archive, max_bytes)
+        _check_nodes(schema)
+        plain = _without_stand_ins(schema)
+        if plain != schema:
+            data = _rewritten(data, plain)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InvalidArtifact("The file is not a readable skops file.") from exc
     import skops.io
@@ -110,4 +156,7 @@ def load_skops(data: bytes, *, max_bytes: int) -> Any:
     except Exception as exc:
         raise InvalidArtifact("The file is not a readable skops file.") from exc
     audit(obj)
+    release = _saved_release(schema)
+    if release is not None and hasattr(obj, "__dict__"):
+        vars(obj)["_sklearn_version"] = release
     return obj

@@ -76,6 +76,7 @@ class RestrictedUnpickler(_Base):
             self._size = view.nbytes
         self._nested = nested
         self._resolved: dict[str, Any] = {}
+        self._estimator_classes: set[type] = set()
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the object for an exact allow-listed (module, name), or refuse."""
@@ -93,12 +94,13 @@ class RestrictedUnpickler(_Base):
     def _object(self, entry: Entry) -> Any:
         if entry.target not in self._resolved:
             self._resolved[entry.target] = resolve(entry)
+            if entry.use is Use.ESTIMATOR:
+                self._estimator_classes.add(self._resolved[entry.target])
         return self._resolved[entry.target]
 
     def _is_estimator_class(self, cls: Any) -> bool:
-        module, name = getattr(cls, "__module__", None), getattr(cls, "__qualname__", None)
-        entry = ALLOWED.get((module, name))
-        return entry is not None and entry.use is Use.ESTIMATOR and self._object(entry) is cls
+        # Only classes this file named through an ESTIMATOR entry: never anything else.
+        return cls in self._estimator_classes
 
     def persistent_load(self, pid: Any) -> Any:
         raise UntrustedArtifact("The file refers to persistent objects outside itself.")
