@@ -140,21 +140,24 @@ class FilesystemStore:
         if not self.root.is_dir():
             return
         now = time.time()
-        for shard in sorted(self.root.iterdir()):
-            if not shard.is_dir():
-                continue
-            for path in sorted(shard.iterdir()):
-                age = now - path.stat().st_mtime
-                if path.name.startswith(TEMP_PREFIX):
-                    yield StoredItem(f"{shard.name}/{path.name}", True, age)
-                elif path.suffix == ".bin":
-                    yield StoredItem(path.stem, False, age)
+        for entry in sorted(self.root.iterdir()):
+            if entry.name.startswith(TEMP_PREFIX):
+                # A readiness probe whose process died before removing it.
+                yield StoredItem(entry.name, True, now - entry.stat().st_mtime)
+            elif entry.is_dir():
+                for path in sorted(entry.iterdir()):
+                    age = now - path.stat().st_mtime
+                    if path.name.startswith(TEMP_PREFIX):
+                        yield StoredItem(f"{entry.name}/{path.name}", True, age)
+                    elif path.suffix == ".bin":
+                        yield StoredItem(path.stem, False, age)
 
     def remove(self, session: Session, item: StoredItem) -> None:
         if item.temporary:
             path = self.root / item.name
             path.unlink(missing_ok=True)
-            _remove_if_empty(path.parent)
+            if path.parent != self.root:
+                _remove_if_empty(path.parent)
         else:
             self.discard(session, item.name)
 

@@ -225,8 +225,10 @@ def test_gc_lists_then_deletes_unreferenced_files(app, published, run, store_kin
         temp.write_bytes(b"half an upload")
         fresh = artifact_file(app, published).parent / ".upload-inflight"
         fresh.write_bytes(b"an upload in flight")
+        probe = root / ".ready-stale"
+        probe.write_bytes(b"\0")
         old = time.time() - 3 * 3600
-        for path in (stray_path, temp):
+        for path in (stray_path, temp, probe):
             os.utime(path, (old, old))
     else:
         with registry.db.write() as session:
@@ -236,6 +238,7 @@ def test_gc_lists_then_deletes_unreferenced_files(app, published, run, store_kin
     assert stray_sha in output and published not in output
     if store_kind == "filesystem":
         assert ".upload-stale" in output and ".upload-inflight" not in output
+        assert ".ready-stale" in output
     assert "--delete" in output
     code, output = run("gc", "--delete")
     assert code == 0, output
@@ -243,6 +246,7 @@ def test_gc_lists_then_deletes_unreferenced_files(app, published, run, store_kin
     assert stray_sha not in output and "nothing to collect" in output.lower()
     if store_kind == "filesystem":
         assert not stray_path.exists() and not temp.exists() and fresh.exists()
+        assert not probe.exists() and root.is_dir()
         assert artifact_file(app, published).exists()
     code, output = run("verify")
     assert code == 0, output
