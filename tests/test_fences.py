@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -286,3 +287,110 @@ def test_fenced_child_cannot_read_the_database_artifacts_or_other_processes(open
     assert all(out["status"].values()), out["status"]
     for name in targets:
         assert out[name] in (errno.EACCES, errno.EPERM), (name, out[name])
+
+
+_ORPHAN_HARNESS = """
+import ctypes, json, os, signal, subprocess, sys, threading, time
+import requests
+
+# Orphans of the server's workers come to this process, which can then see how they end.
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+url, headers, model = sys.argv[1], json.loads(sys.argv[2]), sys.stdin.buffer.read()
+server = subprocess.Popen(json.loads(sys.argv[3]), cwd=sys.argv[4])
+for _ in range(600):
+    try:
+        requests.get(url + "/health/live", timeout=5)
+        break
+    except requests.RequestException:
+        time.sleep(0.1)
+requests.post(url + "/api/v1/models", json={"name": "orphan"}, headers=headers, timeout=30)
+
+
+def upload():
+    try:
+        requests.post(url + "/api/v1/models/orphan/versions", headers=headers, timeout=120,
+                      files={"artifact": ("m.joblib", model)})
+    except requests.RequestException:
+        pass
+
+
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+def intake_child():
+    # Only this server's grandchildren: other intake children on the machine are not ours.
+    pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    parents = {}
+    for pid in pids:
+        try:
+            parents[pid] = parent_of(pid)
+        except (OSError, ValueError):
+            pass
+    workers = {pid for pid, parent in parents.items() if parent == server.pid}
+    for pid, parent in parents.items():
+        if parent in workers:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if b"registry.intake.child" in handle.read():
+                        return pid, parent
+            except OSError:
+                pass
+    return None
+
+
+try:
+    threading.Thread(target=upload, daemon=True).start()
+    found = None
+    while found is None and server.poll() is None:
+        found = intake_child()
+        time.sleep(0.01)
+    child, worker = found
+    assert parent_of(worker) == server.pid
+    os.kill(worker, signal.SIGKILL)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:  # not reparented to this process yet
+            assert os.path.exists(f"/proc/{child}")
+            time.sleep(0.01)
+finally:
+    server.terminate()
+    server.wait(60)
+print(json.dumps({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None}))
+"""
+
+
+def test_intake_child_and_its_folder_die_with_a_killed_worker(database_url, tmp_path):
+    headers = _token(database_url, tmp_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    port = free_port()
+    env = server_env(database_url, tmp_path / "artifacts", TMPDIR=str(scratch))
+    command = [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", "1"]
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = _joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _ORPHAN_HARNESS,
+            f"http://127.0.0.1:{port}",
+            json.dumps(headers),
+            json.dumps(command),
+            str(ROOT),
+        ],
+        input=model,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    ended = json.loads(done.stdout.splitlines()[-1])
+    # Killed with its worker (or gone at its next check, if the kill came while it changed
+    # user), rather than left to finish the upload for nobody: that ended with status 120.
+    assert ended in ({"signal": signal.SIGKILL, "exit": None}, {"signal": None, "exit": 70})
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("intake-")] == []

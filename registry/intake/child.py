@@ -163,15 +163,18 @@ def main() -> None:
     cpu_seconds = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CPU_SECONDS
     artifact_format = sys.argv[2] if len(sys.argv) > 2 else "joblib"
     weak = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else set()
+    parent = int(sys.argv[4]) if len(sys.argv) > 4 else os.getppid()
+    # A worker killed mid-upload takes its child along (before the imports take seconds).
+    fences.die_with_parent(parent)
     # Nobody reads the child's warnings, and showing one may import modules that the
     # fences have made unreachable.
     warnings.simplefilter("ignore")
     if artifact_format == "probe":
         # Readiness asks which fences stand here; there is nothing to open.
-        status = fences.raise_fences(cpu_seconds, fences.ADDRESS_SPACE, os.getppid(), _nothing)
+        status = fences.raise_fences(cpu_seconds, fences.ADDRESS_SPACE, parent, _nothing)
         _write({"ok": True, "sandbox": status})
         return
-    status = _fence_in(cpu_seconds, artifact_format)
+    status = _fence_in(cpu_seconds, artifact_format, parent)
     missing = sorted(name for name, up in status.items() if not up and name not in weak)
     if missing:
         # Fail closed: the upload's bytes are never read behind a fence that is down.

@@ -22,6 +22,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 NOBODY = 65534
+PR_SET_PDEATHSIG = 1
+ORPHANED = 70
 
 # Calls that change the file system, reach other processes or the kernel, or open the way
 # around this filter (io_uring runs file operations seccomp never sees).
@@ -124,6 +126,17 @@ def _add(rules: Any, action: int, name: str, *args: Any) -> None:
             raise
 
 
+def die_with_parent(parent: int) -> None:
+    """Be killed with the process that started this one; exit at once if it is already gone.
+
+    The kernel forgets this wish when the user id changes, so raise_fences makes it again.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(ORPHANED)
+
+
 def readable_paths() -> list[str]:
     """Where a fenced child may still read: Python's libraries and the registry package."""
     paths = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
@@ -165,6 +178,7 @@ def raise_fences(
     if status["rlimits"]:
         status["rlimits"] = _attempt(forbid_processes)
     status["unprivileged"] = _attempt(drop_privileges)
+    die_with_parent(parent)
     status["seccomp"] = _attempt(install_seccomp)
     return status
 

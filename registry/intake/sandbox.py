@@ -10,7 +10,6 @@ import selectors
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,20 +159,20 @@ def _run_child(
         str(max(1, math.ceil(timeout))),
         artifact_format,
         ",".join(sorted(limits.allow_weak)),
+        str(os.getpid()),
     ]
-    with (
-        tempfile.TemporaryDirectory(prefix="intake-") as workdir,
-        subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(THREAD_ENV),
-            cwd=workdir,
-            close_fds=True,
-            start_new_session=True,
-        ) as process,
-    ):
+    # The working directory is "/", which Landlock makes unreadable: no temporary folder
+    # to create, and none left behind when the worker is killed.
+    with subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(THREAD_ENV),
+        cwd="/",
+        close_fds=True,
+        start_new_session=True,
+    ) as process:
         try:
             stdout, stderr = _exchange(process, request, time.monotonic() + timeout)
         except TimeoutError as exc:
