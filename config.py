@@ -57,6 +57,8 @@ class Config:
     max_answer_cells: int = 500_000
     max_csv_bytes: int = 32 * 1024 * 1024
     intake_timeout: float = 60.0
+    # One-hot categories over all of a version's features; each becomes a plan column.
+    max_categories: int = 100_000
     # Keep training plus intake under the server's 120-second worker timeout.
     train_timeout: float = 50.0
     metrics_dir: str | None = None

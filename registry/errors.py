@@ -77,6 +77,9 @@ ArtifactMissing = _error(
 InvalidReference = _error(
     "InvalidReference", "invalid_reference", 422, "The reference outputs do not fit the model."
 )
+TooManyCategories = _error(
+    "TooManyCategories", "too_many_categories", 422, "Over the one-hot category limit."
+)
 InvalidTrainingData = _error(
     "InvalidTrainingData", "invalid_training_data", 422, "The CSV cannot be trained on."
 )

@@ -44,7 +44,7 @@ def publish_version(
 
     The slow, untrusted part runs outside any transaction. Raises ModelNotFound, the intake
     errors (InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures,
-    IntakeUnavailable),
+    TooManyCategories, IntakeUnavailable),
     KindMismatch and, with ``activate``, IncompatibleSchema.
     """
     with db.read() as session:

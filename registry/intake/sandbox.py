@@ -23,6 +23,7 @@ from registry.errors import (
     UnsupportedEstimator,
     UntrustedArtifact,
 )
+from registry.intake.limits import check_categories
 from registry.intake.verify import Reference, check_probes
 from registry.intake.wire import encode_request
 from registry.plans import Feature, Plan, PlanError
@@ -48,14 +49,18 @@ _ERRORS: dict[str, type[RegistryError]] = {
 
 @dataclass(frozen=True)
 class IntakeLimits:
-    """How intake children run: the fences the operator lets them run without."""
+    """How intake children run: the fences the operator lets them run without.
+
+    Also what an answer may hold: at most ``max_categories`` one-hot categories (None: any).
+    """
 
     allow_weak: frozenset[str] = frozenset()
+    max_categories: int | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> IntakeLimits:
         """Read the limits from the app's settings (config.Config)."""
-        return cls(allow_weak=config.weak_fences())
+        return cls(allow_weak=config.weak_fences(), max_categories=config.max_categories)
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,9 @@ def inspect_artifact(
 
     With a ``reference`` (the uploader's own scikit-learn outputs), the plan is checked against
     it; otherwise against the installed scikit-learn's outputs on the child's probe rows.
-    Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures, or
-    IntakeUnavailable when the child cannot raise a fence that ``limits`` does not waive.
+    Raises InvalidArtifact, UntrustedArtifact, UnsupportedEstimator, InvalidFeatures,
+    TooManyCategories past ``limits.max_categories``, or IntakeUnavailable when the child
+    cannot raise a fence that ``limits`` does not waive.
     """
     limits = limits or IntakeLimits()
     if artifact_format not in FORMATS:
@@ -107,7 +113,7 @@ def inspect_artifact(
     }
     answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
     _check_fences(answer, limits)
-    return _result(answer, reference)
+    return _result(answer, reference, limits.max_categories)
 
 
 def probe_fences(limits: IntakeLimits, timeout: float = 30.0) -> dict[str, bool]:
@@ -285,7 +291,11 @@ def _field(answer: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def _result(answer: dict[str, Any], reference: Reference | None = None) -> IntakeResult:
+def _result(
+    answer: dict[str, Any],
+    reference: Reference | None = None,
+    max_categories: int | None = None,
+) -> IntakeResult:
     kind = _field(answer, "kind", str)
     estimator = _field(answer, "estimator", str)
     release = answer.get("sklearn_version")
@@ -294,8 +304,11 @@ def _result(answer: dict[str, Any], reference: Reference | None = None) -> Intak
     server_release = _field(answer, "server_sklearn_version", str)[:50]
     sandbox = _field(answer, "sandbox", dict)
     probes = _field(answer, "probes", dict)
+    raw_plan = _field(answer, "plan", dict)
+    if max_categories is not None:
+        check_categories(raw_plan, max_categories)
     try:
-        plan = Plan(_field(answer, "plan", dict))
+        plan = Plan(raw_plan)
     except PlanError as exc:
         raise InvalidArtifact(f"The model's plan is not valid: {exc}") from exc
     if plan.kind != kind:

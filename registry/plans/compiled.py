@@ -16,7 +16,6 @@ from registry.plans.spec import (
     _matches_type,
     _parse_feature,
     _require,
-    _same,
 )
 
 
@@ -55,9 +54,7 @@ class CompiledPlan:
         _require(all(isinstance(r, list) for r in coef), "coef must be a list of rows.")
         width = len(coef[0])
         _require(all(len(r) == width for r in coef), "coef rows must have equal lengths.")
-        self.coef = np.array(
-            [[_finite_number(v, "coef") for v in row] for row in coef], dtype=np.float64
-        )
+        self.coef = _finite_array(coef, "coef")
         _require(isinstance(intercept, list), "intercept must be a list.")
         self.intercept = np.array(
             [_finite_number(v, "intercept") for v in intercept], dtype=np.float64
@@ -84,17 +81,12 @@ class CompiledPlan:
     def _compile_columns(self, columns: Any) -> None:
         _require(isinstance(columns, list), "columns must be a list.")
         _require(len(columns) == self.coef.shape[1], "coef must have one value per column.")
-        value_src, value_mul, value_add, value_missing, value_cols = [], [], [], [], []
-        onehot: dict[int, list[tuple[int, Any, float, float, float | None]]] = {}
+        value_src, value_cols = [], []
+        onehot: dict[int, list[tuple[int, Any]]] = {}
         for j, column in enumerate(columns):
             _require(isinstance(column, dict), f"columns[{j}] must be an object.")
             source = self._index.get(column.get("feature"))
             _require(source is not None, f"columns[{j}].feature must name a feature.")
-            mul = _finite_number(column.get("mul"), f"columns[{j}].mul")
-            add = _finite_number(column.get("add"), f"columns[{j}].add")
-            missing = column.get("missing")
-            if missing is not None:
-                missing = _finite_number(missing, f"columns[{j}].missing")
             if "category" in column:
                 category = column["category"]
                 feature = self.features[source]
@@ -102,27 +94,35 @@ class CompiledPlan:
                     category is None or _matches_type(category, feature.type),
                     f"columns[{j}].category must be of type {feature.type}.",
                 )
-                onehot.setdefault(source, []).append((j, category, mul, add, missing))
+                onehot.setdefault(source, []).append((j, category))
             else:
                 _require(
                     self.features[source].type in ("number", "integer", "boolean"),
                     f"columns[{j}] reads a string feature as a number.",
                 )
                 value_src.append(source)
-                value_mul.append(mul)
-                value_add.append(add)
-                value_missing.append(math.nan if missing is None else missing)
                 value_cols.append(j)
+        # Checked as whole arrays: a per-value check runs only to name a bad value.
+        mul = _finite_array([c.get("mul") for c in columns], "columns[{}].mul")
+        add = _finite_array([c.get("add") for c in columns], "columns[{}].add")
+        given = [c.get("missing") for c in columns]
+        _finite_array([0.0 if m is None else m for m in given], "columns[{}].missing")
+        missing = np.array([math.nan if m is None else m for m in given], dtype=np.float64)
         used = set(value_src) | set(onehot)
         _require(used == set(range(len(self.features))), "Every feature must feed a column.")
+        valued = set(value_src)
         for source in onehot:
-            _require(source not in value_src, "A feature is either one-hot or a value.")
+            _require(source not in valued, "A feature is either one-hot or a value.")
         self._value_src = np.array(value_src, dtype=np.intp)
         # Usually each feature feeds one value column, and a plain assignment is much faster.
-        self._value_src_unique = len(set(value_src)) == len(value_src)
-        self._value_mul = np.array(value_mul, dtype=np.float64)
-        self._value_add = np.array(value_add, dtype=np.float64)
-        self._value_missing = np.array(value_missing, dtype=np.float64)
+        self._value_src_unique = len(valued) == len(value_src)
+        value_cols_array = np.array(value_cols, dtype=np.intp)
+        value_mul = mul[value_cols_array].tolist()
+        value_add = add[value_cols_array].tolist()
+        value_missing = missing[value_cols_array].tolist()
+        self._value_mul = mul[value_cols_array]
+        self._value_add = add[value_cols_array]
+        self._value_missing = missing[value_cols_array]
         self._value_coef = self.coef[:, value_cols].T  # (value columns, outputs)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
         self._value_terms = tuple(
@@ -135,37 +135,73 @@ class CompiledPlan:
             )
             for k, source in enumerate(value_src)
         )
-        self._onehot = {s: self._contribution_table(s, cols) for s, cols in onehot.items()}
+        self._onehot = {
+            s: self._contribution_table(s, cols, mul, add, missing) for s, cols in onehot.items()
+        }
+        # A value feature is nullable when none of its columns lacks a missing value.
+        unfilled = set(self._value_src[np.isnan(self._value_missing)].tolist())
         for i, feature in enumerate(self.features):
-            allowed = self._nullable(i)
+            allowed = self._onehot[i][2] if i in self._onehot else i not in unfilled
             _require(feature.nullable == allowed, f"Feature {feature.name!r} nullability is off.")
 
     def _contribution_table(
-        self, source: int, columns: list[tuple[int, Any, float, float, float | None]]
+        self,
+        source: int,
+        columns: list[tuple[int, Any]],
+        mul: np.ndarray,
+        add: np.ndarray,
+        missing: np.ndarray,
     ) -> tuple[dict[tuple[type, Any], int], np.ndarray, bool]:
         """Precompute one categorical feature's contribution for each value it can take.
 
         Row i < len(enum) is enum[i]; the next row is an unknown value; the last is missing.
+        Linear in categories + columns: every row starts from what all the columns add, then
+        each column adds its one-hot part to the rows holding its category.
         """
         feature = self.features[source]
         _require(feature.enum is not None, f"One-hot feature {feature.name!r} needs an enum.")
-        values = list(feature.enum)
-        table = np.zeros((len(values) + 2, self.coef.shape[0]))
-        missing_ok = True
-        for j, category, mul, add, missing in columns:
-            for row, value in enumerate(values):
-                hit = category is not None and _same(value, category, feature.type)
-                table[row] += self.coef[:, j] * (mul * float(hit) + add)
-            table[len(values)] += self.coef[:, j] * add
-            if missing is None:
-                missing_ok = False
-            else:
-                table[len(values) + 1] += self.coef[:, j] * missing
-        lookup = {_key(v, feature.type): i for i, v in enumerate(values)}
-        return lookup, table, missing_ok
+        values = feature.enum
+        rows_of: dict[tuple[type, Any], list[int]] = {}
+        for row, value in enumerate(values):
+            rows_of.setdefault(_key(value, feature.type), []).append(row)
+        index = np.array([j for j, _ in columns], dtype=np.intp)
+        coef = self.coef[:, index]  # (outputs, this feature's columns)
+        absent = missing[index]
+        table = np.empty((len(values) + 2, self.coef.shape[0]))
+        table[: len(values) + 1] = coef @ add[index]
+        table[len(values) + 1] = coef @ np.nan_to_num(absent, nan=0.0)
+        hit_rows: list[int] = []
+        hit_columns: list[int] = []
+        for k, (_, category) in enumerate(columns):
+            if category is not None:
+                found = rows_of.get(_key(category, feature.type), ())
+                hit_rows.extend(found)
+                hit_columns.extend([k] * len(found))
+        picked = np.array(hit_columns, dtype=np.intp)
+        part = coef[:, picked] * mul[index][picked]
+        np.add.at(table, np.array(hit_rows, dtype=np.intp), part.T)
+        lookup = {key: rows[-1] for key, rows in rows_of.items()}
+        return lookup, table, not np.isnan(absent).any()
 
-    def _nullable(self, source: int) -> bool:
-        if source in self._onehot:
-            return self._onehot[source][2]
-        mask = self._value_src == source
-        return bool(np.all(~np.isnan(self._value_missing[mask])))
+
+def _finite_array(values: list[Any], where: str) -> np.ndarray:
+    """Return a list (or list of rows) of finite JSON numbers as float64.
+
+    Raises PlanError naming the first value that is not one; ``where`` may hold ``{}`` for
+    its index.
+    """
+    flat = values[0] if values and type(values[0]) is list else None
+    numbers = (int, float)
+    if flat is None:
+        plain = all(type(v) in numbers for v in values)
+    else:
+        plain = all(type(v) in numbers for row in values for v in row)
+    if plain:
+        array = np.array(values, dtype=np.float64)
+        if np.isfinite(array).all():
+            return array
+    if flat is None:
+        return np.array(
+            [_finite_number(v, where.format(i)) for i, v in enumerate(values)], dtype=np.float64
+        )
+    return np.array([[_finite_number(v, where) for v in row] for row in values], dtype=np.float64)
