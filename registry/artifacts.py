@@ -171,30 +171,11 @@ class FilesystemStore:
                 continue
             if size != sample.size_bytes:
                 found.append(f"The artifact of {sample.label} has the wrong size.")
-        problem = self._write_probe()
+        self.root.mkdir(parents=True, exist_ok=True)
+        problem = write_probe(self.root, "The artifact store")
         if problem:
             found.append(problem)
         return found
-
-    def _write_probe(self) -> str | None:
-        """Write and remove one byte under the root; say what went wrong, if anything."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=self.root, prefix=f"{TEMP_PREFIX}ready-")
-        except OSError as error:
-            if error.errno in FULL_ERRNOS:
-                return f"The artifact store {self.root} is full: uploads answer 507."
-            return f"The artifact root {self.root} is not writable: {error.strerror}."
-        try:
-            os.write(fd, b"\0")
-        except OSError as error:
-            if error.errno in FULL_ERRNOS:
-                return f"The artifact store {self.root} is full: uploads answer 507."
-            return f"The artifact root {self.root} is not writable: {error.strerror}."
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-        return None
 
 
 class DatabaseStore:
@@ -253,6 +234,28 @@ def make_store(kind: str, root: Path) -> ArtifactStore:
     if kind == "database":
         return DatabaseStore()
     raise ValueError(f"REGISTRY_ARTIFACT_STORE must be 'filesystem' or 'database', not {kind!r}.")
+
+
+def write_probe(folder: Path, what: str) -> str | None:
+    """Write and remove one byte in a folder; say what went wrong, if anything."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}ready-")
+    except OSError as error:
+        return _probe_problem(error, folder, what)
+    try:
+        os.write(fd, b"\0")
+    except OSError as error:
+        return _probe_problem(error, folder, what)
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+    return None
+
+
+def _probe_problem(error: OSError, folder: Path, what: str) -> str:
+    if error.errno in FULL_ERRNOS:
+        return f"{what} ({folder}) is full: uploads answer 507."
+    return f"{what} ({folder}) is not writable: {error.strerror}."
 
 
 def _file_hash(path: Path) -> str | None:

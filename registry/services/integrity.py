@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.artifacts import ArtifactStore, Sample, StoredItem, sha256_of
+from registry.artifacts import ArtifactStore, Sample, StoredItem, sha256_of, write_probe
 from registry.models import ModelVersion, RegisteredModel
 
 # How many of the newest versions readiness looks at: enough to notice a lost store, cheap.
@@ -73,7 +74,7 @@ def unreferenced_items(
 
 
 def store_problems(session: Session, store: ArtifactStore) -> list[str]:
-    """Return what readiness should report about the store: the newest files, writability."""
+    """Return what readiness should report: the newest files, room on the store and database."""
     rows = session.execute(
         select(
             RegisteredModel.name, ModelVersion.version, ModelVersion.sha256, ModelVersion.size_bytes
@@ -83,4 +84,11 @@ def store_problems(session: Session, store: ArtifactStore) -> list[str]:
         .limit(READY_SAMPLE)
     ).all()
     samples = [Sample(sha256, size, f"{name} v{version}") for name, version, sha256, size in rows]
-    return store.problems(session, samples)
+    problems = store.problems(session, samples)
+    url = session.get_bind().url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # A SQLite file's disk fills up like any other: a commit then fails, and uploads 507.
+        problem = write_probe(Path(url.database).resolve().parent, "The SQLite database's disk")
+        if problem and problem not in problems:
+            problems.append(problem)
+    return problems
