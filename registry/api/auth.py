@@ -24,8 +24,9 @@ from registry.services.tokens import (
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
 ANONYMOUS = Identity(name="anonymous", role="")
-# Unknown tokens are remembered this long; known ones until the generation moves as well.
-_CACHE_SECONDS = 60.0
+# An entry lives until the generation moves (a revocation bumps it) and at most this long, a
+# bound for changes made behind the registry's back (an UPDATE typed into the database).
+_CACHE_SECONDS = 5.0
 
 
 @dataclass
