@@ -195,7 +195,7 @@ def run(database_url: str, tmp_path: Path, store_kind: str):
     return invoke
 
 
-def test_verify_names_every_damaged_artifact(app, published, run):
+def test_verify_names_every_damaged_artifact(app, published, run, tmp_path):
     add_plan_version(app, "house-prices", house_plan({"name": "garage", "type": "number"}))
     with app.extensions["registry"].db.read() as session:
         other = session.scalar(select(ModelVersion.sha256).where(ModelVersion.version == 2))
@@ -210,6 +210,10 @@ def test_verify_names_every_damaged_artifact(app, published, run):
     assert len(lines) == 2
     assert "v1" in lines[0] and "corrupted" in lines[0]
     assert "v2" in lines[1] and "missing" in lines[1]
+    # The CLI's download refuses the damaged file too, and writes nothing.
+    target = tmp_path / "out.joblib"
+    code, output = run("versions", "download", "house-prices", "1", "--output", str(target))
+    assert code == 1 and "damaged" in output and not target.exists()
 
 
 def test_gc_lists_then_deletes_unreferenced_files(app, published, run, store_kind):
