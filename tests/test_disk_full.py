@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 import requests
 
 from tests.factories import dump, house_model
-from tests.live import server_env, start_server
+from tests.live import free_port, server_env, start_server
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 FILLER = "filler"
@@ -139,6 +141,62 @@ def test_a_full_database_disk_answers_507_and_keeps_nothing(
         response = upload(server, headers, data)
         assert response.status_code == 201, response.text
         assert versions(server) == 1
+        download = requests.get(f"{server.url}/api/v1/models/houses/versions/1/artifact")
+        assert download.status_code == 200 and download.content == data
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_on_small_disk() -> Iterator[tuple[Path, str]]:
+    """A throwaway PostgreSQL cluster (never the shared one) on a 64 MiB tmpfs of its own."""
+    binaries = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+    home = Path(tempfile.mkdtemp(prefix="registry-pgdisk-"))
+    disk = home / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", disk], check=True)
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    try:
+        os.chmod(home, 0o755)
+        shutil.chown(home, "postgres")
+        shutil.chown(disk, "postgres")
+        data = disk / "data"
+        initdb = [binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust"]
+        subprocess.run([*as_postgres, *initdb, "--no-sync", "--wal-segsize=1"], check=True)
+        options = (
+            f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c autovacuum=off -c checkpoint_timeout=3600"
+        )
+        start = [binaries / "pg_ctl", "-D", data, "-o", options, "-l", home / "log", "-w"]
+        subprocess.run([*as_postgres, *start, "start"], check=True, capture_output=True)
+        yield disk, f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        stop = [binaries / "pg_ctl", "-D", disk / "data", "-m", "immediate", "-w", "stop"]
+        subprocess.run([*as_postgres, *stop], capture_output=True)
+        subprocess.run(["umount", "--lazy", disk], check=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_full_postgresql_disk_answers_507(postgres_on_small_disk, tmp_path):
+    disk, url = postgres_on_small_disk
+    env = server_env(url, tmp_path / "artifacts", REGISTRY_ARTIFACT_STORE="database")
+    server, headers = start(env, tmp_path)
+    try:
+        data = dump(house_model())
+        # A fresh, fully written WAL segment: the upload's log records fit in it, so the first
+        # thing to find the disk full is a table growing ("could not extend file", 53100).
+        psql = ["psql", url, "-qAt", "-c", "SELECT pg_switch_wal(); CHECKPOINT;"]
+        subprocess.run(psql, check=True, capture_output=True)
+        fill(disk)
+        response = upload(server, headers, data)
+        assert response.status_code == 507, response.text
+        assert response.json()["code"] == "insufficient_storage"
+        assert versions(server) == 0
+
+        (disk / FILLER).unlink()
+        response = upload(server, headers, data)
+        assert response.status_code == 201, response.text
         download = requests.get(f"{server.url}/api/v1/models/houses/versions/1/artifact")
         assert download.status_code == 200 and download.content == data
     finally:
