@@ -70,8 +70,20 @@ class Config:
     # Fences the operator accepts to run without (comma-separated names from FENCES);
     # by default intake refuses uploads when any fence cannot be raised.
     intake_allow_weak_fences: str = ""
+    # CPU seconds one intake child may use (an honest upload needs one or two).
+    intake_cpu_seconds: int = 20
+    # Sandboxed children (intake and training) running at once on this machine, and how
+    # long a request waits for a free one before a 503 with Retry-After. Keep them below
+    # the worker count, so that some workers stay free for predictions.
+    intake_slots: int = 1
+    intake_queue_seconds: float = 2.0
 
     def __post_init__(self) -> None:
+        if self.intake_slots < 1 or self.intake_cpu_seconds < 1 or self.intake_queue_seconds < 0:
+            raise ConfigError(
+                "REGISTRY_INTAKE_SLOTS and REGISTRY_INTAKE_CPU_SECONDS must be at least 1, "
+                "and REGISTRY_INTAKE_QUEUE_SECONDS at least 0."
+            )
         unknown = set(self.weak_fences()) - set(FENCES)
         if unknown:
             raise ConfigError(

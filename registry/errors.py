@@ -86,3 +86,14 @@ InvalidTrainingData = _error(
 IntakeUnavailable = _error(
     "IntakeUnavailable", "intake_unavailable", 503, "The upload sandbox cannot be fenced in."
 )
+
+
+class IntakeBusy(RegistryError):
+    """Every sandbox slot is taken; the client should retry after ``retry_after`` seconds."""
+
+    code = "intake_busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -394,3 +395,96 @@ def test_intake_child_and_its_folder_die_with_a_killed_worker(database_url, tmp_
     # user), rather than left to finish the upload for nobody: that ended with status 120.
     assert ended in ({"signal": signal.SIGKILL, "exit": None}, {"signal": None, "exit": 70})
     assert [p.name for p in scratch.iterdir() if p.name.startswith("intake-")] == []
+
+
+_HOLD_SLOT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from registry.intake.slots import sandbox_slot
+with sandbox_slot(Path(sys.argv[2]), 1, 0):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_sandbox_slots_are_shared_between_processes_and_freed_by_death(tmp_path):
+    from registry.errors import IntakeBusy
+    from registry.intake.slots import sandbox_slot
+
+    folder = tmp_path / "slots"
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD_SLOT, str(ROOT), str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as holder:
+        assert holder.stdout.readline() == b"held\n"
+        with pytest.raises(IntakeBusy) as busy, sandbox_slot(folder, 1, 0.2):
+            pass
+        assert busy.value.retry_after > 0
+        with sandbox_slot(folder, 2, 0):  # a second slot is free
+            pass
+        holder.kill()
+    with sandbox_slot(folder, 1, 0):  # the kernel freed the dead holder's slot
+        pass
+
+
+def _house_seed(database_url: str, tmp_path: Path) -> None:
+    from registry.app import create_app
+    from tests.factories import add_plan_version, house_plan
+
+    app = create_app({"database_url": database_url, "artifact_root": tmp_path / "artifacts"})
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    app.extensions["registry"].db.dispose()
+
+
+def test_predictions_keep_answering_while_uploads_run(database_url, tmp_path):
+    from tests.live import start_server
+
+    _house_seed(database_url, tmp_path)
+    headers = _token(database_url, tmp_path)
+    # No queue: an upload beyond the slot is refused at once, so the test needs no timing.
+    env = server_env(database_url, tmp_path / "artifacts", REGISTRY_INTAKE_QUEUE_SECONDS="0")
+    server = start_server(env, tmp_path / "server.log", workers=2)
+    events: list[tuple[float, str, int]] = []
+    uploads: list[tuple[float, float, requests.Response]] = []
+    predicting = threading.Event()
+
+    def predict() -> None:
+        url = f"{server.url}/api/v1/models/house-prices/predict"
+        row = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
+        with requests.Session() as session:
+            while predicting.is_set():
+                status = session.post(url, json=row, timeout=120).status_code
+                events.append((time.monotonic(), "predict", status))
+
+    def upload(name: str) -> None:
+        started = time.monotonic()
+        response = _upload(server.url, headers, name)
+        uploads.append((started, time.monotonic(), response))
+
+    try:
+        predicting.set()
+        predictor = threading.Thread(target=predict)
+        predictor.start()
+        uploaders = [threading.Thread(target=upload, args=(f"slow-{i}",)) for i in range(3)]
+        for thread in uploaders:
+            thread.start()
+        for thread in uploaders:
+            thread.join()
+        predicting.clear()
+        predictor.join()
+    finally:
+        server.stop()
+    assert {status for _, _, status in events} == {200}
+    stored = [(start, end) for start, end, r in uploads if r.status_code == 201]
+    assert stored, [r.text for _, _, r in uploads]
+    for _, _, response in uploads:
+        if response.status_code != 201:
+            assert response.status_code == 503 and response.json()["code"] == "intake_busy"
+            assert int(response.headers["Retry-After"]) > 0
+    # While every stored upload was being opened, other clients' predictions were answered
+    # (in the second half of that time: a few slip in before the uploads reach a worker).
+    start, end = max(s for s, _ in stored), min(e for _, e in stored)
+    during = [t for t, _, _ in events if (start + end) / 2 < t < end]
+    assert len(during) >= 5, (start, end, len(events))

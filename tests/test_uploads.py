@@ -184,7 +184,25 @@ def test_logistic_upload_predicts_like_sklearn(client, tokens):
         assert [got["0"], got["1"]] == pytest.approx(want.tolist(), rel=1e-9)
 
 
-def test_twenty_concurrent_uploads_get_consecutive_versions(live_server, live_token):
+def test_twenty_concurrent_uploads_get_consecutive_versions(database_url, tmp_path):
+    from tests.live import server_env, start_server
+
+    # Uploads beyond the sandbox slot wait their turn (a long queue), rather than get 503.
+    env = server_env(database_url, tmp_path / "artifacts", REGISTRY_INTAKE_QUEUE_SECONDS="300")
+    live_server = start_server(env, tmp_path / "server.log")
+    try:
+        _twenty_uploads(live_server, _admin_token(live_server))
+    finally:
+        live_server.stop()
+
+
+def _admin_token(server) -> dict[str, str]:
+    result = server.manage("create-token", "--role", "admin", "--name", "live-admin")
+    assert result.returncode == 0, result.stderr
+    return {"Authorization": f"Bearer {result.stdout.strip().splitlines()[-1]}"}
+
+
+def _twenty_uploads(live_server, live_token) -> None:
     url = f"{live_server.url}/api/v1/models"
     assert requests.post(url, json={"name": "busy"}, headers=live_token).status_code == 201
     data = dump(LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]))

@@ -37,7 +37,11 @@ def registry_error_response(error: RegistryError) -> Response:
     body = error.to_body()
     if isinstance(body.get("errors"), dict):
         body["errors"] = cap_fields(body["errors"])
-    return json_response(body, error.status)
+    response = json_response(body, error.status)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:

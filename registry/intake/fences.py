@@ -23,6 +23,7 @@ CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 NOBODY = 65534
 PR_SET_PDEATHSIG = 1
+NICENESS = 10
 ORPHANED = 70
 
 # Calls that change the file system, reach other processes or the kernel, or open the way
@@ -168,6 +169,8 @@ def raise_fences(
     status["rlimits"] = _attempt(lambda: limit_resources(cpu_seconds, address_space))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # On a shared CPU the predictions' work comes first.
+    os.nice(NICENESS)
     preload()
     try:
         import pyseccomp  # noqa: F401  (finding libseccomp runs ldconfig, before forking ends)

@@ -24,6 +24,7 @@ from registry.errors import (
     UntrustedArtifact,
 )
 from registry.intake.limits import check_categories
+from registry.intake.slots import sandbox_slot, slot_folder
 from registry.intake.verify import Reference, check_probes
 from registry.intake.wire import encode_request
 from registry.plans import Feature, Plan, PlanError
@@ -49,18 +50,30 @@ _ERRORS: dict[str, type[RegistryError]] = {
 
 @dataclass(frozen=True)
 class IntakeLimits:
-    """How intake children run: the fences the operator lets them run without.
+    """How intake children run: fences the operator waives, CPU time, slots and their queue.
 
     Also what an answer may hold: at most ``max_categories`` one-hot categories (None: any).
     """
 
     allow_weak: frozenset[str] = frozenset()
     max_categories: int | None = None
+    cpu_seconds: int = 20
+    slots: int = 1
+    queue_seconds: float = 2.0
+    # None (a library call, a test) bounds nothing; a server's settings name a folder.
+    slot_folder: Path | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> IntakeLimits:
         """Read the limits from the app's settings (config.Config)."""
-        return cls(allow_weak=config.weak_fences(), max_categories=config.max_categories)
+        return cls(
+            allow_weak=config.weak_fences(),
+            max_categories=config.max_categories,
+            cpu_seconds=config.intake_cpu_seconds,
+            slots=config.intake_slots,
+            queue_seconds=config.intake_queue_seconds,
+            slot_folder=slot_folder(f"{_ROOT} {config.database_url}"),
+        )
 
 
 @dataclass(frozen=True)
@@ -111,7 +124,8 @@ def inspect_artifact(
         "format": artifact_format,
         "feature_names": None if feature_names is None else list(feature_names),
     }
-    answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
+    with sandbox_slot(limits.slot_folder, limits.slots, limits.queue_seconds):
+        answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
     _check_fences(answer, limits)
     return _result(answer, reference, limits.max_categories)
 
@@ -162,7 +176,7 @@ def _run_child(
         "-B",
         "-c",
         _BOOTSTRAP.format(root=str(_ROOT)),
-        str(max(1, math.ceil(timeout))),
+        str(max(1, min(limits.cpu_seconds, math.ceil(timeout)))),
         artifact_format,
         ",".join(sorted(limits.allow_weak)),
         str(os.getpid()),
