@@ -57,6 +57,10 @@ class Config:
     max_answer_cells: int = 500_000
     max_csv_bytes: int = 32 * 1024 * 1024
     intake_timeout: float = 60.0
+    # Seconds a connection may send nothing (mid-request) or accept nothing of its answer.
+    request_read_timeout: float = 30.0
+    # "buffering" (registry.worker) or "sync" (gunicorn's, stalled by slow clients).
+    worker_class: str = "buffering"
     # One-hot categories over all of a version's features; each becomes a plan column.
     max_categories: int = 100_000
     # Keep training plus intake under the server's 120-second worker timeout.
@@ -89,6 +93,10 @@ class Config:
             raise ConfigError(
                 f"REGISTRY_INTAKE_ALLOW_WEAK_FENCES names unknown fences "
                 f"({', '.join(sorted(unknown))}); known: {', '.join(FENCES)}."
+            )
+        if self.worker_class not in ("buffering", "sync"):
+            raise ConfigError(
+                f"REGISTRY_WORKER_CLASS must be buffering or sync, not {self.worker_class!r}."
             )
 
     def weak_fences(self) -> frozenset[str]:

@@ -1,0 +1,245 @@
+"""The gunicorn worker: requests are read whole off the event loop, then run one at a time.
+
+gunicorn's sync worker reads each request itself, so two clients that send half a request
+and stall hold both workers. This worker is gunicorn's threaded worker with one change: a
+connection is read without blocking, in the worker's event loop, until its request is
+complete (or evidently malformed, or larger than any body the app accepts); only then does
+the app's single thread see it. Idle and slow clients cost a socket and a buffer, never the
+thread, and a connection that sends nothing for ``REGISTRY_REQUEST_READ_TIMEOUT`` seconds is
+closed. On SIGTERM the worker first accepts every connection already queued on the listening
+socket, so that they are answered, not reset.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import struct
+import time
+from functools import partial
+from typing import Any
+
+from gunicorn import http, util
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from config import Config
+from registry.server import write_json_error
+
+# A request head larger than this is handed over as it is: the parser refuses it (431/414).
+HEAD_LIMIT = 64 << 10
+# A chunk-size line longer than this is broken chunking: the parser refuses it.
+CHUNK_LINE_LIMIT = 1 << 10
+
+
+class RequestBuffer:
+    """The bytes of one request as they arrive, and whether enough has come to hand it over.
+
+    Enough means: the head and the whole body, a head or chunked body the parser will refuse,
+    or a declared body over ``body_limit`` (the app refuses it by its length, unread). Each
+    byte is scanned once, however the request is split.
+    """
+
+    def __init__(self, body_limit: int, data: bytes = b"") -> None:
+        self.body_limit = body_limit
+        self.data = bytearray()
+        self.body_start: int | None = None
+        self.length: int | None = None
+        self.chunked = False
+        self.next_chunk = 0  # where the next chunk-size line starts, in a chunked body
+        self.complete = False
+        if data:
+            self.feed(data)
+
+    def feed(self, chunk: bytes) -> bool:
+        """Add received bytes; return whether the request can be handed over."""
+        scanned = max(0, len(self.data) - 3)
+        self.data += chunk
+        if self.body_start is None:
+            end = self.data.find(b"\r\n\r\n", scanned)
+            if end < 0:
+                self.complete = len(self.data) > HEAD_LIMIT
+                return self.complete
+            self.complete = self._read_head(end)
+            if self.complete:
+                return True
+        if self.chunked:
+            self.complete = self._chunks_complete()
+        else:
+            assert self.body_start is not None and self.length is not None
+            self.complete = len(self.data) - self.body_start >= self.length
+        return self.complete
+
+    def _read_head(self, end: int) -> bool:
+        """Note where the body starts and how long it is; True when that already settles it."""
+        self.body_start = self.next_chunk = end + 4
+        for line in bytes(self.data[:end]).split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                try:
+                    self.length = int(value.strip())
+                except ValueError:
+                    return True
+            elif name == b"transfer-encoding":
+                self.chunked = b"chunked" in value.lower()
+        if self.chunked:
+            return False
+        if self.length is None:
+            self.length = 0
+        return self.length < 0 or self.length > self.body_limit
+
+    def _chunks_complete(self) -> bool:
+        assert self.body_start is not None
+        data = self.data
+        while True:
+            eol = data.find(b"\r\n", self.next_chunk)
+            if eol < 0:
+                return len(data) - self.next_chunk > CHUNK_LINE_LIMIT
+            size_text = bytes(data[self.next_chunk : eol]).split(b";")[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                return True
+            if size < 0:
+                return True
+            if size == 0:
+                # The last chunk, then optional trailers and an empty line.
+                return data.find(b"\r\n\r\n", eol) >= 0
+            following = eol + 2 + size + 2
+            if following - self.body_start > self.body_limit:
+                return True
+            if following > len(data):
+                return False
+            self.next_chunk = following
+
+
+def _socket_timeouts(sock: socket.socket, seconds: float) -> None:
+    # Kernel-level, so that they survive gunicorn's setblocking(True): a client that stops
+    # reading its answer (or sending a body too large to buffer) holds the thread this long.
+    whole = int(seconds)
+    value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+
+class BufferingWorker(ThreadWorker):
+    """gunicorn's threaded worker that buffers each request before its thread sees it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reading: dict[TConn, float] = {}
+        self.buffers: dict[TConn, RequestBuffer] = {}
+        config = Config.from_env()
+        self.read_timeout = config.request_read_timeout
+        self.body_limit = max(config.max_upload_bytes, config.max_body_bytes, config.max_csv_bytes)
+
+    def init_process(self) -> None:
+        # gunicorn writes its own error pages through util.write_error; this process serves
+        # only the registry, so the replacement stays inside it.
+        util.write_error = write_json_error
+        super().init_process()
+
+    def accept(self, listener: socket.socket) -> None:
+        """Accept a connection and start reading its first request."""
+        try:
+            client, address = listener.accept()
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())
+        self._start_reading(conn, b"")
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        """A kept-alive connection sends again: read its next request the same way."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._start_reading(conn, b"")
+
+    def finish_request(self, conn: TConn, fs: Any) -> None:
+        """After an answer: keep the connection, or read a pipelined request, or close."""
+        try:
+            keep = fs.result() if not fs.cancelled() else False
+            if keep and conn.parser.unreader.buf.getvalue():
+                self._start_reading(conn, conn.parser.unreader.take_buffered())
+                return
+        except Exception:  # noqa: BLE001 - gunicorn's own handling below closes it
+            pass
+        super().finish_request(conn, fs)
+
+    def _start_reading(self, conn: TConn, already: bytes) -> None:
+        conn.sock.setblocking(False)
+        self.buffers[conn] = buffer = RequestBuffer(self.body_limit, already)
+        self.reading[conn] = time.monotonic() + self.read_timeout
+        if buffer.complete:
+            self._hand_over(conn)
+            return
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn: TConn, client: socket.socket) -> None:
+        try:
+            chunk = client.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.poller.unregister(client)
+            self._drop(conn)
+            return
+        self.reading[conn] = time.monotonic() + self.read_timeout
+        if self.buffers[conn].feed(chunk):
+            self.poller.unregister(client)
+            self._hand_over(conn)
+
+    def _hand_over(self, conn: TConn) -> None:
+        data = bytes(self.buffers.pop(conn).data)
+        del self.reading[conn]
+        conn.sock.setblocking(True)
+        _socket_timeouts(conn.sock, self.read_timeout)
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+            conn.initialized = True
+        conn.parser.unreader.unread(data)
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _drop(self, conn: TConn) -> None:
+        self.buffers.pop(conn, None)
+        self.reading.pop(conn, None)
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self) -> None:
+        """Close connections silent for the read timeout; when stopping, for a second."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn, deadline in list(self.reading.items()):
+            # Stopping: a connection that has sent nothing for a second gets no more time.
+            idle = not self.alive and not self.buffers[conn].data
+            if deadline <= now or (idle and deadline - self.read_timeout + 1.0 <= now):
+                try:
+                    self.poller.unregister(conn.sock)
+                except (KeyError, ValueError, OSError):
+                    pass
+                self._drop(conn)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Stop accepting; when stopping, first take every connection already queued."""
+        if not enabled and not self.alive and self._accepting:
+            for listener in self.sockets:
+                self._drain(listener)
+        super().set_accept_enabled(enabled)
+
+    def _drain(self, listener: Any) -> None:
+        listener.setblocking(False)
+        while True:
+            try:
+                client, address = listener.accept()
+            except OSError:
+                return
+            self.nr_conns += 1
+            conn = TConn(self.cfg, client, address, listener.getsockname())
+            self._start_reading(conn, b"")
