@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 Address = tuple[str, int]
+# Seconds after the load's end that answers still in flight are waited for, at most.
+ABANDON_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,16 @@ def run_load(
 
     for _ in range(concurrency if total is None else min(concurrency, total)):
         open_slot()
+    # A server that stops answering (stalled by other clients) must not hang the benchmark.
+    cutoff = deadline + min(ABANDON_AFTER, max(2.0, 2 * (duration or 0.0)))
     while slots:
+        if clock() > cutoff:
+            errors += len(slots)
+            for fd, slot in list(slots.items()):
+                poller.unregister(fd)
+                slot.sock.close()
+            slots.clear()
+            break
         for fd, events in poller.poll(1.0):
             slot = slots[fd]
             try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from registry.bench.loadgen import LoadResult, build_request, run_load
+from registry.bench.loadgen import Address, LoadResult, build_request, run_load
 from registry.bench.servers import ServerProcess
 from registry.bench.wrk import run_wrk
 
@@ -26,12 +27,14 @@ class Spread:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One kind of load: a body, its row count and how many requests are in flight."""
+    """One kind of load: a body, its row count, how many requests are in flight, and how many
+    other connections stall (silent, mid-headers or mid-body) on the server meanwhile."""
 
     name: str
     rows: int
     concurrency: int
     body: bytes
+    stalled: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,16 @@ class TargetFigures:
 
 
 @dataclass(frozen=True)
+class Other:
+    """Another target of a scenario (another ceiling, another worker class) and the server's
+    throughput ratio to it round by round."""
+
+    label: str
+    figures: TargetFigures
+    ratio: Spread
+
+
+@dataclass(frozen=True)
 class ScenarioFigures:
     """Server and ceiling in one scenario, and their throughput ratio round by round."""
 
@@ -67,6 +80,7 @@ class ScenarioFigures:
     server: TargetFigures
     ceiling: TargetFigures
     ratio: Spread
+    others: list[Other]
 
 
 def drive(tool: str, target: Target, body: bytes, concurrency: int, duration: float) -> LoadResult:
@@ -87,9 +101,29 @@ class Measured:
 
 def measure(tool: str, target: Target, scenario: Scenario, duration: float) -> Measured:
     """Drive one target through one scenario, counting the CPU its processes use."""
-    before = target.server.cpu_seconds()
-    load = drive(tool, target, scenario.body, scenario.concurrency, duration)
-    return Measured(load, target.server.cpu_seconds() - before)
+    stalled = stall(target.server.address, target.path, scenario.stalled)
+    try:
+        before = target.server.cpu_seconds()
+        load = drive(tool, target, scenario.body, scenario.concurrency, duration)
+        return Measured(load, target.server.cpu_seconds() - before)
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def stall(address: Address, path: str, count: int) -> list[socket.socket]:
+    """Open ``count`` connections that stall: a third silent, a third mid-headers, a third
+    mid-body."""
+    body = b'{"area": 1500}'
+    head = build_request("POST", path, body)[: -len(body)]
+    partial = [b"", head[:20], head + body[:5]]
+    opened = []
+    for index in range(count):
+        sock = socket.create_connection(address, timeout=10)
+        if partial[index % 3]:
+            sock.sendall(partial[index % 3])
+        opened.append(sock)
+    return opened
 
 
 def summarise(runs: list[Measured], rows: int) -> TargetFigures:
@@ -111,6 +145,17 @@ def summarise(runs: list[Measured], rows: int) -> TargetFigures:
     )
 
 
+def _ratios(ours: list[Measured], theirs: list[Measured]) -> Spread:
+    return Spread.of(
+        [
+            a.load.requests_per_second / b.load.requests_per_second
+            if b.load.requests_per_second
+            else 0.0
+            for a, b in zip(ours, theirs, strict=True)
+        ]
+    )
+
+
 def run_rounds(
     tool: str,
     server: Target,
@@ -119,29 +164,28 @@ def run_rounds(
     rounds: int,
     duration: float,
     warmup: float,
+    others: dict[str, Target] | None = None,
 ) -> list[ScenarioFigures]:
-    """Warm both targets up, then run every scenario once per round, alternating who goes first."""
+    """Warm every target up, then run every scenario once per round, rotating who goes first.
+
+    ``others`` (label: target) are measured the same way, beside the server and the ceiling.
+    """
+    targets = [("server", server), ("ceiling", ceiling), *(others or {}).items()]
     for scenario in scenarios:
-        for target in (server, ceiling):
+        for _, target in targets:
             drive(tool, target, scenario.body, scenario.concurrency, warmup)
     results: dict[tuple[str, str], list[Measured]] = {}
     for number in range(rounds):
-        order = [("server", server), ("ceiling", ceiling)]
-        if number % 2:
-            order.reverse()
+        shift = number % len(targets)
+        order = targets[shift:] + targets[:shift]
         for scenario in scenarios:
             for label, target in order:
                 run = measure(tool, target, scenario, duration)
                 results.setdefault((scenario.name, label), []).append(run)
     figures = []
     for scenario in scenarios:
-        ours, bare = results[(scenario.name, "server")], results[(scenario.name, "ceiling")]
-        ratios = [
-            a.load.requests_per_second / b.load.requests_per_second
-            if b.load.requests_per_second
-            else 0.0
-            for a, b in zip(ours, bare, strict=True)
-        ]
+        ours = results[(scenario.name, "server")]
+        bare = results[(scenario.name, "ceiling")]
         figures.append(
             ScenarioFigures(
                 name=scenario.name,
@@ -149,7 +193,15 @@ def run_rounds(
                 concurrency=scenario.concurrency,
                 server=summarise(ours, scenario.rows),
                 ceiling=summarise(bare, scenario.rows),
-                ratio=Spread.of(ratios),
+                ratio=_ratios(ours, bare),
+                others=[
+                    Other(
+                        label,
+                        summarise(results[(scenario.name, label)], scenario.rows),
+                        _ratios(ours, results[(scenario.name, label)]),
+                    )
+                    for label, _ in targets[2:]
+                ],
             )
         )
     return figures

@@ -22,6 +22,7 @@ def to_json(results: Results) -> dict[str, Any]:
             "ceiling_requests_per_s": scenario.ceiling.requests_per_s.median,
             "server_rows_per_s": scenario.server.rows_per_s.median,
             "ratio": scenario.ratio.median,
+            **{f"ratio_to_{o.label.replace(' ', '_')}": o.ratio.median for o in scenario.others},
         }
         for scenario in results.main.scenarios
     }
@@ -49,7 +50,7 @@ def _spread(spread: Spread, digits: int = 0) -> str:
 
 def _row(scenario: str, label: str, figures: TargetFigures, ratio: str) -> str:
     return (
-        f"{scenario:<16} {label:<8} {_spread(figures.requests_per_s):>25} "
+        f"{scenario:<26} {label:<15} {_spread(figures.requests_per_s):>25} "
         f"{_n(figures.rows_per_s.median):>9} {figures.p50_ms.median:>7.2f} "
         f"{figures.p99_ms.median:>7.2f} {figures.server_cpu_us_per_request:>8.0f} {ratio:>17}"
         + (f"  ({figures.errors} errors)" if figures.errors else "")
@@ -58,13 +59,14 @@ def _row(scenario: str, label: str, figures: TargetFigures, ratio: str) -> str:
 
 def _phase_table(phase: Phase) -> list[str]:
     lines = [
-        f"{'scenario':<16} {'target':<8} {'req/s min / median / max':>25} {'rows/s':>9} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us':>8} {'server/ceiling':>17}"
+        f"{'scenario':<26} {'target':<15} {'req/s min / median / max':>25} {'rows/s':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us':>8} {'server/target':>17}"
     ]
     for s in phase.scenarios:
-        ratio = f"{s.ratio.median:.2f} ({s.ratio.min:.2f}-{s.ratio.max:.2f})"
-        lines.append(_row(s.name, "server", s.server, ratio))
-        lines.append(_row("", "ceiling", s.ceiling, ""))
+        lines.append(_row(s.name, "server", s.server, ""))
+        lines.append(_row("", "ceiling", s.ceiling, _ratio(s.ratio)))
+        for other in s.others:
+            lines.append(_row("", other.label, other.figures, _ratio(other.ratio)))
     lines.append(
         "peak memory per worker (VmHWM): server "
         + _mb(phase.server_memory, peak=True)
@@ -72,6 +74,10 @@ def _phase_table(phase: Phase) -> list[str]:
         + _mb(phase.ceiling_memory, peak=True)
     )
     return lines
+
+
+def _ratio(ratio: Spread) -> str:
+    return f"{ratio.median:.2f} ({ratio.min:.2f}-{ratio.max:.2f})"
 
 
 def _mb(memory: list[WorkerMemory], peak: bool) -> str:
@@ -97,10 +103,15 @@ def render(results: Results) -> str:
         default=0.0,
     )
     lines = [
-        f"manage.py bench: {s.workers} sync gunicorn workers on 127.0.0.1, {s.rounds} rounds of "
-        f"{s.duration:g} s per scenario, server and ceiling alternating each round. rows/s, "
-        "p50 and p99 are medians over rounds; CPU us is the gunicorn processes' user + system "
-        "CPU time per request.",
+        f"manage.py bench: {s.workers} workers per target on 127.0.0.1, {s.rounds} rounds of "
+        f"{s.duration:g} s per scenario, the targets taking turns to go first. rows/s, "
+        "p50 and p99 are medians over rounds; CPU us is the target's processes' user + system "
+        "CPU time per request; server/target is the server's throughput over the target's.",
+        "Targets: server = manage.py serve (buffering workers, the default); ceiling = a bare "
+        "Flask route under gunicorn sync workers; sync workers = manage.py serve with "
+        "REGISTRY_WORKER_CLASS=sync; granian ceiling = the same bare route under granian "
+        "(WSGI), when installed. In the stalled scenario, the stated number of other "
+        "connections sit silent, mid-headers or mid-body during the load.",
         f"CAVEAT: the load generator runs on the same {results.cores} cores as the servers; "
         "it takes CPU from them. Load average (1 min) before and after the run: "
         f"{results.load_average[0]:.2f} and {results.load_average[1]:.2f}; other busy "
@@ -109,7 +120,8 @@ def render(results: Results) -> str:
         f"{_n(capacity.requests_per_second)} req/s at c={max(s.concurrency)}, spending "
         f"{capacity.client_cpu_seconds / max(capacity.completed, 1) * 1e6:.0f} us of CPU a "
         f"request. Under load it used at most {client_cpu:.2f} cores.",
-        "Each request opens a connection: sync gunicorn workers close it after the answer.",
+        "Each request opens a connection (Connection: close), as sync gunicorn workers "
+        "would close it anyway.",
         f"Ceiling: a bare Flask route under the same gunicorn settings; it parses the body with "
         f"{results.ceiling_parser} and answers a constant.",
         f"Model: {results.model}, published through the sandboxed intake. "
@@ -142,6 +154,16 @@ def render(results: Results) -> str:
         f"  memory per worker after {d.predicted_requests} predictions over every model "
         f"({d.predict_errors} errors): peak {_mb(d.memory, peak=True)}, "
         f"now {_mb(d.memory, peak=False)}",
+    ]
+    if results.categories:
+        lines += ["", "Big categoricals (upload: POST .../versions, activate=true, over HTTP):"]
+    for c in results.categories:
+        firsts = ", ".join(f"{ms:.0f}" for ms in c.first_predictions_ms) or "-"
+        lines.append(
+            f"  {c.categories:>7,} categories ({c.file_bytes / 1e6:.2f} MB): status {c.status}, "
+            f"upload {c.upload_s:.2f} s; first single-row answers {firsts} ms"
+        )
+    lines += [
         "",
         "Generation check (GenerationWatch.current() in-process, per call):",
     ]

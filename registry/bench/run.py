@@ -12,6 +12,7 @@ from pathlib import Path
 
 from config import Config
 from registry.artifacts import ArtifactStore, make_store
+from registry.bench.categories import CategoryUpload, measure_categories
 from registry.bench.ceiling import PARSER
 from registry.bench.docs import DocsFigures, measure_docs
 from registry.bench.generation import (
@@ -25,7 +26,9 @@ from registry.bench.measure import Scenario, ScenarioFigures, Target, drive, run
 from registry.bench.servers import (
     ServerProcess,
     WorkerMemory,
+    granian_installed,
     start_ceiling,
+    start_granian_ceiling,
     start_registry,
     start_trivial,
 )
@@ -65,6 +68,8 @@ class Settings:
     repeats: int
     bumps: int
     generation_calls: int
+    stalled: int = 100
+    category_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class Results:
     main: Phase
     scaling: Phase | None
     docs: DocsFigures
+    categories: list[CategoryUpload]
     generation: list[GenerationCost]
     generation_errors: list[str]
 
@@ -144,8 +150,15 @@ class _Servers:
         metrics.mkdir()
         env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
         log = self.folder / f"{kind}-{self.count}.log"
-        starter = start_registry if kind == "server" else start_ceiling
-        server = starter(env, workers, log)
+        if kind == "server-sync":
+            env["REGISTRY_WORKER_CLASS"] = "sync"
+        starters = {
+            "server": start_registry,
+            "server-sync": start_registry,
+            "ceiling": start_ceiling,
+            "granian": start_granian_ceiling,
+        }
+        server = starters[kind](env, workers, log)
         self.started.append(server)
         return server
 
@@ -164,6 +177,9 @@ def _load_phase(
 ) -> Phase:
     server = servers.start("server", workers)
     ceiling = servers.start("ceiling", workers)
+    others = {"sync workers": Target(servers.start("server-sync", workers), path)}
+    if granian_installed():
+        others["granian ceiling"] = Target(servers.start("granian", workers), "/predict")
     figures = run_rounds(
         tool,
         Target(server, path),
@@ -172,10 +188,11 @@ def _load_phase(
         settings.rounds,
         settings.duration,
         settings.warmup,
+        others,
     )
     phase = Phase(workers, figures, server.worker_memory(), ceiling.worker_memory())
-    server.stop()
-    ceiling.stop()
+    for target in [server, ceiling, *(t.server for t in others.values())]:
+        target.stop()
     return phase
 
 
@@ -195,6 +212,10 @@ def _scenarios(settings: Settings) -> list[Scenario]:
     scenarios = [Scenario(f"1 row, c={c}", 1, c, single) for c in settings.concurrency]
     name = f"{settings.batch_rows} rows, c={settings.batch_concurrency}"
     scenarios.append(Scenario(name, settings.batch_rows, settings.batch_concurrency, batch))
+    if settings.stalled:
+        top = max(settings.concurrency)
+        name = f"1 row, c={top}, {settings.stalled} stalled"
+        scenarios.append(Scenario(name, 1, top, single, settings.stalled))
     return scenarios
 
 
@@ -241,10 +262,19 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
             scaling = None
             if settings.scaling:
                 echo("Scaling: the same load on 1 worker...")
-                wide = [s for s in scenarios if s.concurrency > 1]
+                wide = [s for s in scenarios if s.concurrency > 1 and not s.stalled]
                 scaling = _load_phase(settings, servers, tool, 1, wide, path)
             echo(f"Registering {settings.models} models...")
             docs = _docs_phase(settings, servers, context, created, echo)
+            categories = []
+            if settings.category_sizes:
+                echo(f"Uploading one-hot models of {settings.category_sizes} categories...")
+                server = servers.start("server", settings.workers)
+                categories, names = measure_categories(
+                    server, context.token, context.prefix, settings.category_sizes
+                )
+                created += names
+                server.stop()
         finally:
             servers.stop_all()
             if settings.database_url or settings.use_configured_database:
@@ -265,6 +295,7 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
         main=main,
         scaling=scaling,
         docs=docs,
+        categories=categories,
         generation=generation,
         generation_errors=errors,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -151,6 +152,30 @@ def start_ceiling(
     """Start the bare Flask app under the same gunicorn settings."""
     command = [sys.executable, "-m", "registry.bench.ceiling"]
     return _start("ceiling app", command, env, workers, "/ready", log, timeout)
+
+
+def granian_installed() -> bool:
+    """Return whether granian (the Rust HTTP server) can be started."""
+    return importlib.util.find_spec("granian") is not None
+
+
+def start_granian_ceiling(
+    env: dict[str, str], workers: int, log: Path, timeout: float = 60
+) -> ServerProcess:
+    """Start the bare Flask app under granian's WSGI interface (a second ceiling)."""
+    command = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--log-level",
+        "warning",
+        "--no-ws",
+        "registry.bench.ceiling:create_ceiling_app",
+    ]
+    return _start("granian ceiling", command, env, workers, "/ready", log, timeout)
 
 
 def start_trivial(log: Path, timeout: float = 20) -> tuple[subprocess.Popen, Address]:

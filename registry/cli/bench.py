@@ -13,7 +13,7 @@ def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     except ValueError:
         raise click.BadParameter(f"Give integers separated by commas, not {value!r}.") from None
     if not levels or min(levels) < 1:
-        raise click.BadParameter("Every concurrency level must be at least 1.")
+        raise click.BadParameter("Every value must be at least 1.")
     return levels
 
 
@@ -97,6 +97,21 @@ def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     default=None,
     help="Also write every figure to this JSON file.",
 )
+@click.option(
+    "--stalled",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Stalled connections held open in the slow-client scenario (0: no such scenario).",
+)
+@click.option(
+    "--categories",
+    default="1000,10000,100000",
+    show_default=True,
+    callback=_concurrency,
+    help="One-hot category counts of the models whose upload is timed, comma-separated "
+    "[--quick: 1000].",
+)
 @click.option("--quick", is_flag=True, help="Tiny durations and repeats: a smoke run, not figures.")
 def bench_command(
     workers: int,
@@ -112,6 +127,8 @@ def bench_command(
     scaling: bool,
     client: str,
     json_path: Path | None,
+    stalled: int,
+    categories: tuple[int, ...],
     quick: bool,
 ) -> None:
     from registry.bench.report import render, write_json
@@ -137,6 +154,8 @@ def bench_command(
         repeats=5 if quick else 30,
         bumps=1 if quick else 5,
         generation_calls=2_000 if quick else 50_000,
+        stalled=stalled,
+        category_sizes=(1_000,) if quick else categories,
     )
     try:
         results = run_bench(settings, lambda line: click.echo(line, err=True))
