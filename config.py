@@ -66,6 +66,8 @@ class Config:
     # Keep training plus intake under the server's 120-second worker timeout.
     train_timeout: float = 50.0
     metrics_dir: str | None = None
+    # The scraper's bearer token for /metrics; set, it closes /metrics to everyone else.
+    metrics_token: str = ""
     # Where `serve` writes gunicorn's access log ("-" is stderr); empty: no access log.
     access_log: str = ""
     # Debug only: an X-Worker header naming the worker's process ID on every answer.

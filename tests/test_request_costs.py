@@ -162,8 +162,8 @@ def test_compare_answers_count_towards_the_cell_limit(make_app):
 # --- metrics cardinality -------------------------------------------------------------------
 
 
-def _series(client) -> list[str]:
-    text = client.get("/metrics").get_data(as_text=True)
+def _series(client, headers=None) -> list[str]:
+    text = client.get("/metrics", headers=headers).get_data(as_text=True)
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
@@ -171,7 +171,7 @@ def test_unknown_model_names_share_one_metrics_label(make_app, tokens):
     app = make_app(auth_reads=True)
     add_plan_version(app, "known", many_classes_plan(2), activate=True)
     client = app.test_client()
-    before = len(_series(client))
+    before = len(_series(client, tokens["reader"]))
     rng = random.Random(10)
     for _ in range(300):
         name = "".join(rng.choices(string.ascii_lowercase, k=12))
@@ -181,7 +181,7 @@ def test_unknown_model_names_share_one_metrics_label(make_app, tokens):
         )
         assert answered.status_code == 404
     assert client.post("/api/v1/models/known/predict", json={"x": 1}).status_code == 401
-    series = _series(client)
+    series = _series(client, tokens["reader"])
     assert len(series) - before < 20
     joined = "\n".join(series)
     assert 'model="_unknown",status="401",version="-"} 300.0' in joined

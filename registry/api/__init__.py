@@ -11,6 +11,7 @@ from flask import Flask, Response, request
 from registry.api.converters import VersionConverter
 from registry.api.docs import make_api
 from registry.api.errors import register_error_handlers
+from registry.api.exposure import guard_metrics
 from registry.api.fastlane import PredictionFastLane
 from registry.api.health import register_operations
 from registry.api.predict import register_prediction_routes
@@ -43,6 +44,7 @@ def init_api(app: Flask, registry: Registry) -> None:
     register_prediction_routes(app, PREFIX)
     app.wsgi_app = PredictionFastLane(app.wsgi_app, registry)  # type: ignore[method-assign]
     register_operations(app)
+    guard_metrics(app)
     register_error_handlers(app)
 
     worker = str(os.getpid()) if registry.config.worker_header else None

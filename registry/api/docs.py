@@ -19,7 +19,9 @@ from flask_restx import Api, Namespace
 from flask_restx.model import ModelBase
 from flask_restx.swagger import Swagger, extract_path, ref
 
+from registry.api.auth import current_identity
 from registry.api.context import registry
+from registry.api.exposure import docs_page, reader_only
 from registry.api.model_docs import build_namespace, shown_version
 from registry.db import Database
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
@@ -167,7 +169,12 @@ class RegistryApi(Api):
 
     def init_app(self, app: Flask, **kwargs: Any) -> None:
         super().init_app(app, **kwargs)
-        app.view_functions[self.endpoint("specs")] = self.serve_specs
+        app.view_functions[self.endpoint("specs")] = reader_only(self.serve_specs)
+
+    def render_doc(self) -> str:  # type: ignore[override]
+        """Answer the Swagger UI page; a present but invalid token is refused as anywhere."""
+        current_identity()
+        return docs_page(self.title, self.specs_url)
 
     @property
     def __schema__(self) -> dict[str, Any]:  # type: ignore[override]

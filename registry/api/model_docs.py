@@ -11,6 +11,7 @@ from typing import Any
 from flask_restx import Model, Namespace, Resource
 from flask_restx import fields as rx
 
+from registry.api.doc_text import text_block
 from registry.api.features import RowValidator, TypedField, example_row, swagger_fields
 from registry.api.predict import predict
 from registry.plans import Plan, PlanError
@@ -48,6 +49,8 @@ def build_namespace(
 ) -> Namespace:
     """Document one model's prediction routes in a namespace of its own, named ``tag``."""
     ns = Namespace(tag, path=f"/models/{entry.name}")
+    # The model's description is the publisher's: text, never Markdown or HTML.
+    description = text_block(description)
     if shown is None:
         ns.description = _join(description, f"`{entry.name}` has no versions yet.")
         _document_no_versions(ns, entry.name)
@@ -57,7 +60,9 @@ def build_namespace(
     except PlanError as error:
         # One unreadable plan must not take every other model's docs down with it.
         ns.description = _join(
-            description, f"Version {shown.version}'s stored plan cannot be read: {error}"
+            description,
+            f"Version {shown.version}'s stored plan cannot be read:",
+            text_block(str(error)),
         )
         return ns
     ns.description = _join(description, _summary(entry, shown, plan))
@@ -66,7 +71,8 @@ def build_namespace(
 
 
 def _join(*parts: str) -> str:
-    return "\n\n".join(p.strip() for p in parts if p.strip())
+    # Only line breaks are trimmed: a code block's first line starts with its indent.
+    return "\n\n".join(p.rstrip().strip("\n") for p in parts if p.strip())
 
 
 def _summary(entry: ModelEntry, shown: ShownVersion, plan: Plan) -> str:
@@ -221,7 +227,8 @@ def _answer_models(
         probabilities = ns.model(
             f"{name}.Probabilities",
             {
-                str(c): rx.Float(description=f"Probability of class {c}", example=p)
+                # A class label is the publisher's text: it stays a key, out of Markdown.
+                str(c): rx.Float(description="Probability of this class", example=p)
                 for c, p in zip(plan.classes, chances, strict=True)
             },
         )
