@@ -83,6 +83,11 @@ class Config:
     # the worker count, so that some workers stay free for predictions.
     intake_slots: int = 1
     intake_queue_seconds: float = 2.0
+    # Training's child: CPU seconds, address space, and the CSV's rows and columns.
+    train_cpu_seconds: int = 40
+    train_memory_mb: int = 2048
+    max_csv_rows: int = 100_000
+    max_csv_columns: int = 100
 
     def __post_init__(self) -> None:
         if self.intake_slots < 1 or self.intake_cpu_seconds < 1 or self.intake_queue_seconds < 0:

@@ -1,8 +1,11 @@
-"""Training as a use case: fit in a child process, then publish through the sandboxed intake.
+"""Training as a use case: fit in a fenced child process, then publish through the intake.
 
 This module imports neither pandas nor scikit-learn, so that web workers stay small: the
 fitting itself (registry.training) runs in a child Python process that gets the CSV bytes on
-stdin and answers with JSON on stdout.
+stdin and answers with JSON on stdout. The child raises the same fences as intake's (memory
+and CPU limits, no network, no writes, nobody, Landlock, seccomp) and holds a sandbox slot;
+a CSV that is not UTF-8, has no header or no such target, or is over the row and column
+limits is refused here first, in milliseconds.
 """
 
 from __future__ import annotations
@@ -13,15 +16,22 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config import ROOT
 from registry.artifacts import ArtifactStore
+from registry.csv_check import check_csv
 from registry.db import Database
-from registry.errors import InvalidTrainingData, KindMismatch, ModelExists, ModelNotFound
-from registry.intake.sandbox import IntakeLimits
+from registry.errors import (
+    IntakeUnavailable,
+    InvalidTrainingData,
+    KindMismatch,
+    ModelExists,
+    ModelNotFound,
+)
+from registry.intake.sandbox import IntakeLimits, missing_fences
+from registry.intake.slots import sandbox_slot
 from registry.publishing import publish_version
 from registry.services.lookup import find_model
 from registry.services.models import create_model
@@ -35,10 +45,10 @@ KINDS = ("linear", "logistic")
 # The child imports registry.training from this checkout: -I keeps the caller's environment
 # variables, user site and working directory out of its import path.
 _BOOTSTRAP = """\
-import os, sys
+import sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
-os.nice(10)
-from registry.training import child_main
+from registry.training.child import child_main
 child_main()
 """
 
@@ -49,6 +59,28 @@ _CHILD_ENV = {
     "MKL_NUM_THREADS": "1",
     "LC_ALL": "C.UTF-8",
 }
+
+
+@dataclass(frozen=True)
+class TrainLimits:
+    """How training runs: the sandbox's fences and slots, CPU, memory, and the CSV's size."""
+
+    sandbox: IntakeLimits = field(default_factory=IntakeLimits)
+    cpu_seconds: int = 40
+    memory_bytes: int = 2 << 30
+    max_rows: int = 100_000
+    max_columns: int = 100
+
+    @classmethod
+    def from_config(cls, config: Any) -> TrainLimits:
+        """Read the limits from the app's settings (config.Config)."""
+        return cls(
+            sandbox=IntakeLimits.from_config(config),
+            cpu_seconds=config.train_cpu_seconds,
+            memory_bytes=config.train_memory_mb << 20,
+            max_rows=config.max_csv_rows,
+            max_columns=config.max_csv_columns,
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +95,8 @@ class TrainedModel:
     train_rows: int
     test_rows: int
     warnings: tuple[str, ...] = ()
+    # Which fences stood around the child that fitted it (set by the parent).
+    sandbox: dict[str, bool] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form the child process sends back."""
@@ -122,25 +156,45 @@ def kind_to_train(db: Database, name: str, kind: str | None) -> str | None:
 
 
 def train_in_child(
-    data: bytes, target: str, kind: str | None, test_size: float, timeout: float
+    data: bytes,
+    target: str,
+    kind: str | None,
+    test_size: float,
+    timeout: float,
+    limits: TrainLimits | None = None,
 ) -> TrainedModel:
-    """Fit on CSV bytes in a separate Python process and return the result.
+    """Check CSV bytes here, then fit on them in a fenced child process; return the result.
 
-    Raises InvalidTrainingData (bad data, a crash or the timeout).
+    Raises InvalidTrainingData (bad data, a crash or the timeout), PayloadTooLarge (rows or
+    columns over the limits), IntakeBusy, or IntakeUnavailable (a fence is down).
     """
+    limits = limits or TrainLimits()
     if not data.strip():
         raise InvalidTrainingData("The CSV is empty.", {"data": ["The file is empty."]})
+    check_csv(data, target, limits.max_rows, limits.max_columns)
     header = json.dumps({"target": target, "kind": kind, "test_size": test_size})
-    with tempfile.TemporaryDirectory(prefix="registry-train-") as workdir:
-        env = {"PATH": os.defpath, "HOME": workdir, "TMPDIR": workdir, **_CHILD_ENV}
+    command = [
+        sys.executable,
+        "-I",
+        "-c",
+        _BOOTSTRAP,
+        str(ROOT),
+        str(limits.cpu_seconds),
+        str(limits.memory_bytes),
+        str(os.getpid()),
+        ",".join(sorted(limits.sandbox.allow_weak)),
+    ]
+    sandbox = limits.sandbox
+    with sandbox_slot(sandbox.slot_folder, sandbox.slots, sandbox.queue_seconds):
         try:
+            # "/" as working directory: nothing to create, nothing left behind.
             finished = subprocess.run(
-                [sys.executable, "-I", "-c", _BOOTSTRAP, str(ROOT)],
+                command,
                 input=header.encode("utf-8") + b"\n" + data,
                 capture_output=True,
                 timeout=timeout,
-                env=env,
-                cwd=workdir,
+                env={"PATH": os.defpath, **_CHILD_ENV},
+                cwd="/",
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -160,9 +214,23 @@ def train_in_child(
             f"Training stopped unexpectedly (exit status {finished.returncode}); "
             "the CSV may be too large to train on."
         ) from None
+    status = answer.get("sandbox") if type(answer.get("sandbox")) is dict else {}
+    missing = missing_fences(status, sandbox) if status else ["all"]
+    if answer.get("code") == "intake_unavailable" or missing:
+        log.error(
+            "Training is refused: its sandbox cannot raise %s here; fix the host or accept "
+            "the risk with REGISTRY_INTAKE_ALLOW_WEAK_FENCES=%s.",
+            ", ".join(missing),
+            ",".join(missing),
+        )
+        raise IntakeUnavailable(
+            f"Training is unavailable: its sandbox cannot raise its {', '.join(missing)} "
+            "fence on this server. The operator has been told."
+        )
     if not answer.get("ok"):
         raise InvalidTrainingData(answer["message"], answer.get("errors"))
-    return TrainedModel.from_json(answer["result"])
+    trained = TrainedModel.from_json(answer["result"])
+    return replace(trained, sandbox={str(k): v is True for k, v in status.items()})
 
 
 def ensure_model(db: Database, name: str, kind: str, actor: str) -> bool:

@@ -85,6 +85,11 @@ class VersionList(Resource):
     @ns.response(413, ERRORS[413], error_out)
     @ns.response(415, ERRORS[415], error_out)
     @ns.response(422, "Unreadable, untrusted or unsupported artifact, or kind mismatch", error_out)
+    @ns.response(
+        503,
+        "intake_busy (every sandbox slot taken; see Retry-After) or intake_unavailable",
+        error_out,
+    )
     @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):

@@ -21,7 +21,7 @@ from registry.errors import BadRequest, ValidationFailed
 from registry.intake.sandbox import IntakeLimits
 from registry.plans import Plan
 from registry.services.compare import compare_versions, prediction_differences
-from registry.trainer import KINDS, kind_to_train, publish_trained, train_in_child
+from registry.trainer import KINDS, TrainLimits, kind_to_train, publish_trained, train_in_child
 
 ns = Namespace("workflow", description="Training from a CSV and comparing versions", path="/models")
 version_out = doc_model(ns, "Version", VersionSchema())
@@ -197,6 +197,11 @@ class TrainVersion(Resource):
     @ns.response(
         422, "Bad field values, a bad model name, or data that cannot be trained on", error_out
     )
+    @ns.response(
+        503,
+        "intake_busy (every sandbox slot taken; see Retry-After) or intake_unavailable",
+        error_out,
+    )
     @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):
@@ -221,7 +226,12 @@ class TrainVersion(Resource):
         options = _train_fields()
         kind = kind_to_train(reg.db, name, options["kind"])
         trained = train_in_child(
-            data, options["target"], kind, options["test_size"], reg.config.train_timeout
+            data,
+            options["target"],
+            kind,
+            options["test_size"],
+            reg.config.train_timeout,
+            TrainLimits.from_config(reg.config),
         )
         version = publish_trained(
             reg.db,
