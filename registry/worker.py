@@ -26,8 +26,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from config import Config
 from registry.server import write_json_error
 
-# A request head larger than this is handed over as it is: the parser refuses it (431/414).
-HEAD_LIMIT = 64 << 10
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A chunk-size line longer than this is broken chunking: the parser refuses it.
 CHUNK_LINE_LIMIT = 1 << 10
 
@@ -40,8 +39,11 @@ class RequestBuffer:
     byte is scanned once, however the request is split.
     """
 
-    def __init__(self, body_limit: int, data: bytes = b"") -> None:
+    def __init__(self, body_limit: int, head_limit: int, data: bytes = b"") -> None:
         self.body_limit = body_limit
+        # A head without its end past this size is handed over: the parser refuses it.
+        self.head_limit = head_limit
+        self.expects_continue = False
         self.data = bytearray()
         self.body_start: int | None = None
         self.length: int | None = None
@@ -58,7 +60,7 @@ class RequestBuffer:
         if self.body_start is None:
             end = self.data.find(b"\r\n\r\n", scanned)
             if end < 0:
-                self.complete = len(self.data) > HEAD_LIMIT
+                self.complete = len(self.data) > self.head_limit
                 return self.complete
             self.complete = self._read_head(end)
             if self.complete:
@@ -83,6 +85,8 @@ class RequestBuffer:
                     return True
             elif name == b"transfer-encoding":
                 self.chunked = b"chunked" in value.lower()
+            elif name == b"expect":
+                self.expects_continue = value.strip().lower() == b"100-continue"
         if self.chunked:
             return False
         if self.length is None:
@@ -133,6 +137,12 @@ class BufferingWorker(ThreadWorker):
         config = Config.from_env()
         self.read_timeout = config.request_read_timeout
         self.body_limit = max(config.max_upload_bytes, config.max_body_bytes, config.max_csv_bytes)
+        cfg = self.cfg
+        # The largest head gunicorn's parser reads before it refuses one.
+        self.head_limit = max(
+            64 << 10,
+            cfg.limit_request_line + cfg.limit_request_fields * (cfg.limit_request_field_size + 2),
+        )
 
     def init_process(self) -> None:
         # gunicorn writes its own error pages through util.write_error; this process serves
@@ -171,7 +181,7 @@ class BufferingWorker(ThreadWorker):
 
     def _start_reading(self, conn: TConn, already: bytes) -> None:
         conn.sock.setblocking(False)
-        self.buffers[conn] = buffer = RequestBuffer(self.body_limit, already)
+        self.buffers[conn] = buffer = RequestBuffer(self.body_limit, self.head_limit, already)
         self.reading[conn] = time.monotonic() + self.read_timeout
         if buffer.complete:
             self._hand_over(conn)
@@ -190,9 +200,18 @@ class BufferingWorker(ThreadWorker):
             self._drop(conn)
             return
         self.reading[conn] = time.monotonic() + self.read_timeout
-        if self.buffers[conn].feed(chunk):
+        buffer = self.buffers[conn]
+        if buffer.feed(chunk):
             self.poller.unregister(client)
             self._hand_over(conn)
+        elif buffer.expects_continue and buffer.body_start is not None:
+            # The client waits for this before it sends the body (gunicorn sends it again
+            # when the app reads the body: clients skip a second interim answer).
+            buffer.expects_continue = False
+            try:
+                client.send(CONTINUE)
+            except OSError:
+                pass
 
     def _hand_over(self, conn: TConn) -> None:
         data = bytes(self.buffers.pop(conn).data)

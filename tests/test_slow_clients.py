@@ -174,3 +174,21 @@ def test_reload_replaces_workers_without_a_failed_request(database_url, tmp_path
             thread.join()
     assert failures == []
     assert len(seen - before) >= 2
+
+
+def test_expect_100_continue_gets_its_interim_answer_before_the_body(
+    database_url, tmp_path, live_server
+):
+    seed(database_url, tmp_path)
+    body = b'{"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}'
+    head = (
+        f"POST {PREDICT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(address(live_server), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        rest = raw_answer(sock)
+    # Past any second interim answer, the prediction.
+    assert b"HTTP/1.1 200" in rest, rest
