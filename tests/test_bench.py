@@ -31,7 +31,7 @@ def test_bench_quick_run_writes_the_figures(tmp_path):
     for scenario in scenarios.values():
         labels = [other["label"] for other in scenario["others"]]
         assert labels[0] == "sync workers"
-        assert set(labels) <= {"sync workers", "granian ceiling"}
+        assert set(labels) <= {"sync workers", "granian ceiling", "app on granian"}
         # With stalled connections, gunicorn's sync workers (the ceiling's) stop answering.
         for target in ("server",) if scenario["name"] == stalled else ("server", "ceiling"):
             assert scenario[target]["requests_per_s"]["median"] > 0

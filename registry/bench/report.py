@@ -110,8 +110,10 @@ def render(results: Results) -> str:
         "Targets: server = manage.py serve (buffering workers, the default); ceiling = a bare "
         "Flask route under gunicorn sync workers; sync workers = manage.py serve with "
         "REGISTRY_WORKER_CLASS=sync; granian ceiling = the same bare route under granian "
-        "(WSGI), when installed. In the stalled scenario, the stated number of other "
-        "connections sit silent, mid-headers or mid-body during the load.",
+        "(WSGI), when installed; app on granian = the registry app itself under granian "
+        "(not a supported setup: what a switch would give). In the stalled scenario, the "
+        "stated number of other connections sit silent, mid-headers or mid-body during the "
+        "load.",
         f"CAVEAT: the load generator runs on the same {results.cores} cores as the servers; "
         "it takes CPU from them. Load average (1 min) before and after the run: "
         f"{results.load_average[0]:.2f} and {results.load_average[1]:.2f}; other busy "

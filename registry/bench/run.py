@@ -29,6 +29,7 @@ from registry.bench.servers import (
     granian_installed,
     start_ceiling,
     start_granian_ceiling,
+    start_granian_registry,
     start_registry,
     start_trivial,
 )
@@ -157,6 +158,7 @@ class _Servers:
             "server-sync": start_registry,
             "ceiling": start_ceiling,
             "granian": start_granian_ceiling,
+            "server-granian": start_granian_registry,
         }
         server = starters[kind](env, workers, log)
         self.started.append(server)
@@ -180,6 +182,7 @@ def _load_phase(
     others = {"sync workers": Target(servers.start("server-sync", workers), path)}
     if granian_installed():
         others["granian ceiling"] = Target(servers.start("granian", workers), "/predict")
+        others["app on granian"] = Target(servers.start("server-granian", workers), path)
     figures = run_rounds(
         tool,
         Target(server, path),

@@ -159,11 +159,8 @@ def granian_installed() -> bool:
     return importlib.util.find_spec("granian") is not None
 
 
-def start_granian_ceiling(
-    env: dict[str, str], workers: int, log: Path, timeout: float = 60
-) -> ServerProcess:
-    """Start the bare Flask app under granian's WSGI interface (a second ceiling)."""
-    command = [
+def _granian(factory: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "granian",
@@ -173,9 +170,27 @@ def start_granian_ceiling(
         "--log-level",
         "warning",
         "--no-ws",
-        "registry.bench.ceiling:create_ceiling_app",
+        factory,
     ]
+
+
+def start_granian_ceiling(
+    env: dict[str, str], workers: int, log: Path, timeout: float = 60
+) -> ServerProcess:
+    """Start the bare Flask app under granian's WSGI interface (a second ceiling)."""
+    command = _granian("registry.bench.ceiling:create_ceiling_app")
     return _start("granian ceiling", command, env, workers, "/ready", log, timeout)
+
+
+def start_granian_registry(
+    env: dict[str, str], workers: int, log: Path, timeout: float = 90
+) -> ServerProcess:
+    """Start the registry app itself under granian's WSGI interface: what a switch would give.
+
+    Not a supported way to serve it: granian answers malformed HTTP itself, not in JSON.
+    """
+    command = _granian("registry.app:create_app")
+    return _start("registry on granian", command, env, workers, "/health/ready", log, timeout)
 
 
 def start_trivial(log: Path, timeout: float = 20) -> tuple[subprocess.Popen, Address]:
