@@ -72,6 +72,11 @@ class Config:
     access_log: str = ""
     # Debug only: an X-Worker header naming the worker's process ID on every answer.
     worker_header: bool = False
+    # A database that hangs or is down costs a request a few seconds, then a 503.
+    database_connect_timeout: float = 2.0
+    database_statement_timeout: float = 5.0
+    database_pool_timeout: float = 2.0
+    database_retry_after: float = 2.0
     testing: bool = False
     # Fences the operator accepts to run without (comma-separated names from FENCES);
     # by default intake refuses uploads when any fence cannot be raised.

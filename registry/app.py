@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RESTX_MASK_SWAGGER=False,
         TESTING=config.testing,
     )
-    db = connect(config.database_url)
+    db = connect(config.database_url, config)
     registry = Registry(
         config=config,
         db=db,

@@ -97,3 +97,14 @@ class IntakeBusy(RegistryError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DatabaseUnavailable(RegistryError):
+    """The database did not answer, or answered that it cannot serve: try again shortly."""
+
+    code = "database_unavailable"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
+from registry.db import create_sqlite_file
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -22,7 +24,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` inside one transaction."""
+    """Upgrade the schema to ``revision`` inside one transaction (creating a SQLite file)."""
+    # The one place a database comes into being: `db upgrade` and `serve`'s start-up.
+    create_sqlite_file(engine)
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from registry.db import Database
-from registry.errors import ModelNotFound, VersionNotFound
+from registry.db import UNAVAILABLE, Database, is_outage
+from registry.errors import DatabaseUnavailable, ModelNotFound, VersionNotFound
 from registry.models import Alias, ModelVersion, RegisteredModel, RegistryState
 from registry.plans import Plan
 from registry.services.lookup import selected_version
@@ -35,7 +35,11 @@ class Snapshot:
 
 
 class GenerationWatch:
-    """Reads the registry generation on a connection this process holds, cheaply."""
+    """Reads the registry generation on a connection this process holds, cheaply.
+
+    The connection is in autocommit (Database.held_connection), so no transaction stays open
+    between requests.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -45,14 +49,26 @@ class GenerationWatch:
         self._generation = -1
 
     def current(self) -> int:
-        """Return the generation as committed in the database right now."""
+        """Return the generation as committed in the database right now.
+
+        Raises DatabaseUnavailable.
+        """
+        health = self._db.health
+        health.check()
+        try:
+            generation = self._read()
+        except UNAVAILABLE as error:
+            self.close()
+            raise health.failed(error, is_outage(error)) from error
+        health.ok()
+        return generation
+
+    def _read(self) -> int:
         if self._pid != os.getpid():
             # A forked worker must not share its parent's connection.
             self._pid, self._connection, self._data_version = os.getpid(), None, None
         if self._connection is None:
-            self._connection = self._db.engine.raw_connection()
-            if self._db.is_sqlite:
-                self._connection.driver_connection.isolation_level = None
+            self._connection = self._db.held_connection()
         cursor = self._connection.cursor()
         try:
             if self._db.is_sqlite:
@@ -64,9 +80,6 @@ class GenerationWatch:
                 self._data_version = version
             cursor.execute(f"SELECT generation FROM {RegistryState.__tablename__} WHERE id = 1")
             row = cursor.fetchone()
-        except Exception:
-            self.close()
-            raise
         finally:
             cursor.close()
         self._generation = int(row[0]) if row else 0
@@ -92,14 +105,22 @@ class Serving:
         self._plans: dict[tuple[int, int], Plan] = {}
 
     def snapshot(self) -> Snapshot:
-        """Return a snapshot at least as new as the database's current generation."""
-        generation = self._watch.current()
+        """Return a snapshot at least as new as the database's current generation.
+
+        While the database cannot be read, the last snapshot this worker loaded keeps
+        serving (see README, "Faults"). Raises DatabaseUnavailable if there is none yet.
+        """
         snapshot = self._snapshot
-        if generation != snapshot.generation:
-            with self._lock:
-                if generation != self._snapshot.generation:
-                    self._snapshot = self._load(generation)
-                snapshot = self._snapshot
+        try:
+            generation = self._watch.current()
+            if generation != snapshot.generation:
+                with self._lock:
+                    if generation != self._snapshot.generation:
+                        self._snapshot = self._load(generation)
+                    snapshot = self._snapshot
+        except DatabaseUnavailable:
+            if snapshot.generation < 0:
+                raise
         return snapshot
 
     def _load(self, generation: int) -> Snapshot:

@@ -7,8 +7,10 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from registry.api.context import registry
 from registry.api.error_caps import cap_fields
 from registry.api.jsonio import json_response
+from registry.db import UNAVAILABLE, is_outage
 from registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ def registry_error_response(error: RegistryError) -> Response:
     return response
 
 
+def _database_error(error: Exception) -> Response:
+    # A database error that escaped Database.read()/write(): the same 503, counted the same way.
+    return registry_error_response(registry().db.health.failed(error, is_outage(error)))
+
+
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     message = _HTTP_MESSAGES.get(status) or (error.description or error.name).split("\n")[0]
@@ -70,5 +77,7 @@ def _crash(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Make every error anywhere in the app answer with the JSON error shape."""
     app.register_error_handler(RegistryError, registry_error_response)
+    for family in UNAVAILABLE:
+        app.register_error_handler(family, _database_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
