@@ -159,6 +159,22 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class ActivationEntry(Base):
+    """One entry of a model's activation stack: the versions a rollback steps back through.
+
+    The stack is kept as rows (top = highest depth) so that activation and rollback read
+    only its top, however long the history in events grows.
+    """
+
+    __tablename__ = "activation_stack"
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("registered_model.id", ondelete="CASCADE"), primary_key=True
+    )
+    depth: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class ApiToken(Base):
     """A bearer token, stored as its sha256 hash."""
 

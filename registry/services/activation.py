@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from registry.compatibility import incompatibilities
 from registry.errors import IncompatibleSchema, NothingToRollBack
-from registry.models import Event, ModelVersion, RegisteredModel, utcnow
+from registry.models import ActivationEntry, ModelVersion, RegisteredModel, utcnow
 from registry.services.events import record_event
 from registry.services.lookup import find_model, find_version
 from registry.services.models import describe_model
@@ -34,7 +34,8 @@ def activate_version(
                 "pass force=true to activate it anyway.",
                 {"features": problems},
             )
-    depth = len(_activation_stack(session, model)) + 1
+    depth = _stack_depth(session, model) + 1
+    session.add(ActivationEntry(model_id=model.id, depth=depth, version=version))
     model.active_version = version
     model.updated_at = utcnow()
     record_event(
@@ -51,39 +52,58 @@ def rollback(session: Session, name: str, actor: str) -> ModelInfo:
     Raises ModelNotFound, NothingToRollBack.
     """
     model = find_model(session, name, lock=True)
-    stack = _activation_stack(session, model)
     existing = set(
         session.scalars(select(ModelVersion.version).where(ModelVersion.model_id == model.id))
     )
     current = model.active_version
-    while stack and stack[-1] == current:
-        stack.pop()
-    while stack and (stack[-1] not in existing or stack[-1] == current):
-        stack.pop()
-    if not stack:
+    found = _step_back(session, model, current, existing)
+    if found is None:
         raise NothingToRollBack(f"Model {name!r} has no earlier active version to roll back to.")
-    target = stack[-1]
+    depth, target = found
+    # Everything above the target is popped for good, as the history replay used to do.
+    session.execute(
+        delete(ActivationEntry).where(
+            ActivationEntry.model_id == model.id, ActivationEntry.depth > depth
+        )
+    )
     model.active_version = target
     model.updated_at = utcnow()
-    record_event(
-        session, model, "rolled_back", actor, target, depth=len(stack), **{"from": current}
-    )
+    record_event(session, model, "rolled_back", actor, target, depth=depth, **{"from": current})
     bump_generation(session)
     session.flush()
     return describe_model(session, model)
 
 
-def _activation_stack(session: Session, model: RegisteredModel) -> list[int]:
-    """Replay the activation history into a stack whose top is the active version."""
-    stack: list[int] = []
-    events = session.scalars(
-        select(Event)
-        .where(Event.model_id == model.id, Event.action.in_(("activated", "rolled_back")))
-        .order_by(Event.id)
+def _stack_depth(session: Session, model: RegisteredModel) -> int:
+    """Return how many activations the model's stack holds (one index lookup)."""
+    depth = session.scalar(
+        select(func.max(ActivationEntry.depth)).where(ActivationEntry.model_id == model.id)
     )
-    for event in events:
-        if event.action == "activated":
-            stack.append(event.version)
-        else:
-            del stack[event.detail["depth"] :]
-    return stack
+    return depth or 0
+
+
+# Stack entries read per statement while stepping back past deleted or repeated versions.
+_BATCH = 16
+
+
+def _step_back(
+    session: Session, model: RegisteredModel, current: int | None, existing: set[int]
+) -> tuple[int, int] | None:
+    """Return (depth, version) of the highest stack entry a rollback can return to."""
+    below: int | None = None
+    while True:
+        query = (
+            select(ActivationEntry.depth, ActivationEntry.version)
+            .where(ActivationEntry.model_id == model.id)
+            .order_by(ActivationEntry.depth.desc())
+            .limit(_BATCH)
+        )
+        if below is not None:
+            query = query.where(ActivationEntry.depth < below)
+        rows = session.execute(query).all()
+        for depth, version in rows:
+            if version != current and version in existing:
+                return depth, version
+        if len(rows) < _BATCH:
+            return None
+        below = rows[-1][0]
