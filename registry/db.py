@@ -78,6 +78,8 @@ class Database:
     health: Health = field(default_factory=Health)
     # Seconds a trivial statement (a ping, the generation check) may wait for PostgreSQL.
     quick_timeout: float = 2.0
+    # Connections handed out by held_connection(), closed by dispose() if still open.
+    _held: list[Any] = field(default_factory=list)
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,6 +133,7 @@ class Database:
             driver.autocommit = True
             # Only trivial statements run here: they get the short, ping-sized wait.
             driver.answer_timeout = self.quick_timeout
+        self._held[:] = [c for c in self._held if not _is_closed(c)] + [driver]
         return driver
 
     def probe(self) -> None:
@@ -146,7 +149,24 @@ class Database:
             session.execute(text("SELECT generation FROM registry_state WHERE id = 1"))
 
     def dispose(self) -> None:
+        for connection in self._held:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+        self._held.clear()
         self.engine.dispose()
+
+
+def _is_closed(connection: Any) -> bool:
+    closed = getattr(connection, "closed", None)
+    if closed is not None:  # psycopg
+        return bool(closed)
+    try:  # sqlite3 has no flag: a closed connection refuses to make a cursor
+        connection.cursor().close()
+    except sqlite3.ProgrammingError:
+        return True
+    return False
 
 
 def connect(url: str, config: Config | None = None) -> Database:
