@@ -18,7 +18,9 @@ def schema_differences(
     changed = []
     for name in before.keys() & after.keys():
         a, b = before[name], after[name]
-        fields = [k for k in ("type", "enum", "nullable") if a.get(k) != b.get(k)]
+        fields = [
+            k for k in ("type", "enum", "nullable", "accepts_unknown") if a.get(k) != b.get(k)
+        ]
         if fields:
             changed.append(
                 {
@@ -49,9 +51,10 @@ def incompatibilities(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any
             continue
         if a["type"] != b["type"] and (a["type"], b["type"]) not in _WIDENINGS:
             problems.append(f"Feature {name!r} changes type from {a['type']} to {b['type']}.")
-        if b.get("enum") is not None:
+        # An open enum (accepts_unknown) takes any value of its type, like no enum at all.
+        if b.get("enum") is not None and not b.get("accepts_unknown"):
             dropped = [v for v in (a.get("enum") or []) if v not in b["enum"]]
-            if a.get("enum") is None:
+            if a.get("enum") is None or a.get("accepts_unknown"):
                 problems.append(f"Feature {name!r} now only accepts {len(b['enum'])} values.")
             elif dropped:
                 problems.append(f"Feature {name!r} no longer accepts {dropped}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -159,3 +160,107 @@ def _pickle_keeping_release(estimator) -> bytes:
         return dump(estimator)
     finally:
         type(estimator).__getstate__ = original
+
+
+def _publish(client, tokens, estimator, name: str = "fidelity") -> dict:
+    client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
+    response = client.post(
+        f"/api/v1/models/{name}/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "model.joblib"), "activate": "true"},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _shop_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(80),
+            "area": rng.normal(100, 20, 80),
+            "color": pd.Series(rng.choice(["red", "green", "blue"], 80), dtype=object),
+            "note": pd.Series(rng.choice(["x", "y"], 80), dtype=object),
+        }
+    )
+    target = frame["area"] * 3 + frame["color"].map({"red": 5, "green": -5, "blue": 0})
+    return frame, target.to_numpy()
+
+
+def _shop_model(handle_unknown: str):
+    frame, target = _shop_frame()
+    columns = make_column_transformer(
+        (StandardScaler(), ["area"]),
+        (OneHotEncoder(handle_unknown=handle_unknown), ["color"]),
+        remainder="drop",
+    )
+    return make_pipeline(columns, Ridge(alpha=0.1)).fit(frame, target)
+
+
+def test_inputs_the_model_receives_but_drops_are_accepted_and_ignored(client, tokens):
+    estimator = _shop_model("error")
+    body = _publish(client, tokens, estimator)
+    assert [f["name"] for f in body["features"]] == ["area", "color"]
+    row = {"id": 7, "area": 120.5, "color": "red", "note": "x"}
+    answer = client.post(f"{BASE}/predict", json=row)
+    assert answer.status_code == 200, answer.get_json()
+    expected = estimator.predict(pd.DataFrame([row]))[0]
+    assert answer.get_json()["prediction"] == pytest.approx(expected, rel=1e-9)
+    batch = client.post(f"{BASE}/predict", json={"instances": [row, {**row, "id": None}]})
+    assert batch.status_code == 200 and len(batch.get_json()["predictions"]) == 2
+    unknown = client.post(f"{BASE}/predict", json={**row, "colour": "red"})
+    assert unknown.status_code == 422
+    assert unknown.get_json()["errors"] == {"colour": ["Unknown field."]}
+    schema = client.get(f"{BASE}/versions/1/schema").get_json()
+    assert set(schema["properties"]) == {"area", "color", "id", "note"}
+    assert schema["required"] == ["area", "color"]
+
+
+@pytest.mark.parametrize("handle_unknown", ["ignore", "infrequent_if_exist", "warn"])
+def test_unseen_categories_are_answered_as_the_encoder_answers_them(client, tokens, handle_unknown):
+    estimator = _shop_model(handle_unknown)
+    body = _publish(client, tokens, estimator)
+    color = next(f for f in body["features"] if f["name"] == "color")
+    assert color["accepts_unknown"] is True and color["enum"] == ["blue", "green", "red"]
+    row = {"area": 90.0, "color": "purple"}
+    answer = client.post(f"{BASE}/predict", json=row)
+    assert answer.status_code == 200, answer.get_json()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 'warn' warns about the unseen category
+        expected = estimator.predict(pd.DataFrame([{**row, "id": 0, "note": "x"}]))[0]
+    assert answer.get_json()["prediction"] == pytest.approx(expected, rel=1e-9)
+    assert client.post(f"{BASE}/predict", json={**row, "color": 3}).status_code == 422
+    schema = client.get(f"{BASE}/versions/1/schema").get_json()
+    assert "enum" not in schema["properties"]["color"]
+    assert schema["properties"]["color"]["examples"] == ["blue", "green", "red"]
+
+
+def test_an_encoder_that_refuses_unseen_categories_keeps_the_enum(client, tokens):
+    _publish(client, tokens, _shop_model("error"))
+    answer = client.post(f"{BASE}/predict", json={"area": 90.0, "color": "purple"})
+    assert answer.status_code == 422
+    assert "color" in answer.get_json()["errors"]
+
+
+def test_large_offsets_and_big_integer_categories_are_computed_as_scikit_learn_does(client, tokens):
+    rng = np.random.default_rng(5)
+    start = 1_700_000_000_000  # epoch milliseconds
+    frame = pd.DataFrame(
+        {
+            "seen_at": start + rng.integers(0, 60_000, 120),
+            "product": rng.choice([2**53 + 1, 2**60 + 7, 2**62 + 11], 120),
+        }
+    )
+    target = (frame["seen_at"] - start) / 1000.0 + (frame["product"] == 2**60 + 7) * 4.0
+    columns = make_column_transformer(
+        (StandardScaler(), ["seen_at"]), (OneHotEncoder(), ["product"])
+    )
+    estimator = make_pipeline(columns, Ridge(alpha=0.01)).fit(frame, target)
+    _publish(client, tokens, estimator)
+    rows = frame.head(20).to_dict(orient="records")
+    rows = [{k: int(v) for k, v in row.items()} for row in rows]
+    answer = client.post(f"{BASE}/predict", json={"instances": rows})
+    assert answer.status_code == 200, answer.get_json()
+    expected = estimator.predict(frame.head(20))
+    assert answer.get_json()["predictions"] == pytest.approx(expected.tolist(), rel=1e-9)

@@ -21,6 +21,11 @@ from registry.errors import ValidationFailed
 from registry.plans import Feature, Plan
 
 _NUMBER = (int, float)
+UNKNOWN_NOTE = (
+    "The known values are listed as examples; any other value is scored as the model's encoder "
+    "scores a category it never saw."
+)
+IGNORED_NOTE = "The fitted model receives this input but does not use it: any value is ignored."
 _TYPES: dict[str, frozenset[type]] = {
     "number": frozenset({int, float}),
     "integer": frozenset({int}),
@@ -65,12 +70,12 @@ class _Strict(fields.Field):
         return value
 
 
-def row_schema(features: Sequence[Feature]) -> Schema:
-    """Return the marshmallow schema of one input row."""
-    declared: dict[str, fields.Field] = {}
+def row_schema(features: Sequence[Feature], ignored: Sequence[str] = ()) -> Schema:
+    """Return the marshmallow schema of one input row; ``ignored`` inputs take any value."""
+    declared: dict[str, fields.Field] = {name: fields.Raw(allow_none=True) for name in ignored}
     for f in features:
         validators = []
-        if f.enum is not None:
+        if f.enum is not None and not f.accepts_unknown:
             validators.append(_OneOf(f.enum))
         options: dict[str, Any] = (
             {"allow_none": True, "load_default": None} if f.nullable else {"required": True}
@@ -80,17 +85,24 @@ def row_schema(features: Sequence[Feature]) -> Schema:
     return schema_class(unknown=RAISE)
 
 
-def row_json_schema(features: Sequence[dict[str, Any]], title: str) -> dict[str, Any]:
+def row_json_schema(
+    features: Sequence[dict[str, Any]], title: str, ignored: Sequence[str] = ()
+) -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of one input row."""
     properties: dict[str, Any] = {}
     required = []
     for f in features:
         prop: dict[str, Any] = {"type": [f["type"], "null"] if f.get("nullable") else f["type"]}
-        if f.get("enum") is not None:
+        if f.get("enum") is not None and f.get("accepts_unknown"):
+            prop["examples"] = list(f["enum"])
+            prop["description"] = UNKNOWN_NOTE
+        elif f.get("enum") is not None:
             prop["enum"] = list(f["enum"]) + ([None] if f.get("nullable") else [])
         properties[f["name"]] = prop
         if not f.get("nullable"):
             required.append(f["name"])
+    for name in ignored:
+        properties[name] = {"description": IGNORED_NOTE}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,
@@ -106,8 +118,10 @@ def example_row(plan: Plan) -> dict[str, Any]:
     centers: dict[str, float] = {}
     for column in plan.to_json()["columns"]:
         if "category" not in column and column["mul"] != 0:
-            # A scaled column is (x - center) * mul: add = -center * mul.
-            centers.setdefault(column["feature"], -column["add"] / column["mul"])
+            # A scaled column is (x - center) * mul + add: zero (the training mean) at this x.
+            centers.setdefault(
+                column["feature"], column.get("center", 0.0) - column["add"] / column["mul"]
+            )
     row: dict[str, Any] = {}
     for f in plan.features:
         if f.enum is not None:
@@ -148,19 +162,33 @@ class TypedField(rx.Raw):
         return schema
 
 
-def swagger_fields(features: Sequence[Feature], example: dict[str, Any]) -> dict[str, rx.Raw]:
+def _field_note(feature: Feature) -> str | None:
+    notes = []
+    if feature.nullable:
+        notes.append("May be null or left out")
+    if feature.accepts_unknown:
+        notes.append(f"Known values: {enum_text(feature.enum or ())}; {UNKNOWN_NOTE}")
+    return ". ".join(notes) or None
+
+
+def swagger_fields(
+    features: Sequence[Feature], example: dict[str, Any], ignored: Sequence[str] = ()
+) -> dict[str, rx.Raw]:
     """Return Flask-RESTX fields describing one input row."""
-    return {
+    described: dict[str, rx.Raw] = {
         f.name: TypedField(
             f.type,
-            enum=f.enum,
+            enum=None if f.accepts_unknown else f.enum,
             nullable=f.nullable,
             required=not f.nullable,
             example=example.get(f.name),
-            description="May be null or left out" if f.nullable else None,
+            description=_field_note(f),
         )
         for f in features
     }
+    for name in ignored:
+        described[name] = TypedField(None, nullable=True, description=IGNORED_NOTE)
+    return described
 
 
 class RowValidator:
@@ -168,19 +196,22 @@ class RowValidator:
 
     def __init__(self, plan: Plan) -> None:
         self.features = plan.features
+        self.ignored = plan.ignored
         self.names = tuple(f.name for f in self.features)
-        self._known = frozenset(self.names)
+        self._known = frozenset(self.names) | frozenset(self.ignored)
         self._getter = itemgetter(*self.names)
         self._single = len(self.names) == 1
         self._schema: Schema | None = None
+        # Only closed enums are checked: other values of an open one are unknown categories.
         self._enums = [
-            None if f.enum is None else _enum_keys(f.enum, f.type) for f in self.features
+            None if f.enum is None or f.accepts_unknown else _enum_keys(f.enum, f.type)
+            for f in self.features
         ]
 
     @property
     def schema(self) -> Schema:
         if self._schema is None:
-            self._schema = row_schema(self.features)
+            self._schema = row_schema(self.features, self.ignored)
         return self._schema
 
     def from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -218,6 +249,8 @@ class RowValidator:
                     keys = {float(v) for v in keys}
                 if not keys <= enum:
                     return None
+                columns[feature.name] = list(values)
+            elif feature.enum is not None:
                 columns[feature.name] = list(values)
             elif feature.type == "string":
                 columns[feature.name] = list(values)

@@ -101,7 +101,9 @@ def _document_no_versions(ns: Namespace, name: str) -> None:
 def _document_predictions(ns: Namespace, entry: ModelEntry, version: int, plan: Plan) -> None:
     name = entry.name
     example = example_row(plan)
-    row = _example_model(ns, f"{name}.Row", swagger_fields(plan.features, example), example)
+    row = _example_model(
+        ns, f"{name}.Row", swagger_fields(plan.features, example, plan.ignored), example
+    )
     instances = {"instances": rx.List(rx.Nested(row), required=True, min_items=1)}
     _example_model(ns, f"{name}.Instances", instances, {"instances": [example]})
     ns.schema_model(f"{name}.Columns", _columns_schema(plan, example))

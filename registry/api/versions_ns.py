@@ -32,6 +32,7 @@ from registry.services.aliases import remove_alias, set_alias
 from registry.services.versions import (
     delete_version,
     get_artifact,
+    get_plan,
     get_version,
     list_versions,
     update_version,
@@ -177,7 +178,8 @@ class VersionSchemaResource(Resource):
         """Show the JSON Schema of one input row"""
         with registry().db.read() as session:
             found = get_version(session, name, version)
-        return json_response(row_json_schema(found.features, f"{name} v{version}"))
+            ignored = get_plan(session, name, version).get("ignored", [])
+        return json_response(row_json_schema(found.features, f"{name} v{version}", ignored))
 
 
 @ns.route("/<string:name>/versions/<int:version>/activate")

@@ -42,6 +42,7 @@ class Value:
     mul: float = 1.0
     add: float = 0.0
     missing: float | None = None
+    center: float = 0.0  # subtracted from x before mul, as the scaler itself does
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def _affine(step: Any, column: Column, sub: float, div: float, times: float, plu
 
     if type(column) is Raw:
         fill = None if column.fill is NO_FILL else through(_as_number(column.fill, step))
-        return Value(column.source, times / div, through(0.0), fill)
+        return Value(column.source, times / div, plus, fill, center=sub)
     missing = None if column.missing is None else through(column.missing)
     return replace(column, mul=column.mul / div * times, add=through(column.add), missing=missing)
 

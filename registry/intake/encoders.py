@@ -21,6 +21,7 @@ class Encoding:
     enum: tuple[Any, ...]
     kind: str  # numpy dtype kind of the fitted categories
     missing_input: Any  # what scikit-learn must be given for a missing input: NaN or None
+    accepts_unknown: bool  # the encoder answers an unseen category instead of raising
 
 
 def python_value(value: Any) -> Any:
@@ -121,6 +122,7 @@ def encode_column(
         enum=enum,
         kind=fitted.dtype.kind,
         missing_input=None if spelt_none else math.nan,
+        accepts_unknown=step.handle_unknown != "error",
     )
     if has_fill and not spelt_none:
         hits = [k for k, v in enumerate(values) if _same(v, fill)]

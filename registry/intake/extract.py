@@ -70,11 +70,13 @@ def extract(estimator: Any, feature_names: list[str] | None = None) -> Extractio
         )
     design = [_to_design(c, model) for c in columns]
     features, hints = _features(names, design, preparation.encodings)
+    used = {f["name"] for f in features}
     plan = {
         "format": PLAN_FORMAT,
         "kind": kind,
         "link": link,
         "features": features,
+        "ignored": [n for n in names if n not in used],
         "columns": [_column_json(c, names) for c in design],
         "coef": _finite(coef, "coefficients").tolist(),
         "intercept": _finite(intercept, "intercept").tolist(),
@@ -256,6 +258,8 @@ def _features(
         if one_hot.pop():
             encoding = encodings[source]
             spec = {"name": name, "type": encoding.type, "enum": list(encoding.enum)}
+            if encoding.accepts_unknown:
+                spec["accepts_unknown"] = True
             hints[name] = Hint(missing=encoding.missing_input, kind=encoding.kind)
         else:
             spec = {"name": name, "type": "number"}
@@ -276,6 +280,8 @@ def _column_json(column: Value | OneHot, names: list[str]) -> dict[str, Any]:
     }
     if type(column) is OneHot:
         out["category"] = column.category
+    elif column.center:
+        out["center"] = _finite_float(column.center)
     return out
 
 

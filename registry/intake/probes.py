@@ -16,6 +16,17 @@ from registry.intake.extract import Extraction, Hint
 MIN_ROWS = 32
 MAX_ROWS = 512
 _MISSING_EVERY = 5
+_UNSEEN_EVERY = 7
+
+
+def _unseen(enum: list[Any], type_: str) -> Any:
+    """Return a value of the feature's type that the encoder never saw, if there is one."""
+    if type_ == "boolean":
+        left = {True, False} - set(enum)
+        return left.pop() if left else None
+    if type_ == "string":
+        return "unseen-" + max(enum, key=len)
+    return max(enum) + (1 if type_ == "integer" else 0.5)
 
 
 def probe_rows(extraction: Extraction, seed: int = 0) -> dict[str, list[Any]]:
@@ -30,6 +41,10 @@ def probe_rows(extraction: Extraction, seed: int = 0) -> dict[str, list[Any]]:
             enum = feature["enum"]
             start = int(rng.integers(len(enum)))
             values = [enum[(start + i) % len(enum)] for i in range(n)]
+            unseen = _unseen(enum, feature["type"]) if feature.get("accepts_unknown") else None
+            if unseen is not None:
+                for i in range((offset + 2) % _UNSEEN_EVERY, n, _UNSEEN_EVERY):
+                    values[i] = unseen
         else:
             hint = extraction.hints[feature["name"]]
             z = rng.normal(size=n) * 1.5
@@ -46,6 +61,9 @@ def _column(values: list[Any], hint: Hint, categorical: bool) -> np.ndarray:
     if not categorical:
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     has_missing = any(v is None for v in values)
+    if hint.kind in "iu" and not has_missing:
+        # Integers as integers: a category above 2**53 has no exact float.
+        return np.array(values, dtype=np.int64 if hint.kind == "i" else np.uint64)
     if hint.kind in "iuf" and not (has_missing and hint.missing is None):
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     if hint.kind == "b" and not has_missing:

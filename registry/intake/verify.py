@@ -55,6 +55,12 @@ def _valid_value(value: Any, feature: Feature, allowed: set[tuple[type, Any]] | 
         return feature.nullable
     if allowed is not None:
         return type(value) in (str, int, float, bool) and (type(value), value) in allowed
+    if feature.type == "string":
+        return type(value) is str
+    if feature.type == "boolean":
+        return type(value) is bool
+    if feature.type == "integer":
+        return type(value) is int
     return type(value) in (int, float) and math.isfinite(value)
 
 
@@ -68,7 +74,8 @@ def _check_rows(plan: Plan, rows: Any, against: str) -> int:
         raise _malformed("rows", against)
     for feature in plan.features:
         # A set, so that checking is linear in rows + categories, not their product.
-        allowed = None if feature.enum is None else {(type(v), v) for v in feature.enum}
+        closed = feature.enum is not None and not feature.accepts_unknown
+        allowed = {(type(v), v) for v in feature.enum} if closed else None
         if not all(_valid_value(v, feature, allowed) for v in rows[feature.name]):
             raise _malformed("rows", against)
     return n

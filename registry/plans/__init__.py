@@ -4,15 +4,19 @@ A plan is JSON (format 1):
 
     {"format": 1, "kind": "linear" | "logistic",
      "link": "identity" | "logistic" | "softmax" | "ovr",
-     "features": [{"name", "type", "enum"?, "nullable"}],
-     "columns": [{"feature", "mul", "add", "missing", "category"?}],
+     "features": [{"name", "type", "enum"?, "nullable", "accepts_unknown"?}],
+     "columns": [{"feature", "center"?, "mul", "add", "missing", "category"?}],
+     "ignored": [names]?,
      "coef": [[...], ...], "intercept": [...], "classes": [...] | null}
 
 Each column of the design matrix comes from one input feature. A value column is
-``mul * x + add``; a one-hot column (it has a ``category`` key) is ``mul * (x == category) + add``
+``(x - center) * mul + add`` (center 0 when absent); a one-hot column (it has a ``category``
+key) is ``mul * (x == category) + add``
 (``category: null`` is the missing-value category, never equal to a present value). A missing
 input gives the column's ``missing`` value, or is refused when that is null. The head is
-``coef @ z + intercept`` followed by the link.
+``coef @ z + intercept`` followed by the link. ``ignored`` names inputs the fitted model
+receives but does not use; a feature with ``accepts_unknown`` scores values outside its enum
+as the fitted encoder scores an unseen category.
 """
 
 from registry.plans.plan import NonFiniteScore, Output, Plan

@@ -35,6 +35,17 @@ class CompiledPlan:
         names = [f.name for f in self.features]
         _require(len(set(names)) == len(names), "Feature names must be unique.")
         self._index = {name: i for i, name in enumerate(names)}
+        ignored = raw.get("ignored", [])
+        _require(
+            isinstance(ignored, list) and all(isinstance(n, str) and n for n in ignored),
+            "ignored must be a list of input names.",
+        )
+        _require(
+            len(set(ignored)) == len(ignored) and not set(ignored) & set(names),
+            "ignored names must be unique and not features.",
+        )
+        # Inputs the fitted model receives but does not use: accepted in rows, never read.
+        self.ignored = tuple(ignored)
         self.raw = dict(raw)
         self._compile_head(raw)
         self._compile_columns(raw.get("columns"))
@@ -105,6 +116,9 @@ class CompiledPlan:
         # Checked as whole arrays: a per-value check runs only to name a bad value.
         mul = _finite_array([c.get("mul") for c in columns], "columns[{}].mul")
         add = _finite_array([c.get("add") for c in columns], "columns[{}].add")
+        # Subtracted before scaling, as scikit-learn's scalers do: x * mul - center * mul would
+        # lose the digits of a value far from zero (epoch milliseconds).
+        center = _finite_array([c.get("center", 0.0) for c in columns], "columns[{}].center")
         given = [c.get("missing") for c in columns]
         _finite_array([0.0 if m is None else m for m in given], "columns[{}].missing")
         missing = np.array([math.nan if m is None else m for m in given], dtype=np.float64)
@@ -123,11 +137,14 @@ class CompiledPlan:
         self._value_mul = mul[value_cols_array]
         self._value_add = add[value_cols_array]
         self._value_missing = missing[value_cols_array]
+        self._value_center = center[value_cols_array]
+        value_center = self._value_center.tolist()
         self._value_coef = self.coef[:, value_cols].T  # (value columns, outputs)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
         self._value_terms = tuple(
             (
                 self.features[source].name,
+                value_center[k],
                 value_mul[k],
                 value_add[k],
                 value_missing[k],

@@ -39,7 +39,7 @@ class Plan(CompiledPlan):
         raw = np.empty((n, len(self._value_src)))
         for k, source in enumerate(self._value_src):
             raw[:, k] = _as_floats(columns[self.features[source].name])
-        z = raw * self._value_mul + self._value_add
+        z = (raw - self._value_center) * self._value_mul + self._value_add
         missing = np.isnan(raw)
         if missing.any():
             z = np.where(missing, self._value_missing, z)
@@ -80,9 +80,9 @@ class Plan(CompiledPlan):
         """Score a single row in plain Python: for one row, numpy's per-call cost dominates."""
         scores = list(self._intercept_terms)
         outputs = range(len(scores))
-        for name, mul, add, missing, coefs in self._value_terms:
+        for name, center, mul, add, missing, coefs in self._value_terms:
             x = columns[name][0]
-            z = missing if x is None or x != x else x * mul + add
+            z = missing if x is None or x != x else (x - center) * mul + add
             for k in outputs:
                 scores[k] += z * coefs[k]
         for _, table, rows in self._category_rows(columns):

@@ -24,6 +24,9 @@ class Feature:
     type: str
     enum: tuple[Any, ...] | None = None
     nullable: bool = False
+    # The enum lists the known values; others are accepted and scored as the encoder treats
+    # an unknown category (no category's column set).
+    accepts_unknown: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return the API form of the feature."""
@@ -31,6 +34,8 @@ class Feature:
         if self.enum is not None:
             out["enum"] = list(self.enum)
         out["nullable"] = self.nullable
+        if self.accepts_unknown:
+            out["accepts_unknown"] = True
         return out
 
 
@@ -75,7 +80,14 @@ def _parse_feature(raw: Any, index: int) -> Feature:
             f"features[{index}].enum values must all be of type {type_}.",
         )
         enum = tuple(enum)
-    return Feature(name=name, type=type_, enum=enum, nullable=nullable)
+    accepts_unknown = raw.get("accepts_unknown", False)
+    _require(
+        isinstance(accepts_unknown, bool) and (enum is not None or not accepts_unknown),
+        f"features[{index}].accepts_unknown must be a boolean, set only with an enum.",
+    )
+    return Feature(
+        name=name, type=type_, enum=enum, nullable=nullable, accepts_unknown=accepts_unknown
+    )
 
 
 def class_label(value: Any) -> str:
