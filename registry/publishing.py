@@ -11,6 +11,7 @@ from registry import intake
 from registry.artifacts import ArtifactStore, database_full, no_room, sha256_of
 from registry.db import Database
 from registry.intake.sandbox import IntakeLimits
+from registry.intake.verify import Reference
 from registry.models import ModelVersion
 from registry.services.lookup import find_model
 from registry.services.results import VersionInfo
@@ -38,6 +39,7 @@ def publish_version(
     tags: dict[str, str] | None = None,
     activate: bool = False,
     timeout: float = 60.0,
+    reference: Reference | None = None,
     limits: IntakeLimits | None = None,
 ) -> VersionInfo:
     """Inspect an artifact in the sandbox and store it as the model's next version.
@@ -56,6 +58,7 @@ def publish_version(
         artifact_format=artifact_format,
         timeout=timeout,
         limits=limits,
+        reference=reference,
     )
     sha256 = sha256_of(data)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.utils.extmath import softmax
 
 from registry.intake import inspect_artifact
 from registry.intake.extract import extract
+from registry.intake.reference import reference_outputs
 from registry.plans import Plan
 from tests.factories import dump
 
@@ -264,3 +266,66 @@ def test_large_offsets_and_big_integer_categories_are_computed_as_scikit_learn_d
     assert answer.status_code == 200, answer.get_json()
     expected = estimator.predict(frame.head(20))
     assert answer.get_json()["predictions"] == pytest.approx(expected.tolist(), rel=1e-9)
+
+
+def _upload_with_reference(client, tokens, estimator, reference) -> object:
+    client.post("/api/v1/models", json={"name": "fidelity"}, headers=tokens["publisher"])
+    form = {"artifact": (io.BytesIO(dump(estimator)), "model.joblib")}
+    if reference is not None:
+        form["reference"] = json.dumps(reference)
+    return client.post(
+        f"{BASE}/versions",
+        data=form,
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_upload_checked_against_the_uploaders_outputs_says_so(client, tokens):
+    estimator = _shop_model("ignore")
+    reference = reference_outputs(estimator)
+    response = _upload_with_reference(client, tokens, estimator, reference)
+    assert response.status_code == 201, response.get_json()
+    verification = response.get_json()["verification"]
+    assert verification["against"] == "uploader"
+    assert verification["rows"] == len(reference["outputs"])
+    assert verification["sklearn_version"] == reference["sklearn_version"]
+    plain = _upload_with_reference(client, tokens, estimator, None).get_json()
+    assert plain["verification"]["against"] == "server"
+
+
+def test_reference_outputs_that_the_plan_does_not_reproduce_are_refused(client, tokens):
+    estimator = _shop_model("ignore")
+    reference = reference_outputs(estimator)
+    reference["outputs"][3][0] += 1.0
+    response = _upload_with_reference(client, tokens, estimator, reference)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "unsupported_estimator"
+    assert "the outputs your scikit-learn sent" in body["message"]
+    assert client.get(f"{BASE}/versions").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        {"rows": {}, "outputs": []},
+        {"sklearn_version": "1.7.2", "rows": {"area": [1.0]}, "outputs": [[1.0]]},
+        {"sklearn_version": "1.7.2", "rows": "x", "outputs": "y"},
+    ],
+)
+def test_a_malformed_reference_is_refused_by_field(client, tokens, reference):
+    response = _upload_with_reference(client, tokens, _shop_model("ignore"), reference)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "invalid_reference"
+    assert "reference" in response.get_json()["errors"]
+
+
+def test_the_python_client_sends_its_own_outputs(live_server, live_token):
+    from registry.client import Registry
+
+    token = live_token["Authorization"].removeprefix("Bearer ")
+    with Registry(live_server.url, token=token) as registry:
+        version = registry.push("fidelity", _shop_model("ignore"), activate=True)
+    assert version.verification["against"] == "uploader"
+    assert version.sklearn_version == version.verification["sklearn_version"]

@@ -62,6 +62,8 @@ class UploadFieldsSchema(Schema):
     tags = TagsField(load_default=dict)
     features = fields.List(fields.String(validate=validate.Length(min=1, max=256)))
     activate = fields.Boolean(load_default=False)
+    # The uploader's own scikit-learn outputs on probe rows, checked in intake.
+    reference = fields.Dict(keys=fields.String())
 
     @validates_schema
     def _unique_features(self, data: dict, **_: object) -> None:

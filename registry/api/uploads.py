@@ -18,7 +18,7 @@ from registry.errors import (
     UnsupportedMediaType,
 )
 
-_JSON_FIELDS = ("metrics", "tags", "features")
+_JSON_FIELDS = ("metrics", "tags", "features", "reference")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from registry.api.schemas import (
 from registry.api.uploads import read_upload
 from registry.errors import BadRequest
 from registry.intake.sandbox import IntakeLimits
+from registry.intake.verify import Reference, parse_reference
 from registry.publishing import publish_version
 from registry.services.activation import activate_version
 from registry.services.aliases import remove_alias, set_alias
@@ -104,12 +105,17 @@ class VersionList(Resource):
             upload.data,
             actor_name(),
             feature_names=upload.fields.pop("features", None),
+            reference=_reference(upload.fields.pop("reference", None)),
             timeout=reg.config.intake_timeout,
             limits=IntakeLimits.from_config(reg.config),
             **upload.fields,
         )
         reg.serving.warm(name)
         return json_response(VersionSchema().dump(version), 201)
+
+
+def _reference(raw: dict | None) -> Reference | None:
+    return None if raw is None else parse_reference(raw)
 
 
 @ns.route("/<string:name>/versions/<int:version>")

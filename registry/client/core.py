@@ -85,9 +85,14 @@ class Registry(Transport):
 
         An estimator is saved with joblib in memory. With ``create`` a missing model is
         registered first. ``features`` names the columns of an estimator fitted on a bare array.
+        With an estimator (not a file), its own predictions on the server's probe rows are sent
+        along, so the server checks its plan against the scikit-learn release you fitted with.
         """
         data = _artifact_bytes(estimator)
         form: dict[str, str] = {"description": description, "activate": _flag(activate)}
+        reference = _reference(estimator, features)
+        if reference is not None:
+            form["reference"] = _dumps(reference)
         if metrics is not None:
             form["metrics"] = _dumps(dict(metrics))
         if tags is not None:
@@ -292,3 +297,16 @@ class Registry(Transport):
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _reference(estimator: Any, features: Sequence[str] | None) -> dict[str, Any] | None:
+    """Return this scikit-learn's outputs to check the server's plan against, if it can."""
+    if isinstance(estimator, (str, bytes, bytearray, os.PathLike)):
+        return None
+    from registry.errors import RegistryError
+    from registry.intake.reference import reference_outputs
+
+    try:
+        return reference_outputs(estimator, features)
+    except RegistryError:
+        return None  # not supported here either: the server's refusal says why

@@ -92,14 +92,23 @@ def sklearn_inputs(extraction: Extraction, rows: dict[str, list[Any]]) -> Any:
     return np.column_stack([columns[name].astype(dtype) for name in extraction.input_names])
 
 
-def sklearn_outputs(estimator: Any, extraction: Extraction, rows: dict[str, list[Any]]) -> list:
-    """Return scikit-learn's predictions (linear) or class probabilities (logistic) as rows."""
+def sklearn_outputs(
+    estimator: Any, extraction: Extraction, rows: dict[str, list[Any]], *, as_saved: bool = True
+) -> list:
+    """Return scikit-learn's predictions (linear) or class probabilities (logistic) as rows.
+
+    ``as_saved`` runs a file from an older release as that release would (the server's check);
+    the uploader's own scikit-learn, which fitted the estimator, runs it as it is.
+    """
     inputs = sklearn_inputs(extraction, rows)
     with warnings.catch_warnings(), joblib.parallel_config(backend="sequential"):
         warnings.simplefilter("ignore")
-        restore_defaults(estimator)
+        if as_saved:
+            restore_defaults(estimator)
         if extraction.kind == "linear":
             out = np.asarray(estimator.predict(inputs), dtype=np.float64).reshape(-1, 1)
-        else:
+        elif as_saved:
             out = np.asarray(predict_proba(estimator, inputs), dtype=np.float64)
+        else:
+            out = np.asarray(estimator.predict_proba(inputs), dtype=np.float64)
     return out.tolist()
