@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +35,7 @@ def publish_version(
     actor: str,
     *,
     feature_names: list[str] | None = None,
+    feature_types: dict[str, dict[str, Any]] | None = None,
     description: str = "",
     metrics: dict[str, float] | None = None,
     tags: dict[str, str] | None = None,
@@ -55,6 +57,7 @@ def publish_version(
     inspected = intake.inspect_artifact(
         data,
         feature_names=feature_names,
+        feature_types=feature_types,
         artifact_format=artifact_format,
         timeout=timeout,
         limits=limits,

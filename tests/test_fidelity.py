@@ -329,3 +329,73 @@ def test_the_python_client_sends_its_own_outputs(live_server, live_token):
         version = registry.push("fidelity", _shop_model("ignore"), activate=True)
     assert version.verification["against"] == "uploader"
     assert version.sklearn_version == version.verification["sklearn_version"]
+
+
+def _flags_data() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(50, 10, 60),
+            "has_garden": rng.integers(0, 2, 60).astype(bool),
+            "rooms": rng.integers(1, 6, 60),
+        }
+    )
+    target = frame["size"] + 7 * frame["has_garden"] + 2 * frame["rooms"]
+    return frame, target.to_numpy()
+
+
+def _declared_upload(client, tokens, estimator, features) -> object:
+    client.post("/api/v1/models", json={"name": "fidelity"}, headers=tokens["publisher"])
+    return client.post(
+        f"{BASE}/versions",
+        data={
+            "artifact": (io.BytesIO(dump(estimator)), "model.joblib"),
+            "features": json.dumps(features),
+            "activate": "true",
+        },
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize("fitted_on", ["frame", "array"])
+def test_boolean_and_integer_columns_can_be_declared_and_sent_as_json_types(
+    client, tokens, fitted_on
+):
+    frame, target = _flags_data()
+    X = frame if fitted_on == "frame" else frame.to_numpy(dtype=float)
+    estimator = make_pipeline(StandardScaler(), Ridge(alpha=0.1)).fit(X, target)
+    features = [
+        "size",
+        {"name": "has_garden", "type": "boolean"},
+        {"name": "rooms", "type": "integer"},
+    ]
+    response = _declared_upload(client, tokens, estimator, features)
+    assert response.status_code == 201, response.get_json()
+    types = {f["name"]: f["type"] for f in response.get_json()["features"]}
+    assert types == {"size": "number", "has_garden": "boolean", "rooms": "integer"}
+    rows = frame.head(5).to_dict(orient="records")
+    rows = [{"size": r["size"], "has_garden": r["has_garden"], "rooms": r["rooms"]} for r in rows]
+    answer = client.post(f"{BASE}/predict", json={"instances": rows})
+    assert answer.status_code == 200, answer.get_json()
+    expected = estimator.predict(X[:5] if fitted_on == "array" else frame.head(5))
+    assert answer.get_json()["predictions"] == pytest.approx(expected.tolist(), rel=1e-9)
+    wrong = client.post(f"{BASE}/predict", json={**rows[0], "has_garden": 1})
+    assert wrong.status_code == 422 and "has_garden" in wrong.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        {"name": "size", "type": "string"},
+        {"name": "size", "nullable": True},
+        {"name": "size", "type": "number", "enum": [1.0, 2.0]},
+    ],
+)
+def test_a_declaration_the_model_contradicts_is_refused(client, tokens, declared):
+    frame, target = _flags_data()
+    estimator = Ridge().fit(frame, target)
+    features = [declared, "has_garden", "rooms"]
+    response = _declared_upload(client, tokens, estimator, features)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["code"] == "invalid_features"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.api.converters import MAX_VERSION
+from registry.plans import FEATURE_TYPES
 
 DESCRIPTION = validate.Length(max=10_000)
 TAG_KEY = validate.Length(min=1, max=128)
@@ -54,20 +55,44 @@ class MetricsField(fields.Dict):
         )
 
 
+FEATURE_NAME = validate.Length(min=1, max=256)
+
+
+class FeatureDeclarationSchema(Schema):
+    """A declared input feature: its name and the JSON type its values take."""
+
+    name = fields.String(required=True, validate=FEATURE_NAME)
+    type = fields.String(validate=validate.OneOf(FEATURE_TYPES))
+    nullable = fields.Boolean()
+    enum = fields.List(fields.Raw(), validate=validate.Length(min=1))
+
+
+class FeatureDeclaration(fields.Field):
+    """A feature name, or an object declaring its name and type."""
+
+    def _deserialize(self, value: object, attr: object, data: object, **kwargs: object) -> dict:
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            raise ValidationError("Must be a feature name or an object with name and type.")
+        return FeatureDeclarationSchema().load(value)
+
+
 class UploadFieldsSchema(Schema):
     """The JSON-decoded multipart fields of an upload."""
 
     description = fields.String(validate=DESCRIPTION, load_default="")
     metrics = MetricsField(load_default=dict)
     tags = TagsField(load_default=dict)
-    features = fields.List(fields.String(validate=validate.Length(min=1, max=256)))
+    features = fields.List(FeatureDeclaration())
     activate = fields.Boolean(load_default=False)
     # The uploader's own scikit-learn outputs on probe rows, checked in intake.
     reference = fields.Dict(keys=fields.String())
 
     @validates_schema
     def _unique_features(self, data: dict, **_: object) -> None:
-        names = data.get("features")
+        declared = data.get("features")
+        names = None if declared is None else [d["name"] for d in declared]
         if names is not None and len(set(names)) != len(names):
             raise ValidationError("Feature names must be unique.", "features")
 

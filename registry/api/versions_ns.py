@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
@@ -104,7 +106,7 @@ class VersionList(Resource):
             name,
             upload.data,
             actor_name(),
-            feature_names=upload.fields.pop("features", None),
+            **_declared(upload.fields.pop("features", None)),
             reference=_reference(upload.fields.pop("reference", None)),
             timeout=reg.config.intake_timeout,
             limits=IntakeLimits.from_config(reg.config),
@@ -112,6 +114,17 @@ class VersionList(Resource):
         )
         reg.serving.warm(name)
         return json_response(VersionSchema().dump(version), 201)
+
+
+def _declared(declared: list[dict] | None) -> dict[str, Any]:
+    """Split the features field into names and, where given, declared types."""
+    if declared is None:
+        return {"feature_names": None, "feature_types": None}
+    types = {d["name"]: {k: v for k, v in d.items() if k != "name"} for d in declared}
+    return {
+        "feature_names": [d["name"] for d in declared],
+        "feature_types": {name: spec for name, spec in types.items() if spec} or None,
+    }
 
 
 def _reference(raw: dict | None) -> Reference | None:

@@ -77,14 +77,15 @@ class Registry(Transport):
         description: str = "",
         metrics: Mapping[str, float] | None = None,
         tags: Mapping[str, str] | None = None,
-        features: Sequence[str] | None = None,
+        features: Sequence[str | dict[str, Any]] | None = None,
         activate: bool = False,
         create: bool = True,
     ) -> Version:
         """Upload a fitted estimator, a .joblib/.skops file path or the file's bytes.
 
         An estimator is saved with joblib in memory. With ``create`` a missing model is
-        registered first. ``features`` names the columns of an estimator fitted on a bare array.
+        registered first. ``features`` names the columns of an estimator fitted on a bare array;
+        an item may be ``{"name", "type"}`` to declare a column integer or boolean.
         With an estimator (not a file), its own predictions on the server's probe rows are sent
         along, so the server checks its plan against the scikit-learn release you fitted with.
         """
@@ -299,7 +300,9 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _reference(estimator: Any, features: Sequence[str] | None) -> dict[str, Any] | None:
+def _reference(
+    estimator: Any, features: Sequence[str | dict[str, Any]] | None
+) -> dict[str, Any] | None:
     """Return this scikit-learn's outputs to check the server's plan against, if it can."""
     if isinstance(estimator, (str, bytes, bytearray, os.PathLike)):
         return None

@@ -94,6 +94,11 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
     names = header.get("feature_names")
     if names is not None and not (type(names) is list and all(type(n) is str for n in names)):
         raise InvalidFeatures("The feature names must be a list of strings.")
+    types = header.get("feature_types")
+    if types is not None and not (
+        type(types) is dict and all(type(v) is dict for v in types.values())
+    ):
+        raise InvalidFeatures("The declared feature types must be objects by name.")
     if header.get("format") != artifact_format:
         raise _Failure("invalid_artifact", "The intake request names two different formats.")
     if artifact_format == "skops":
@@ -104,7 +109,7 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
         from registry.intake.unpickler import load_pickle
 
         estimator = load_pickle(data, max_bytes=MAX_DECOMPRESSED)
-    extraction = extract(estimator, names)
+    extraction = extract(estimator, names, types)
     rows = probe_rows(extraction)
     try:
         outputs = sklearn_outputs(estimator, extraction, rows)

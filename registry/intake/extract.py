@@ -34,6 +34,7 @@ class Hint:
 
     mul: float = 1.0
     add: float = 0.0
+    center: float = 0.0
     missing: Any = math.nan  # the value scikit-learn reads as missing: NaN, or None
     kind: str = "f"  # numpy dtype kind the estimator was fitted on
 
@@ -51,9 +52,16 @@ class Extraction:
     release: str | None = None  # the scikit-learn release that saved the estimator
 
 
-def extract(estimator: Any, feature_names: list[str] | None = None) -> Extraction:
+def extract(
+    estimator: Any,
+    feature_names: list[str] | None = None,
+    feature_types: dict[str, dict[str, Any]] | None = None,
+) -> Extraction:
     """Return the plan of a fitted supported estimator.
 
+    ``feature_types`` maps a feature name to what the uploader declared about it: its JSON
+    ``type`` (a column that reaches the model as a number may be integer or boolean), and
+    optionally ``nullable`` (only to refuse nulls) and ``enum`` (must match the encoder).
     Raises UnsupportedEstimator, InvalidFeatures or InvalidArtifact.
     """
     model, steps = _split(estimator)
@@ -69,7 +77,7 @@ def extract(estimator: Any, feature_names: list[str] | None = None) -> Extractio
             f"{len(columns)} columns."
         )
     design = [_to_design(c, model) for c in columns]
-    features, hints = _features(names, design, preparation.encodings)
+    features, hints = _features(names, design, preparation.encodings, feature_types or {})
     used = {f["name"] for f in features}
     plan = {
         "format": PLAN_FORMAT,
@@ -240,7 +248,10 @@ def _to_design(column: Column, model: Any) -> Value | OneHot:
 
 
 def _features(
-    names: list[str], design: list[Value | OneHot], encodings: dict[int, Encoding]
+    names: list[str],
+    design: list[Value | OneHot],
+    encodings: dict[int, Encoding],
+    declared: dict[str, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
     features: list[dict[str, Any]] = []
     hints: dict[str, Hint] = {}
@@ -255,6 +266,7 @@ def _features(
                 "supported."
             )
         nullable = all(c.missing is not None for c in fed)
+        said = declared.get(name, {})
         if one_hot.pop():
             encoding = encodings[source]
             spec = {"name": name, "type": encoding.type, "enum": list(encoding.enum)}
@@ -262,13 +274,37 @@ def _features(
                 spec["accepts_unknown"] = True
             hints[name] = Hint(missing=encoding.missing_input, kind=encoding.kind)
         else:
-            spec = {"name": name, "type": "number"}
-            hints[name] = Hint(mul=fed[0].mul, add=fed[0].add)
-        spec["nullable"] = nullable
+            spec = {"name": name, "type": said.get("type", "number")}
+            first = fed[0]
+            hints[name] = Hint(mul=first.mul, add=first.add, center=getattr(first, "center", 0.0))
+        _check_declared(spec, said, nullable)
+        spec["nullable"] = nullable and said.get("nullable", True)
         features.append(spec)
     if not features:
         raise UnsupportedEstimator("The model uses none of its inputs.")
     return features, hints
+
+
+def _check_declared(spec: dict[str, Any], said: dict[str, Any], nullable: bool) -> None:
+    """Refuse a declaration that contradicts what the fitted steps do with the feature."""
+    name, type_ = spec["name"], said.get("type", spec["type"])
+    if "enum" in spec and (type_ != spec["type"] or said.get("enum", spec["enum"]) != spec["enum"]):
+        raise InvalidFeatures(
+            f"Feature {name!r} is one-hot encoded with {spec['type']} categories "
+            f"{spec['enum'][:5]}...; declare it as such or leave its type out.",
+            {"features": [f"{name}: does not match the fitted encoder."]},
+        )
+    if "enum" not in spec and (type_ == "string" or "enum" in said):
+        raise InvalidFeatures(
+            f"Feature {name!r} reaches the model as a number; declare it number, integer or "
+            "boolean, without an enum.",
+            {"features": [f"{name}: reaches the model as a number."]},
+        )
+    if said.get("nullable") is True and not nullable:
+        raise InvalidFeatures(
+            f"Feature {name!r} cannot be nullable: nothing in the model fills in a missing value.",
+            {"features": [f"{name}: nothing fills in a missing value."]},
+        )
 
 
 def _column_json(column: Value | OneHot, names: list[str]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def reference_outputs(estimator: Any, features: Sequence[str] | None = None) -> dict[str, Any]:
+def reference_outputs(
+    estimator: Any, features: Sequence[str | dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Return ``{"sklearn_version", "rows", "outputs"}`` for an estimator in memory.
 
     Runs the same extraction and probe rows as the server, then the estimator's own predict or
@@ -19,7 +21,13 @@ def reference_outputs(estimator: Any, features: Sequence[str] | None = None) -> 
     from registry.intake.extract import extract
     from registry.intake.probes import probe_rows, sklearn_outputs
 
-    extraction = extract(estimator, None if features is None else list(features))
+    names = None if features is None else [f if isinstance(f, str) else f["name"] for f in features]
+    types = {
+        f["name"]: {k: v for k, v in f.items() if k != "name"}
+        for f in features or ()
+        if not isinstance(f, str)
+    }
+    extraction = extract(estimator, names, types or None)
     rows = probe_rows(extraction)
     outputs = sklearn_outputs(estimator, extraction, rows, as_saved=False)
     return {"sklearn_version": sklearn.__version__, "rows": rows, "outputs": outputs}

@@ -98,6 +98,7 @@ def inspect_artifact(
     data: bytes,
     *,
     feature_names: list[str] | None = None,
+    feature_types: dict[str, dict[str, Any]] | None = None,
     artifact_format: str = "joblib",
     timeout: float = 60.0,
     limits: IntakeLimits | None = None,
@@ -123,6 +124,7 @@ def inspect_artifact(
     header = {
         "format": artifact_format,
         "feature_names": None if feature_names is None else list(feature_names),
+        "feature_types": feature_types,
     }
     with sandbox_slot(limits.slot_folder, limits.slots, limits.queue_seconds):
         answer = _run_child(encode_request(header, bytes(data)), artifact_format, timeout, limits)
