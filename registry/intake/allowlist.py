@@ -121,9 +121,15 @@ def supported_sentence() -> str:
     )
 
 
+# Classes a file holds inside a step the user wrote, named as the user wrote them.
+_USER_TERMS = {
+    "MissingIndicator": "SimpleImputer(add_indicator=True) (or a MissingIndicator)",
+}
+
+
 def unsupported_message(name: str) -> str:
-    """Return the refusal for a step that is not supported, naming it."""
-    return f"{printable(name)} is not supported; {supported_sentence()}."
+    """Return the refusal for a step that is not supported, naming it as the user wrote it."""
+    return f"{_USER_TERMS.get(name, printable(name))} is not supported; {supported_sentence()}."
 
 
 def printable(text: str) -> str:
