@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -14,7 +13,7 @@ from sqlalchemy import select, update
 from registry.app import create_app
 from registry.models import ModelVersion, RegisteredModel
 from registry.plans import Plan
-from registry.services.versions import add_version
+from registry.services.versions import KnownPlan, add_version
 
 SPEC = "/api/v1/swagger.json"
 
@@ -72,14 +71,6 @@ CHURN = {
 }
 
 
-@dataclass(frozen=True)
-class Inspected:
-    kind: str
-    estimator: str
-    plan: Plan
-    sklearn_version: str | None = "1.5.0"
-
-
 def create(client, tokens, name: str) -> None:
     response = client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
     assert response.status_code == 201
@@ -89,7 +80,7 @@ def add(app, name: str, raw: dict[str, Any], activate: bool = True) -> int:
     """Store a version from a hand-written plan, as intake would after inspecting an upload."""
     registry = app.extensions["registry"]
     data = orjson.dumps(raw)
-    inspected = Inspected(raw["kind"], "Pipeline(StandardScaler, LinearModel)", Plan(raw))
+    inspected = KnownPlan(raw["kind"], "Pipeline(StandardScaler, LinearModel)", Plan(raw), "1.5.0")
     with registry.db.write() as session:
         info = add_version(
             session,

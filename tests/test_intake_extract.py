@@ -213,9 +213,22 @@ def test_mixed_frame_logistic_plan_matches_sklearn(mixed):
             "type": "string",
             "enum": ["lyon", "nice", "paris"],
             "nullable": True,
+            "accepts_unknown": True,  # handle_unknown="ignore"
         },
-        "rooms": {"name": "rooms", "type": "integer", "enum": [1, 2, 3, 4], "nullable": True},
-        "owner": {"name": "owner", "type": "boolean", "enum": [False, True], "nullable": True},
+        "rooms": {
+            "name": "rooms",
+            "type": "integer",
+            "enum": [1, 2, 3, 4],
+            "nullable": True,
+            "accepts_unknown": True,
+        },
+        "owner": {
+            "name": "owner",
+            "type": "boolean",
+            "enum": [False, True],
+            "nullable": True,
+            "accepts_unknown": True,
+        },
     }
 
 
