@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.extmath import softmax
@@ -101,7 +101,7 @@ def predict_proba(estimator: Any, X: Any) -> np.ndarray:
     """
     model = _head(estimator)
     state = vars(model)
-    if type(model) is not LogisticRegression or "multi_class" not in state:
+    if type(model) not in (LogisticRegression, LogisticRegressionCV) or "multi_class" not in state:
         return estimator.predict_proba(X)
     decision = np.asarray(estimator.decision_function(X), dtype=np.float64)
     if one_vs_rest(model, len(model.classes_)):

@@ -9,7 +9,28 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
+    ElasticNet,
+    ElasticNetCV,
+    HuberRegressor,
+    Lars,
+    LarsCV,
+    Lasso,
+    LassoCV,
+    LassoLars,
+    LassoLarsCV,
+    LinearRegression,
+    LogisticRegression,
+    LogisticRegressionCV,
+    OrthogonalMatchingPursuit,
+    QuantileRegressor,
+    Ridge,
+    RidgeCV,
+    SGDClassifier,
+    SGDRegressor,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -24,7 +45,29 @@ from registry.intake.columns import NO_FILL, Column, OneHot, Preparation, Raw, V
 from registry.intake.encoders import Encoding, python_value
 from registry.plans import PLAN_FORMAT
 
-_REGRESSORS = (LinearRegression, Ridge, Lasso, ElasticNet)
+# Each predicts X @ coef_ + intercept_ (a regressor) or a link of it (a classifier).
+_REGRESSORS = (
+    LinearRegression,
+    Ridge,
+    RidgeCV,
+    Lasso,
+    LassoCV,
+    ElasticNet,
+    ElasticNetCV,
+    Lars,
+    LarsCV,
+    LassoLars,
+    LassoLarsCV,
+    OrthogonalMatchingPursuit,
+    HuberRegressor,
+    QuantileRegressor,
+    BayesianRidge,
+    ARDRegression,
+    SGDRegressor,
+)
+_LOGISTIC = (LogisticRegression, LogisticRegressionCV)
+_CLASSIFIERS = (*_LOGISTIC, SGDClassifier)
+_HEADS = (*_REGRESSORS, *_CLASSIFIERS)
 _RELEASE = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?([a-z]+[0-9]*|\.post[0-9]+|\.dev[0-9]+)?")
 
 
@@ -111,9 +154,9 @@ def _split(estimator: Any) -> tuple[Any, list[Any]]:
         model, before = steps[-1], steps[:-1]
     else:
         model, before = estimator, []
-    if type(model) in _REGRESSORS or type(model) is LogisticRegression:
+    if type(model) in _HEADS:
         for step in before:
-            if type(step) in _REGRESSORS or type(step) is LogisticRegression:
+            if type(step) in _HEADS:
                 raise UnsupportedEstimator(
                     f"{type(step).__name__} can only be the last step of a Pipeline."
                 )
@@ -186,7 +229,7 @@ def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | Non
         coef = coef[None, :]
     if coef.ndim != 2:
         raise InvalidArtifact(f"The {name}'s coefficients are damaged.")
-    if type(model) is not LogisticRegression:
+    if type(model) not in _CLASSIFIERS:
         if coef.shape[0] != 1:
             raise UnsupportedEstimator(
                 f"{name} predicts {coef.shape[0]} targets; multi-output regression is not "
@@ -197,11 +240,20 @@ def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | Non
         return "linear", "identity", coef, intercept, None
     labels = getattr(model, "classes_", None)
     if type(labels) is not np.ndarray or labels.ndim != 1 or len(labels) < 2:
-        raise InvalidArtifact("The LogisticRegression is not fitted.")
+        raise InvalidArtifact(f"The {name} is not fitted.")
     classes = [python_value(c) for c in labels]
     outputs = 1 if len(classes) == 2 else len(classes)
     if coef.shape[0] != outputs or intercept.shape != (outputs,):
-        raise InvalidArtifact("The LogisticRegression's coefficients do not fit its classes.")
+        raise InvalidArtifact(f"The {name}'s coefficients do not fit its classes.")
+    if type(model) is SGDClassifier:
+        loss = vars(model).get("loss")
+        if loss not in ("log_loss", "log"):
+            raise UnsupportedEstimator(
+                f"SGDClassifier with loss={printable(str(loss))!r} gives no probabilities; "
+                "only loss='log_loss' is supported."
+            )
+        # scikit-learn scores its classes one against the rest and normalises the sigmoids.
+        return "logistic", "logistic" if len(classes) == 2 else "ovr", coef, intercept, classes
     if not one_vs_rest(model, len(classes)):
         if len(classes) > 2:
             return "logistic", "softmax", coef, intercept, classes

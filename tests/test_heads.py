@@ -1,0 +1,155 @@
+"""More linear heads: cross-validated, robust, Bayesian, least-angle and SGD models."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
+    ElasticNetCV,
+    HuberRegressor,
+    Lars,
+    LarsCV,
+    LassoCV,
+    LassoLars,
+    LassoLarsCV,
+    LogisticRegressionCV,
+    OrthogonalMatchingPursuit,
+    QuantileRegressor,
+    RidgeCV,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from registry.errors import UnsupportedEstimator
+from registry.intake.extract import extract
+from registry.intake.probes import probe_rows, sklearn_outputs
+from registry.intake.verify import check_probes
+from registry.plans import Plan
+from tests.factories import dump
+
+REGRESSORS = [
+    RidgeCV(alphas=(0.1, 1.0, 10.0)),
+    LassoCV(cv=3),
+    ElasticNetCV(cv=3, l1_ratio=(0.2, 0.8)),
+    Lars(n_nonzero_coefs=5),
+    LarsCV(cv=3),
+    LassoLars(alpha=0.01),
+    LassoLarsCV(cv=3),
+    OrthogonalMatchingPursuit(n_nonzero_coefs=4),
+    HuberRegressor(max_iter=500),
+    QuantileRegressor(quantile=0.7, alpha=0.01),
+    BayesianRidge(),
+    ARDRegression(),
+    SGDRegressor(random_state=0),
+]
+CLASSIFIERS = [
+    ("cancer", LogisticRegressionCV(cv=3, max_iter=2000)),
+    ("iris", LogisticRegressionCV(cv=3, max_iter=2000)),
+    ("cancer", SGDClassifier(loss="log_loss", random_state=0)),
+    ("iris", SGDClassifier(loss="log_loss", random_state=0)),
+]
+
+
+def _fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings of small fits
+        return estimator.fit(X, y)
+
+
+def _assert_exact(estimator, X) -> Plan:
+    extraction = extract(estimator)
+    plan = Plan(extraction.plan)
+    rows = {f.name: X[f.name].tolist() for f in plan.features}
+    output = plan.predict(rows, explain=True)
+    if plan.kind == "linear":
+        expected = estimator.predict(X)
+        got = np.array(output.predictions)
+        sums = [sum(c.values()) for c in output.contributions]
+        assert np.allclose(sums, got, rtol=1e-9, atol=1e-9)
+    else:
+        expected = estimator.predict_proba(X)
+        got = output.probabilities
+        assert output.predictions == estimator.predict(X).tolist()
+    scale = np.maximum(np.abs(expected), 1.0)
+    assert np.max(np.abs(got - expected) / scale) <= 1e-9
+    probes = probe_rows(extraction)
+    check_probes(plan, probes, sklearn_outputs(estimator, extraction, probes))
+    return plan
+
+
+@pytest.mark.parametrize("head", REGRESSORS, ids=lambda h: type(h).__name__)
+def test_regression_heads_answer_as_scikit_learn(head):
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    estimator = _fit(make_pipeline(StandardScaler(), head), X, y)
+    plan = _assert_exact(estimator, X)
+    assert plan.kind == "linear"
+
+
+@pytest.mark.parametrize(("data", "head"), CLASSIFIERS, ids=lambda c: str(c)[:30])
+def test_classifier_heads_answer_as_scikit_learn(data, head):
+    X, y = (load_iris if data == "iris" else load_breast_cancer)(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :8]
+    estimator = _fit(make_pipeline(StandardScaler(), head), X, y)
+    plan = _assert_exact(estimator, X)
+    assert plan.kind == "logistic"
+
+
+def _mixed() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(80, 15, 150),
+            "city": pd.Series(rng.choice(["lyon", "nice", "paris"], 150), dtype=object),
+        }
+    )
+    frame.loc[::9, "size"] = np.nan
+    y = frame["size"].fillna(80) * 2 + frame["city"].map({"lyon": 3, "nice": -2, "paris": 9})
+    return frame, y.to_numpy()
+
+
+@pytest.mark.parametrize(
+    "head", [RidgeCV(), HuberRegressor(max_iter=500), BayesianRidge(), SGDRegressor()]
+)
+def test_heads_inside_a_column_transformer_with_missing_values(head):
+    frame, y = _mixed()
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["size"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, head), frame, y)
+    _assert_exact(estimator, frame)
+
+
+def test_sgd_classifier_without_probabilities_is_refused_by_name():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    estimator = _fit(SGDClassifier(loss="hinge"), X, y)
+    with pytest.raises(UnsupportedEstimator, match="loss='hinge'"):
+        extract(estimator)
+
+
+def test_a_cross_validated_model_uploads_and_predicts(client, tokens):
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    estimator = _fit(make_pipeline(StandardScaler(), LassoCV(cv=3)), X, y)
+    client.post("/api/v1/models", json={"name": "diabetes"}, headers=tokens["publisher"])
+    response = client.post(
+        "/api/v1/models/diabetes/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib"), "activate": "true"},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["estimator"] == "Pipeline(StandardScaler, LassoCV)"
+    row = X.iloc[0].to_dict()
+    answer = client.post("/api/v1/models/diabetes/predict", json=row).get_json()
+    assert answer["prediction"] == pytest.approx(estimator.predict(X.iloc[:1])[0], rel=1e-9)
