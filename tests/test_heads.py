@@ -10,6 +10,14 @@ import pandas as pd
 import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.feature_selection import (
+    SelectFromModel,
+    SelectKBest,
+    SelectPercentile,
+    VarianceThreshold,
+    f_regression,
+    mutual_info_regression,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import (
     ARDRegression,
@@ -18,12 +26,14 @@ from sklearn.linear_model import (
     HuberRegressor,
     Lars,
     LarsCV,
+    Lasso,
     LassoCV,
     LassoLars,
     LassoLarsCV,
     LogisticRegressionCV,
     OrthogonalMatchingPursuit,
     QuantileRegressor,
+    Ridge,
     RidgeCV,
     SGDClassifier,
     SGDRegressor,
@@ -153,3 +163,56 @@ def test_a_cross_validated_model_uploads_and_predicts(client, tokens):
     row = X.iloc[0].to_dict()
     answer = client.post("/api/v1/models/diabetes/predict", json=row).get_json()
     assert answer["prediction"] == pytest.approx(estimator.predict(X.iloc[:1])[0], rel=1e-9)
+
+
+def _with_gaps() -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X = X.copy()
+    X.iloc[::7, 2] = np.nan
+    X.iloc[::11, 5] = np.nan
+    X["s4"] = 0.05  # a constant column, for VarianceThreshold to drop
+    return X, y
+
+
+def test_simple_imputer_with_missing_indicators_answers_as_scikit_learn():
+    X, y = _with_gaps()
+    estimator = _fit(
+        make_pipeline(SimpleImputer(add_indicator=True), StandardScaler(), RidgeCV()), X, y
+    )
+    plan = _assert_exact(estimator, X)
+    # Two indicator columns (bmi and s3 had gaps) besides the ten imputed ones.
+    assert len(plan.to_json()["columns"]) == 12
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        VarianceThreshold(),
+        SelectKBest(f_regression, k=4),
+        SelectPercentile(mutual_info_regression, percentile=50),
+        SelectFromModel(Lasso(alpha=0.5)),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_feature_selection_keeps_what_the_selector_kept(selector, client, tokens):
+    X, y = _with_gaps()
+    estimator = _fit(make_pipeline(SimpleImputer(), selector, Ridge()), X, y)
+    kept = set(X.columns[estimator[1].get_support()])
+    assert 0 < len(kept) < X.shape[1]
+    plan = _assert_exact(estimator, X)
+    assert {f.name for f in plan.features} == kept
+    assert set(plan.ignored) == set(X.columns) - kept
+    # Through the sandbox and the API: the record scikit-learn takes is accepted whole.
+    client.post("/api/v1/models", json={"name": "selected"}, headers=tokens["publisher"])
+    response = client.post(
+        "/api/v1/models/selected/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib"), "activate": "true"},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    row = {k: (None if pd.isna(v) else v) for k, v in X.iloc[0].to_dict().items()}
+    answer = client.post("/api/v1/models/selected/predict", json=row)
+    assert answer.status_code == 200, answer.get_json()
+    expected = estimator.predict(X.iloc[:1])[0]
+    assert answer.get_json()["prediction"] == pytest.approx(expected, rel=1e-9)

@@ -364,7 +364,6 @@ def test_estimator_description_nests(mixed, make, inputs, expected):
             "RandomForestRegressor",
         ),
         (lambda: StandardScaler(), "holds a StandardScaler, not a model"),
-        (lambda: make_pipeline(SimpleImputer(add_indicator=True), Ridge()), "add_indicator"),
         (lambda: make_pipeline(MinMaxScaler(clip=True), Ridge()), "clip"),
         (lambda: make_pipeline(FunctionTransformer(np.log1p), Ridge()), "FunctionTransformer"),
         (lambda: make_pipeline(OneHotEncoder(min_frequency=5), Ridge()), "infrequent"),

@@ -260,7 +260,7 @@ def _forge_coef(answer):
 
 
 def _forge_row(answer):
-    answer["probes"]["rows"]["city"][0] = "berlin"
+    answer["probes"]["rows"]["city"][0] = 42  # not a value a string feature takes
 
 
 def _forge_plan(answer):

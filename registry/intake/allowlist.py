@@ -56,6 +56,11 @@ ESTIMATORS = {
     ("sklearn.preprocessing._data", "RobustScaler"),
     ("sklearn.preprocessing._encoders", "OneHotEncoder"),
     ("sklearn.impute._base", "SimpleImputer"),
+    ("sklearn.impute._base", "MissingIndicator"),
+    ("sklearn.feature_selection._variance_threshold", "VarianceThreshold"),
+    ("sklearn.feature_selection._univariate_selection", "SelectKBest"),
+    ("sklearn.feature_selection._univariate_selection", "SelectPercentile"),
+    ("sklearn.feature_selection._from_model", "SelectFromModel"),
     # A fitted ColumnTransformer stores its 'passthrough' columns as an identity
     # FunctionTransformer; extraction refuses one that holds a function.
     ("sklearn.preprocessing._function_transformer", "FunctionTransformer"),
@@ -73,8 +78,20 @@ _VALUE_TYPES = (
 ).split()
 
 
+# Score functions a fitted SelectKBest or SelectPercentile keeps: stored, never called.
+_SCORE_FUNCTIONS = {
+    ("sklearn.feature_selection._univariate_selection", name)
+    for name in ("f_regression", "f_classif", "r_regression", "chi2")
+} | {
+    ("sklearn.feature_selection._mutual_info", name)
+    for name in ("mutual_info_regression", "mutual_info_classif")
+}
+
+
 def _build() -> dict[tuple[str, str], Entry]:
     table: dict[tuple[str, str], Entry] = {}
+    for module, name in _SCORE_FUNCTIONS:
+        table[module, name] = Entry(Use.VALUE, f"{module}:{name}")
     for module, name in ESTIMATORS:
         table[module, name] = Entry(Use.ESTIMATOR, f"{module}:{name}")
     # Helper classes of older releases, built as plain stand-ins with the same checked BUILD.
@@ -140,6 +157,10 @@ SUPPORTED_STEPS = (
     "RobustScaler",
     "SimpleImputer",
     "OneHotEncoder",
+    "VarianceThreshold",
+    "SelectKBest",
+    "SelectPercentile",
+    "SelectFromModel",
     "ColumnTransformer",
     "Pipeline",
 )
@@ -157,15 +178,9 @@ def supported_sentence() -> str:
     )
 
 
-# Classes a file holds inside a step the user wrote, named as the user wrote them.
-_USER_TERMS = {
-    "MissingIndicator": "SimpleImputer(add_indicator=True) (or a MissingIndicator)",
-}
-
-
 def unsupported_message(name: str) -> str:
-    """Return the refusal for a step that is not supported, naming it as the user wrote it."""
-    return f"{_USER_TERMS.get(name, printable(name))} is not supported; {supported_sentence()}."
+    """Return the refusal for a step that is not supported, naming it."""
+    return f"{printable(name)} is not supported; {supported_sentence()}."
 
 
 def printable(text: str) -> str:

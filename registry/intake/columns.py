@@ -8,6 +8,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_selection import (
+    SelectFromModel,
+    SelectKBest,
+    SelectPercentile,
+    VarianceThreshold,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -124,6 +130,8 @@ class Preparation:
             return self._column_transformer(step, columns)
         if kind is SimpleImputer:
             return _impute(step, columns)
+        if kind in _SELECTORS:
+            return _select(step, columns)
         if kind is OneHotEncoder:
             return self._one_hot(step, columns)
         if kind in _SCALERS:
@@ -211,8 +219,6 @@ def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
     missing = step.missing_values
     if not (type(missing) is float and math.isnan(missing)):
         raise UnsupportedEstimator("SimpleImputer is only supported with missing_values=np.nan.")
-    if step.add_indicator:
-        raise UnsupportedEstimator("SimpleImputer with add_indicator=True is not supported.")
     statistics = getattr(step, "statistics_", None)
     if type(statistics) is not np.ndarray or statistics.shape != (len(columns),):
         raise InvalidArtifact("The SimpleImputer is not fitted.")
@@ -229,7 +235,45 @@ def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
         elif type(column) is Value and column.missing is None:
             column = replace(column, missing=_as_number(value, step))
         out.append(column)
+    if step.add_indicator:
+        out.extend(_indicators(step, columns))
     return out
+
+
+def _indicators(step: SimpleImputer, columns: list[Column]) -> list[Column]:
+    """The add_indicator columns: 1 where the input is missing, 0 where it is present."""
+    indicator = getattr(step, "indicator_", None)
+    features = getattr(indicator, "features_", None)
+    if type(features) is not np.ndarray or features.dtype.kind not in "iu":
+        raise InvalidArtifact("The SimpleImputer's missing indicator is not fitted.")
+    out: list[Column] = []
+    for index in features.tolist():
+        if not 0 <= index < len(columns):
+            raise InvalidArtifact("The SimpleImputer's missing indicator is damaged.")
+        column = columns[index]
+        if type(column) is Raw:
+            # A value an earlier imputer filled in never reaches this one as missing.
+            missing: float | None = 1.0 if column.fill is NO_FILL else 0.0
+        elif type(column) is Value:
+            missing = None if column.missing is None else 0.0
+        else:
+            raise UnsupportedEstimator(
+                "SimpleImputer(add_indicator=True) after OneHotEncoder is not supported."
+            )
+        out.append(Value(column.source, mul=0.0, add=0.0, missing=missing))
+    return out
+
+
+def _select(step: Any, columns: list[Column]) -> list[Column]:
+    """Keep the columns a fitted feature selector keeps."""
+    try:
+        mask = step._get_support_mask()
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        raise InvalidArtifact(f"The {_name(step)} is not fitted.") from exc
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (len(columns),):
+        raise InvalidArtifact(f"The {_name(step)}'s selection does not fit its input.")
+    return [column for column, keep in zip(columns, mask.tolist(), strict=True) if keep]
 
 
 def _affine(step: Any, column: Column, sub: float, div: float, times: float, plus: float) -> Column:
@@ -271,6 +315,7 @@ def _robust(step: RobustScaler, width: int) -> tuple[np.ndarray, ...]:
     return center, scale, ones, zeros
 
 
+_SELECTORS = (VarianceThreshold, SelectKBest, SelectPercentile, SelectFromModel)
 _SCALERS = {
     StandardScaler: _standard,
     MinMaxScaler: _min_max,

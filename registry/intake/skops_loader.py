@@ -23,7 +23,7 @@ from registry.intake.allowlist import (
 
 _LOADERS = frozenset(
     "ObjectNode DictNode ListNode TupleNode JsonNode NdArrayNode DTypeNode SliceNode "
-    "TypeNode".split()
+    "TypeNode FunctionNode".split()
 )
 _MAX_DEPTH = 200
 
