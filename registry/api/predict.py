@@ -181,17 +181,22 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
         answer, rows = answer_body(reg, name, resolved, plan, body, explain)
     except RegistryError as error:
         if error.status != 404:
-            reg.metrics.refused(_model_label(reg, name), label_version, error.status, error.code)
+            model = name if label_version != "-" else _model_label(reg, name, error.status)
+            reg.metrics.refused(model, label_version, error.status, error.code)
         raise
     reg.metrics.served(name, label_version).record(rows, time.perf_counter() - started)
     return json_response(answer)
 
 
-def _model_label(reg: Registry, name: str) -> str:
-    """Return the metrics label of a model name: itself if the model exists, else UNKNOWN.
+def _model_label(reg: Registry, name: str, status: int) -> str:
+    """Return the metrics label of a name refused before it was resolved.
 
-    The name comes from the URL, so labelling every name would let anyone add series.
+    The name comes from the URL, so labelling every name would let anyone add series: it is
+    the name when the snapshot holds that model, else UNKNOWN_MODEL. Only an auth refusal
+    (401, 403) asks the snapshot; any other error here (the database's) does not wait on it.
     """
+    if status not in (401, 403):
+        return UNKNOWN_MODEL
     try:
         known = name in reg.serving.snapshot().models
     except Exception:  # noqa: BLE001 - a refusal is counted even when the database is away
