@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from registry.app import create_app
-from tests.factories import add_plan_version, house_plan
+from tests.factories import add_plan_version, churn_plan, house_plan
 from tests.live import server_env, start_server
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
@@ -219,3 +219,16 @@ def test_publisher_text_reaches_the_docs_as_a_code_block(app, client, tokens):
     for text in _markdown_fields(document):
         outside = [line for line in text.split("\n") if not line.startswith("    ")]
         assert not any("example" in line or "<img" in line for line in outside), text
+
+
+def test_category_values_reach_the_docs_as_a_code_block(app, client):
+    plan = churn_plan(("basic", "<img src=http://x.example/p.png>", "[c](http://x.example)"))
+    plan["features"][2]["accepts_unknown"] = True
+    add_plan_version(app, "open-plans", plan, activate=True)
+    document = client.get(SPEC).get_json()
+    row = document["definitions"]["open-plans.Row"]["properties"]["plan"]
+    lines = row["description"].split("\n")
+    assert "    basic, <img src=http://x.example/p.png>, [c](http://x.example)" in lines
+    for text in _markdown_fields(document):
+        outside = [line for line in text.split("\n") if not line.startswith("    ")]
+        assert not any("x.example" in line for line in outside), text

@@ -16,6 +16,7 @@ import numpy as np
 from flask_restx import fields as rx
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from registry.api.doc_text import text_block
 from registry.api.error_caps import MAX_ROWS, cap_rows, enum_text
 from registry.errors import ValidationFailed
 from registry.plans import Feature, Plan
@@ -167,7 +168,9 @@ def _field_note(feature: Feature) -> str | None:
     if feature.nullable:
         notes.append("May be null or left out")
     if feature.accepts_unknown:
-        notes.append(f"Known values: {enum_text(feature.enum or ())}; {UNKNOWN_NOTE}")
+        # Categories are the publisher's text: a code block, which Swagger UI shows as text.
+        values = text_block(enum_text(feature.enum or ()))
+        notes.append(f"{UNKNOWN_NOTE} Known values:\n\n{values}")
     return ". ".join(notes) or None
 
 
