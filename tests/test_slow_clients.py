@@ -92,7 +92,8 @@ def test_predictions_answer_while_100_connections_stall(database_url, tmp_path, 
 
 def test_sigterm_answers_connections_already_queued(database_url, tmp_path):
     seed(database_url, tmp_path)
-    env = server_env(database_url, tmp_path / "artifacts")
+    # Both uploads must run: the second waits for the one sandbox slot instead of a 503.
+    env = server_env(database_url, tmp_path / "artifacts", REGISTRY_INTAKE_QUEUE_SECONDS="120")
     server = start_server(env, tmp_path / "server.log", workers=2)
     try:
         made = server.manage("create-token", "--role", "publisher", "--name", "slow-clients")
