@@ -108,7 +108,8 @@ def test_train_then_manage_versions_aliases_and_predict(run, house_csv, tmp_path
         "no alias 'staging'"
         in run("predict", "houses", "--csv", rows, "--alias", "staging", code=1).output
     )
-    pd.DataFrame([{"area": "big", "bedrooms": 3, "bathrooms": 2}]).to_csv(rows, index=False)
+    bad = [{"area": "big", "bedrooms": 3, "bathrooms": 2, "age": 10}]
+    pd.DataFrame(bad).to_csv(rows, index=False)
     refused = run("predict", "houses", "--csv", rows, code=1).output
     assert "1 row has invalid values." in refused and "row 1: area:" in refused
 
@@ -160,10 +161,32 @@ def test_demo_runs_twice_and_serves_compatible_versions(run, tmp_path):
     }
     rows = tmp_path / "cells.csv"
     pd.DataFrame([{"mean radius": 20.0, "mean texture": 20.0}]).to_csv(rows, index=False)
-    # The demo's classifier imputes, so unnamed measurements may be left out.
-    out = pd.read_csv(io.StringIO(run("predict", "breast-cancer", "--csv", rows).stdout))
+    # The demo's classifier imputes, so unnamed measurements may be left out when asked.
+    args = ("predict", "breast-cancer", "--csv", rows)
+    out = pd.read_csv(io.StringIO(run(*args, "--allow-missing").stdout))
     assert list(out.columns) == ["prediction", "probability_benign", "probability_malignant"]
     assert out["probability_benign"][0] + out["probability_malignant"][0] == pytest.approx(1)
     # Second versions are compatible with the first: no --force needed.
     run("versions", "activate", "house-prices", 2)
     run("versions", "activate", "breast-cancer", 2)
+
+
+def test_predict_refuses_a_csv_that_lacks_a_feature_and_says_what_it_has(run, house_csv, tmp_path):
+    run("train", house_csv, "--target", "price", "--model", "houses", "--activate")
+    rows = tmp_path / "misspelt.csv"
+    misspelt = [
+        {"area_sqft": r["area"], **{k: v for k, v in r.items() if k != "area"}} for r in HOUSE_ROWS
+    ]
+    pd.DataFrame(misspelt).assign(id=["a", "b"]).to_csv(rows, index=False)
+    refused = run("predict", "houses", "--csv", rows, code=1).output
+    assert "no column for 'area' (did you mean 'area_sqft'?)" in refused
+    assert "--allow-missing" in refused
+    filled = run("predict", "houses", "--csv", rows, "--allow-missing")
+    assert len(pd.read_csv(io.StringIO(filled.stdout))) == 2
+    assert "left out: area_sqft, id" in filled.stderr
+
+    good = tmp_path / "good.csv"
+    pd.DataFrame(HOUSE_ROWS).assign(id=["a", "b"]).to_csv(good, index=False)
+    kept = pd.read_csv(io.StringIO(run("predict", "houses", "--csv", good, "--keep", "id").stdout))
+    assert list(kept.columns) == ["id", "prediction"] and kept["id"].tolist() == ["a", "b"]
+    assert "--keep" in run("predict", "houses", "--csv", good, "--keep", "nope", code=2).output

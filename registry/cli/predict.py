@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return f"'{value}"
     return value
+
+
+def missing_features(plan: Plan, columns: list[str]) -> str | None:
+    """Return a sentence naming the features a table lacks, with close matches, or None."""
+    absent = [f.name for f in plan.features if f.name not in columns]
+    if not absent:
+        return None
+    spare = [c for c in columns if c not in {f.name for f in plan.features}]
+    parts = []
+    for name in absent:
+        close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return f"The CSV has no column for {', '.join(parts)}."
 
 
 def table_columns(frame: Any, plan: Plan) -> tuple[list[str], list[list[Any]]]:
@@ -76,8 +90,9 @@ def _problems(error: ValidationFailed) -> str:
     "predict",
     short_help="Predict the rows of a CSV file.",
     help="Predict every row of a CSV file and write the answers as CSV: a prediction "
-    "column, and for a logistic model one probability_<class> column per class. Columns "
-    "that are not features of the model are ignored.",
+    "column, and for a logistic model one probability_<class> column per class. A feature "
+    "the CSV lacks is an error unless --allow-missing; columns that are not features are "
+    "named once on standard error and left out, or copied to the output with --keep.",
 )
 @click.argument("name")
 @click.option(
@@ -94,8 +109,26 @@ def _problems(error: ValidationFailed) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the CSV here instead of to standard output.",
 )
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Score rows even when the CSV lacks features: they are filled in as the model was "
+    "trained to fill in a missing value (nullable features only).",
+)
+@click.option(
+    "--keep",
+    default="",
+    metavar="COLUMN,...",
+    help="Copy these CSV columns (an id to join on) to the output, before the predictions.",
+)
 def predict_command(
-    name: str, csv_path: Path, version: int | None, alias: str | None, output: Path | None
+    name: str,
+    csv_path: Path,
+    version: int | None,
+    alias: str | None,
+    output: Path | None,
+    allow_missing: bool,
+    keep: str,
 ) -> None:
     import pandas as pd
 
@@ -107,8 +140,26 @@ def predict_command(
         frame = pd.read_csv(csv_path)
     except (ValueError, pd.errors.ParserError) as error:
         raise click.ClickException(f"The CSV could not be read: {error}") from None
+    kept = [c.strip() for c in keep.split(",") if c.strip()]
+    unknown = [c for c in kept if c not in frame.columns]
+    if unknown:
+        raise click.BadParameter(f"the CSV has no column {unknown[0]!r}.", param_hint="--keep")
     with workspace() as ws:
         resolved, plan = resolve_plan(ws.db, name, version, alias)
+        header = [str(c) for c in frame.columns]
+        problem = missing_features(plan, header)
+        if problem is not None and not allow_missing:
+            raise click.ClickException(
+                f"{problem} Rename the column, or pass --allow-missing to fill it in as the "
+                "model was trained to."
+            )
+        used = {f.name for f in plan.features} | set(plan.ignored) | set(kept)
+        extra = [c for c in header if c not in used]
+        if extra:
+            click.echo(
+                f"Not features of {name}, left out: {', '.join(extra)} (copy them with --keep).",
+                err=True,
+            )
         names, rows = table_columns(frame, plan)
         if not rows:
             raise click.ClickException("The CSV has no rows to predict.")
@@ -117,7 +168,8 @@ def predict_command(
         except ValidationFailed as error:
             raise click.ClickException(_problems(error)) from None
         answer = plan.predict(columns)
-    result = pd.DataFrame({"prediction": [csv_cell(p) for p in answer.predictions]})
+    result = pd.DataFrame({c: [csv_cell(v) for v in frame[c].tolist()] for c in kept})
+    result["prediction"] = [csv_cell(p) for p in answer.predictions]
     if answer.probabilities is not None:
         for index, label in enumerate(plan.classes or []):
             result[f"probability_{label}"] = answer.probabilities[:, index]
