@@ -399,3 +399,14 @@ def test_a_declaration_the_model_contradicts_is_refused(client, tokens, declared
     response = _declared_upload(client, tokens, estimator, features)
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["code"] == "invalid_features"
+
+
+def test_linear_versions_have_no_classes_key(client, tokens):
+    body = _publish(client, tokens, _shop_model("ignore"))
+    assert "classes" not in body
+    listed = client.get(f"{BASE}/versions").get_json()["items"][0]
+    assert "classes" not in listed
+    classifier = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        *_flags_data()[:1], [0, 1] * 30
+    )
+    assert _publish(client, tokens, classifier, "fidelity-logistic")["classes"] == [0, 1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from registry.api.converters import MAX_VERSION
 from registry.plans import FEATURE_TYPES
@@ -128,6 +128,13 @@ class VersionSchema(Schema):
     aliases = fields.List(fields.String())
     created_at = fields.DateTime()
     created_by = fields.String()
+
+    @post_dump
+    def _classes_only_for_classifiers(self, data: dict, **_: object) -> dict:
+        # API.md: linear versions have no classes at all, not a null.
+        if data.get("classes") is None:
+            data.pop("classes", None)
+        return data
 
 
 class EventSchema(Schema):
