@@ -190,3 +190,17 @@ def test_predict_refuses_a_csv_that_lacks_a_feature_and_says_what_it_has(run, ho
     kept = pd.read_csv(io.StringIO(run("predict", "houses", "--csv", good, "--keep", "id").stdout))
     assert list(kept.columns) == ["id", "prediction"] and kept["id"].tolist() == ["a", "b"]
     assert "--keep" in run("predict", "houses", "--csv", good, "--keep", "nope", code=2).output
+
+
+def test_demo_and_serve_say_the_port_is_in_use_before_doing_anything(run):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in ("demo", "serve"):
+            result = run(command, "--host", "127.0.0.1", "--port", port, code=1)
+            assert f"port {port} on 127.0.0.1 is in use" in result.output
+            assert "--port" in result.output and "reg_" not in result.output
+    assert "house-prices" not in run("models", "list").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -73,10 +74,25 @@ def server_options(command: F) -> F:
     return command
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, before any work or output, a port another program is listening on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"port {port} on {host} is in use ({error.strerror}); pass --port with a free one."
+            ) from None
+
+
 @click.command("serve", help="Upgrade the schema, then serve the API with gunicorn.")
 @server_options
 def serve_command(host: str, port: int, workers: int) -> None:
     from registry.server import serve
+
+    check_port_free(host, port)
 
     upgrade_database(Config.from_env())
     click.echo(f"Serving on http://{host}:{port}  (docs at http://{host}:{port}/docs)")

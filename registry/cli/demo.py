@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from config import ROOT
-from registry.cli.admin import server_options
+from registry.cli.admin import check_port_free, server_options
 from registry.cli.common import Workspace, cli_actor, workspace
 from registry.errors import ModelNotFound
 from registry.intake.sandbox import IntakeLimits
@@ -145,6 +145,8 @@ def register(ws: Workspace, spec: DemoModel, actor: str) -> None:
 @server_options
 @click.option("--no-serve", is_flag=True, help="Set everything up, print it, and exit.")
 def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
+    if not no_serve:
+        check_port_free(host, port)
     actor = cli_actor()
     with workspace() as ws:
         for spec in MODELS:
