@@ -82,12 +82,9 @@ def test_large_frames_go_in_chunks_to_one_version(registry):
     posts = count_posts(registry)
     frame, _ = factories.house_frame(rows=25, seed=4)
     series = registry.predict("houses", frame)
-    # The first chunk goes to the active version, the next ones to the version that answered.
-    assert posts == [
-        "/api/v1/models/houses/predict",
-        "/api/v1/models/houses/versions/1/predict",
-        "/api/v1/models/houses/versions/1/predict",
-    ]
+    # A frame is checked against the active version's schema first; every chunk then goes to
+    # that version, even if another is activated meanwhile.
+    assert posts == ["/api/v1/models/houses/versions/1/predict"] * 3
     np.testing.assert_allclose(series.to_numpy(), model.predict(frame), rtol=1e-9)
 
     frame.loc[1, "age"] = np.nan
@@ -274,3 +271,22 @@ def test_url_and_token_come_from_the_environment(monkeypatch):
     registry = Registry()
     assert registry.api == "http://example.test:9000/api/v1"
     assert registry.session.headers["Authorization"] == "Bearer secret"
+
+
+def test_a_frame_must_have_every_feature_and_extra_columns_are_named_once(registry):
+    registry.push("house-prices", factories.house_model(), activate=True)
+    misspelt = pd.DataFrame([SEED_HOUSE]).rename(columns={"area": "area_sqft"})
+    with pytest.raises(rc.MissingFeatures, match=r"'area' \(did you mean 'area_sqft'\?\)"):
+        registry.predict("house-prices", misspelt)
+    with pytest.warns(UserWarning, match="not sent: id"):
+        answer = registry.predict("house-prices", pd.DataFrame([SEED_HOUSE] * 3).assign(id=1))
+    assert len(answer) == 3 and answer.attrs["version"] == 1
+
+
+def test_errors_of_a_large_batch_are_summarised(registry):
+    registry.push("house-prices", factories.house_model(), activate=True)
+    bad = pd.DataFrame([{**SEED_HOUSE, "area": "large"}] * 2_000)
+    with pytest.raises(rc.Unprocessable) as caught:
+        registry.predict("house-prices", bad)
+    text = str(caught.value)
+    assert len(text) < 1_500 and "more" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from registry.client.artifacts import _artifact_bytes, _load_artifact
-from registry.client.errors import ChecksumMismatch, Conflict, NotFound
+from registry.client.errors import ChecksumMismatch, Conflict, MissingFeatures, NotFound
 from registry.client.records import Event, Model, Version
 from registry.client.tabular import (
     _batch_result,
@@ -230,8 +231,14 @@ class Registry(Transport):
         alias: str | None = None,
         explain: bool = False,
         proba: bool = False,
+        allow_missing: bool = False,
     ) -> Any:
         """Predict with the active version, or a given ``version`` or ``alias``.
+
+        A DataFrame must have a column for every feature (a ``MissingFeatures`` error names the
+        ones it lacks, with close matches) unless ``allow_missing``, which has the server fill
+        them in as the model was trained to; other columns are named once in a warning and
+        not sent (a column the model received but does not use is sent and ignored).
 
         ``X`` is a DataFrame (answers a Series named "prediction" with X's index), a list of
         row dicts or a 2-D array (a Series on a fresh index; an array's columns are the
@@ -252,6 +259,9 @@ class Registry(Transport):
         if _is_array(X):
             X, resolved = self._array_frame(name, X, version, alias)
             path = self._predict_path(name, resolved, None)
+        elif isinstance(X, pd.DataFrame):
+            X, resolved = self._checked_frame(name, X, version, alias, allow_missing)
+            path = self._predict_path(name, resolved, None)
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
         answers = []
         for body in _table_bodies(X, max(1, self.max_batch_rows)):
@@ -269,13 +279,8 @@ class Registry(Transport):
             return f"{self._model_path(name)}/aliases/{quote(alias, safe='')}/predict"
         return f"{self._model_path(name)}/predict"
 
-    def _array_frame(
-        self, name: str, X: Any, version: int | None, alias: str | None
-    ) -> tuple[pd.DataFrame, int]:
-        """Return a bare array as a frame named by the selected version's features."""
-        array = np.asarray(X, dtype=object if not isinstance(X, np.ndarray) else None)
-        if array.ndim != 2:
-            raise ValueError(f"Expected a 2-D array of rows, got {array.ndim} dimension(s).")
+    def _resolve(self, name: str, version: int | None, alias: str | None) -> int:
+        """Return the version a version, an alias or else the active one names."""
         if version is None:
             model = self.get_model(name)
             version = model.aliases.get(alias) if alias is not None else model.active_version
@@ -283,6 +288,42 @@ class Registry(Transport):
                 what = f"no alias {alias!r}" if alias is not None else "no active version"
                 code = "alias_not_found" if alias is not None else "no_active_version"
                 raise NotFound(404, code, f"The model {name!r} has {what}.")
+        return version
+
+    def _checked_frame(
+        self, name: str, X: pd.DataFrame, version: int | None, alias: str | None, allow: bool
+    ) -> tuple[pd.DataFrame, int]:
+        """Return the frame's columns the version takes, refusing one that lacks a feature."""
+        version = self._resolve(name, version, alias)
+        key = (name, version)
+        if key not in self._schemas:  # a version's inputs never change
+            self._schemas[key] = self.schema(name, version)
+        schema = self._schemas[key]
+        accepted = list(schema.get("properties", {}))
+        columns = [str(c) for c in X.columns]
+        features = [p for p in accepted if p not in _ignored(schema)]
+        absent = [f for f in features if f not in columns]
+        if absent and not allow:
+            raise MissingFeatures(name, version, absent, [c for c in columns if c not in accepted])
+        extra = [c for c in columns if c not in accepted]
+        if extra:
+            warnings.warn(
+                f"Not inputs of {name} v{version}, not sent: {', '.join(extra[:10])}"
+                + (f" and {len(extra) - 10} more" if len(extra) > 10 else ""),
+                UserWarning,
+                stacklevel=3,
+            )
+            X = X[[c for c in X.columns if str(c) in accepted]]
+        return X, version
+
+    def _array_frame(
+        self, name: str, X: Any, version: int | None, alias: str | None
+    ) -> tuple[pd.DataFrame, int]:
+        """Return a bare array as a frame named by the selected version's features."""
+        array = np.asarray(X, dtype=object if not isinstance(X, np.ndarray) else None)
+        if array.ndim != 2:
+            raise ValueError(f"Expected a 2-D array of rows, got {array.ndim} dimension(s).")
+        version = self._resolve(name, version, alias)
         names = self.version(name, version).feature_names
         if array.shape[1] != len(names):
             raise ValueError(
@@ -313,3 +354,8 @@ def _reference(
         return reference_outputs(estimator, features)
     except RegistryError:
         return None  # not supported here either: the server's refusal says why
+
+
+def _ignored(schema: dict[str, Any]) -> set[str]:
+    """The inputs a version receives but does not use: in its schema, without a type."""
+    return {name for name, prop in schema.get("properties", {}).items() if "type" not in prop}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
 import requests
+
+SHOWN_ERRORS = 3
+MAX_DETAIL = 1_000
 
 
 class RegistryClientError(Exception):
@@ -26,7 +30,15 @@ class RegistryClientError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.message} ({self.status} {self.code})"
-        return f"{text}: {json.dumps(self.errors)}" if self.errors else text
+        if not self.errors:
+            return text
+        # A few entries, then how many more: a batch's errors can name thousands of rows.
+        shown = dict(list(self.errors.items())[:SHOWN_ERRORS])
+        more = len(self.errors) - len(shown)
+        detail = json.dumps(shown)
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 3] + "..."
+        return f"{text}: {detail}" + (f" and {more} more" if more > 0 else "")
 
 
 class BadRequest(RegistryClientError):
@@ -98,3 +110,19 @@ def error_from_response(response: requests.Response) -> RegistryClientError:
             status, str(body.get("code", "http_error")), body["message"], body.get("errors")
         )
     return kind(status, "http_error", f"HTTP {status} {response.reason}: {response.text[:200]}")
+
+
+class MissingFeatures(ValueError):
+    """A DataFrame lacks features the model needs; nothing was sent."""
+
+    def __init__(self, model: str, version: int, absent: list[str], spare: list[str]) -> None:
+        parts = []
+        for name in absent:
+            close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
+            parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        super().__init__(
+            f"The frame has no column for {', '.join(parts)}, which {model} v{version} takes; "
+            "rename the column, or pass allow_missing=True to have them filled in as the model "
+            "was trained to."
+        )
+        self.absent = absent

@@ -35,6 +35,7 @@ class Transport:
         self.timeout = timeout
         self.upload_timeout = upload_timeout
         self.max_batch_rows = max_batch_rows
+        self._schemas: dict[tuple[str, int], dict[str, Any]] = {}
         self.session = session or requests.Session()
         token = token or os.environ.get("REGISTRY_TOKEN")
         if token:
