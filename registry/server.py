@@ -111,7 +111,9 @@ def serve(host: str, port: int, workers: int, app_options: dict[str, Any] | None
         # One thread per worker: the app handles one request at a time in each process,
         # as it always has; the worker's event loop does the reading and the waiting.
         "threads": 1,
-        "keepalive": 5,
+        # Each answer closes its connection, as with sync workers: a kept-alive client would
+        # stay on one worker, and wait behind that worker's long requests.
+        "keepalive": 0,
         # A worker's event loop checks in every second, whatever its thread is doing;
         # intake and training have their own, shorter, time limits.
         "timeout": 120,

@@ -6,8 +6,10 @@ connection is read without blocking, in the worker's event loop, until its reque
 complete (or evidently malformed, or larger than any body the app accepts); only then does
 the app's single thread see it. Idle and slow clients cost a socket and a buffer, never the
 thread, and a connection that sends nothing for ``REGISTRY_REQUEST_READ_TIMEOUT`` seconds is
-closed. On SIGTERM the worker first accepts every connection already queued on the listening
-socket, so that they are answered, not reset.
+closed. Like a sync worker, it accepts new connections only while its thread is free, so a
+long request (an upload) leaves new clients to the other workers. On SIGTERM the worker first
+accepts every connection already queued on the listening socket, so that they are answered,
+not reset.
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class BufferingWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.reading: dict[TConn, float] = {}
         self.buffers: dict[TConn, RequestBuffer] = {}
+        self.in_flight = 0
+        self.drained = False
         config = Config.from_env()
         self.read_timeout = config.request_read_timeout
         self.body_limit = max(config.max_upload_bytes, config.max_body_bytes, config.max_csv_bytes)
@@ -168,8 +172,17 @@ class BufferingWorker(ThreadWorker):
         self.keepalived_conns.remove(conn)
         self._start_reading(conn, b"")
 
+    def enqueue_req(self, conn: TConn) -> None:
+        """Give a whole request to the app's thread; accept nothing new until it is done."""
+        self.in_flight += 1
+        self.set_accept_enabled(False)
+        super().enqueue_req(conn)
+
     def finish_request(self, conn: TConn, fs: Any) -> None:
         """After an answer: keep the connection, or read a pipelined request, or close."""
+        self.in_flight -= 1
+        if self.alive:
+            self.set_accept_enabled(self.nr_conns < self.worker_connections)
         try:
             keep = fs.result() if not fs.cancelled() else False
             if keep and conn.parser.unreader.buf.getvalue():
@@ -246,8 +259,12 @@ class BufferingWorker(ThreadWorker):
                 self._drop(conn)
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """Stop accepting; when stopping, first take every connection already queued."""
-        if not enabled and not self.alive and self._accepting:
+        """Accept only while the app's thread is free; when stopping, first take every
+        connection already queued."""
+        # A busy worker leaves new connections to the others, as a sync worker would.
+        enabled = enabled and self.in_flight == 0
+        if not enabled and not self.alive and not self.drained:
+            self.drained = True
             for listener in self.sockets:
                 self._drain(listener)
         super().set_accept_enabled(enabled)
