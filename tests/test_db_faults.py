@@ -174,7 +174,9 @@ def test_no_worker_holds_a_transaction_open_on_postgresql(pg_url, tmp_path):
         headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
         url = server.url + "/api/v1/models/house-prices"
         for target in (2, 1, 2):
-            activated = requests.post(f"{url}/versions/{target}/activate", headers=headers)
+            activated = requests.post(
+                f"{url}/versions/{target}/activate", headers=headers, timeout=GUARD
+            )
             assert activated.status_code == 200
             for response in _fire(server, "POST", PREDICT, 6, json=ROW):
                 assert response.json()["version"] == target
