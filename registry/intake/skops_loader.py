@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from typing import Any
 
@@ -145,10 +146,15 @@ def load_skops(data: bytes, *, max_bytes: int) -> Any:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InvalidArtifact("The file is not a readable skops file.") from exc
     import skops.io
+    from sklearn.exceptions import InconsistentVersionWarning
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        obj = skops.io.loads(data, trusted=list(SKOPS_TRUSTED))
+        with warnings.catch_warnings():
+            # scikit-learn warns that the file comes from another release; intake reads the
+            # saved release itself and follows its meaning, so the warning says nothing new.
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            obj = skops.io.loads(data, trusted=list(SKOPS_TRUSTED))
     except UntrustedTypesFoundException as exc:
         raise UntrustedArtifact("The file holds types that are not on the allow-list.") from exc
     except RegistryError:
