@@ -14,7 +14,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from registry.client import Registry
+from registry.client import MissingFeatures, Registry
 from tests import factories
 
 SEED_HOUSE = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
@@ -87,7 +87,10 @@ def test_train_push_activate_predict_compare_roll_back(live_server, registry, tm
 
     # 4. Activate it: the very next prediction comes from version 2.
     assert registry.activate("houses", 2).active_version == 2
-    assert registry.predict("houses", seed).attrs["version"] == 2
+    # The seed has no garage column: the client asks before letting the server fill it in.
+    with pytest.raises(MissingFeatures, match="'garage'"):
+        registry.predict("houses", seed)
+    assert registry.predict("houses", seed, allow_missing=True).attrs["version"] == 2
 
     # 5. Compare: metrics and schema (GET), then the same rows scored on both (POST).
     comparison = registry.compare("houses", 1, 2)
