@@ -328,7 +328,7 @@ def _features(
         else:
             spec = {"name": name, "type": said.get("type", "number")}
             first = fed[0]
-            hints[name] = Hint(mul=first.mul, add=first.add, center=getattr(first, "center", 0.0))
+            hints[name] = Hint(mul=first.mul, add=first.add, center=first.center)
         _check_declared(spec, said, nullable)
         spec["nullable"] = nullable and said.get("nullable", True)
         features.append(spec)
