@@ -3,8 +3,8 @@
 Flask's request machinery costs about as much as a whole single-row prediction. This WSGI
 wrapper answers a well-formed prediction itself, with the same functions the Flask view uses;
 anything else, and any request it cannot answer with a 200 (an error of any kind, a query
-string, an unusual header), goes on to the Flask app with its body intact, so every error is
-still produced, shaped and counted in one place.
+string, an unusual header, an Accept naming CSV), goes on to the Flask app with its body
+intact, so every error is still produced, shaped and counted in one place.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class PredictionFastLane:
         content_type = environ.get("CONTENT_TYPE", "").lower()
         if match is None or not length.isdigit() or content_type not in _JSON_TYPES:
             return self.app(environ, start_response)
+        if "csv" in environ.get("HTTP_ACCEPT", ""):
+            return self.app(environ, start_response)  # a CSV answer: Flask negotiates it
         if int(length) > self.registry.config.max_body_bytes:
             return self.app(environ, start_response)
         started = time.perf_counter()

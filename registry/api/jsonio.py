@@ -62,9 +62,20 @@ def read_json_body(max_bytes: int, depth: bool = True) -> Any:
     mimetype = mimetype.strip().lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the body as application/json.")
+    check_utf8(options)
+    return parse_json(read_body(max_bytes), depth)
+
+
+def check_utf8(options: str) -> None:
+    """Refuse a Content-Type whose charset is not UTF-8. Raises UnsupportedMediaType."""
     charset = options.lower().partition("charset=")[2].split(";")[0].strip(" \"'")
     if charset and charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType("Send JSON in UTF-8; no other charset is read.")
+        raise UnsupportedMediaType("Send the body in UTF-8; no other charset is read.")
+
+
+def read_body(max_bytes: int) -> bytes:
+    """Return the request's body bytes, at most ``max_bytes``. Raises PayloadTooLarge."""
+    environ = request.environ
     length = request.content_length
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
@@ -76,7 +87,7 @@ def read_json_body(max_bytes: int, depth: bool = True) -> Any:
         data = request.get_data(cache=True)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The body is over the limit of {max_bytes} bytes.")
-    return parse_json(data, depth)
+    return data
 
 
 def dump_json(body: Any) -> bytes:

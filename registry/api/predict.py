@@ -9,8 +9,9 @@ from flask import Flask, Response, request
 
 from registry.api.auth import check_role
 from registry.api.context import registry
+from registry.api.csv_bodies import answer_csv, passthrough_names, read_csv_table
 from registry.api.features import RowValidator
-from registry.api.jsonio import check_depth, json_response, read_json_body
+from registry.api.jsonio import check_depth, check_utf8, json_response, read_body, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
 from registry.metrics import UNKNOWN_MODEL
 from registry.plans import NonFiniteScore, Plan, class_label
@@ -51,7 +52,7 @@ def parse_rows(body: Any, validator: RowValidator, max_rows: int) -> tuple[dict[
             raise BadRequest("'instances' must be a non-empty list of row objects.")
         if len(body) != 1:
             raise BadRequest("An 'instances' body has no other keys.")
-        _check_count(len(rows), max_rows)
+        check_count(len(rows), max_rows)
         if not all(isinstance(r, dict) for r in rows):
             raise BadRequest("Every item of 'instances' must be an object of feature values.")
         return validator.from_rows(rows), False
@@ -65,7 +66,7 @@ def parse_rows(body: Any, validator: RowValidator, max_rows: int) -> tuple[dict[
             raise BadRequest("'columns' must not repeat a name.")
         if not isinstance(data, list) or not data:
             raise BadRequest("'data' must be a non-empty list of rows.")
-        _check_count(len(data), max_rows)
+        check_count(len(data), max_rows)
         if not all(isinstance(r, list) and len(r) == len(names) for r in data):
             raise BadRequest("Every row of 'data' must be a list as long as 'columns'.")
         return validator.from_table(names, data), False
@@ -90,7 +91,7 @@ def parse_body_rows(
         raise
 
 
-def _check_count(count: int, max_rows: int) -> None:
+def check_count(count: int, max_rows: int) -> None:
     if count > max_rows:
         raise PayloadTooLarge(f"A request holds at most {max_rows} rows; this one has {count}.")
 
@@ -172,20 +173,77 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
     started = time.perf_counter()
     reg = registry()
     label_version = "-"
+    kept: dict[str, list[str]] = {}
     try:
         check_role("reader")
         _, resolved, plan = reg.serving.resolve(name, version, alias)
         label_version = str(resolved)
         explain = _explain_flag()
-        body = read_json_body(reg.config.max_body_bytes, depth=False)
-        answer, rows = answer_body(reg, name, resolved, plan, body, explain)
+        if is_csv_body():
+            validator = row_validator(plan, reg.validators)
+            table = read_csv_table(
+                read_body(reg.config.max_body_bytes),
+                plan,
+                reg.config.max_batch_rows,
+                passthrough_names(request.args.get("passthrough")),
+            )
+            kept = table.kept
+            columns = validator.from_table(table.names, table.rows)
+            answer, rows = build_answer(
+                name, resolved, plan, columns, False, explain, reg.config.max_answer_cells
+            )
+        else:
+            body = read_json_body(reg.config.max_body_bytes, depth=False)
+            answer, rows = answer_body(reg, name, resolved, plan, body, explain)
     except RegistryError as error:
-        if error.status != 404:
-            model = name if label_version != "-" else _model_label(reg, name, error.status)
-            reg.metrics.refused(model, label_version, error.status, error.code)
+        count_refusal(reg, name, label_version, error)
         raise
     reg.metrics.served(name, label_version).record(rows, time.perf_counter() - started)
+    if wants_csv():
+        return Response(
+            answer_csv(as_batch(answer), kept),
+            mimetype="text/csv",
+            headers={"X-Model-Name": name, "X-Model-Version": label_version},
+        )
+    if kept:
+        answer["passthrough"] = kept
     return json_response(answer)
+
+
+def is_csv_body() -> bool:
+    """Tell whether the request's body is CSV (Content-Type: text/csv)."""
+    mimetype, _, options = request.environ.get("CONTENT_TYPE", "").partition(";")
+    if mimetype.strip().lower() != "text/csv":
+        return False
+    check_utf8(options)
+    return True
+
+
+def wants_csv() -> bool:
+    """Tell whether the client's Accept header prefers text/csv to JSON."""
+    accept = request.environ.get("HTTP_ACCEPT")
+    if not accept or "csv" not in accept:
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def as_batch(answer: dict[str, Any]) -> dict[str, Any]:
+    """Return a single-row answer in the batch form (lists); a batch answer as it is."""
+    if "predictions" in answer:
+        return answer
+    batch = {"model": answer["model"], "version": answer["version"]}
+    batch["predictions"] = [answer["prediction"]]
+    for key in ("probabilities", "contributions"):
+        if key in answer:
+            batch[key] = [answer[key]]
+    return batch
+
+
+def count_refusal(reg: Registry, name: str, label_version: str, error: RegistryError) -> None:
+    """Count a refused prediction request in the metrics (404s are not counted per model)."""
+    if error.status != 404:
+        model = name if label_version != "-" else _model_label(reg, name, error.status)
+        reg.metrics.refused(model, label_version, error.status, error.code)
 
 
 def _model_label(reg: Registry, name: str, status: int) -> str:

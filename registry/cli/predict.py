@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from registry.cli.common import workspace
+from registry.csv_cells import csv_cell
 from registry.db import Database
 from registry.errors import ValidationFailed
 from registry.plans import Plan
@@ -19,18 +20,6 @@ from registry.services.models import get_model
 from registry.services.versions import get_plan
 
 MAX_LISTED = 5
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """Return a label as a spreadsheet shows it as text: a formula-like string gets a quote.
-
-    Numbers stay numbers, negative ones too: only strings can carry a formula.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
 
 
 def missing_features(plan: Plan, columns: list[str]) -> str | None:
