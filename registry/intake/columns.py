@@ -52,17 +52,22 @@ class Value:
 
 
 @dataclass(frozen=True)
-class OneHot:
-    """A one-hot column: mul * (x == category) + add; category None is the missing value."""
+class Categorical:
+    """A column of a categorical input: mul * L(x) + add, or ``missing`` for a missing x.
+
+    L(x) is the value ``values`` pairs with category x, 0 for another known category, and
+    ``unknown`` for a category the encoder never saw. A one-hot column pairs 1 with one category.
+    """
 
     source: int
-    category: Any
+    values: tuple[tuple[Any, float], ...]
     mul: float
     add: float
     missing: float | None
+    unknown: float = 0.0
 
 
-Column = Raw | Value | OneHot
+Column = Raw | Value | Categorical
 
 
 def _name(step: Any) -> str:
@@ -158,7 +163,17 @@ class Preparation:
                     "not supported."
                 )
             self.encodings[column.source] = encoding
-            out.extend(OneHot(column.source, cat, 1.0, 0.0, missing) for cat, missing in cells)
+            out.extend(
+                Categorical(
+                    column.source,
+                    tuple((c, 1.0) for c in cell.categories),
+                    1.0,
+                    0.0,
+                    cell.missing,
+                    cell.unknown,
+                )
+                for cell in cells
+            )
         return out
 
     def _column_transformer(self, step: ColumnTransformer, columns: list[Column]) -> list[Column]:

@@ -65,20 +65,46 @@ def _feature_type(values: tuple[Any, ...]) -> str:
 
 
 def _check_encoder(step: Any) -> None:
-    if getattr(step, "_infrequent_enabled", False) or (
-        step.min_frequency is not None or step.max_categories is not None
-    ):
-        raise UnsupportedEstimator(
-            "OneHotEncoder with infrequent categories (min_frequency or max_categories) is not "
-            "supported."
-        )
     if step.handle_unknown not in _HANDLE_UNKNOWN:
         raise UnsupportedEstimator("OneHotEncoder's handle_unknown setting is not supported.")
 
 
+def _grouping(step: Any, j: int, count: int) -> tuple[list[int], int | None]:
+    """Return each category's output group and the infrequent group (None if there is none).
+
+    Without infrequent categories each category is its own group. With them, scikit-learn maps
+    the rare categories to one group after the frequent ones (``_default_to_infrequent_mappings``).
+    """
+    if not vars(step).get("_infrequent_enabled", False):
+        return list(range(count)), None
+    mappings = vars(step).get("_default_to_infrequent_mappings")
+    if type(mappings) is not list or j >= len(mappings):
+        raise InvalidArtifact("The OneHotEncoder's infrequent categories are damaged.")
+    mapping = mappings[j]
+    if mapping is None:
+        return list(range(count)), None
+    if type(mapping) is not np.ndarray or mapping.dtype.kind not in "iu" or mapping.ndim != 1:
+        raise InvalidArtifact("The OneHotEncoder's infrequent categories are damaged.")
+    groups = [int(g) for g in mapping.tolist()]
+    if len(groups) != count or set(groups) != set(range(max(groups) + 1)):
+        raise UnsupportedEstimator(
+            "This OneHotEncoder's grouping of infrequent categories is not supported."
+        )
+    return groups, max(groups)
+
+
 def _dropped(step: Any, j: int) -> int | None:
-    drop = getattr(step, "drop_idx_", None)
+    """Return the output group the encoder drops for input j, if any."""
+    state = vars(step)
+    # From 1.2 on, drop_idx_ names a category and _drop_idx_after_grouping the dropped group;
+    # they differ only when infrequent categories are grouped.
+    drop = state.get("_drop_idx_after_grouping", state.get("drop_idx_"))
     if drop is None:
+        return None
+    if state.get("_infrequent_enabled", False) and "_drop_idx_after_grouping" not in state:
+        raise UnsupportedEstimator(
+            "OneHotEncoder with drop and infrequent categories is not supported from this release."
+        )
         return None
     if type(drop) is not np.ndarray or drop.ndim != 1 or j >= len(drop):
         raise InvalidArtifact("The OneHotEncoder's drop_idx_ is damaged.")
@@ -88,10 +114,21 @@ def _dropped(step: Any, j: int) -> int | None:
     return index
 
 
-def encode_column(
-    step: Any, j: int, has_fill: bool, fill: Any
-) -> tuple[Encoding, list[tuple[Any, float | None]]]:
-    """Return input j's encoding and, per output column, its category and missing value.
+@dataclass(frozen=True)
+class Cell:
+    """One output column of an encoded input: 1 for its categories, 0 for the others.
+
+    ``unknown`` is its value for a category the encoder never saw; ``missing`` its value for a
+    missing input (None: a missing input is refused).
+    """
+
+    categories: tuple[Any, ...]
+    unknown: float
+    missing: float | None
+
+
+def encode_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encoding, list[Cell]]:
+    """Return input j's encoding and its output columns.
 
     ``fill`` is what an imputer before the encoder puts in place of a missing input.
     """
@@ -124,16 +161,23 @@ def encode_column(
         missing_input=None if spelt_none else math.nan,
         accepts_unknown=step.handle_unknown != "error",
     )
+    groups, infrequent = _grouping(step, j, len(values))
+    # Unknown categories go to the infrequent group, when there is one and the encoder says so.
+    unknown_group = infrequent if step.handle_unknown in ("infrequent_if_exist", "warn") else None
     if has_fill and not spelt_none:
         hits = [k for k, v in enumerate(values) if _same(v, fill)]
-        hit = hits[0] if hits else None
-        unknown_refused = hit is None and step.handle_unknown == "error"
+        missing_group = groups[hits[0]] if hits else unknown_group
+        refused = not hits and step.handle_unknown == "error"
     else:
-        hit, unknown_refused = marker, marker is None
+        missing_group = None if marker is None else groups[marker]
+        refused = marker is None
     dropped = _dropped(step, j)
-    cells = [
-        (None if k == marker else value, None if unknown_refused else float(k == hit))
-        for k, value in enumerate(values)
-        if k != dropped
+    return encoding, [
+        Cell(
+            tuple(v for k, v in enumerate(values) if groups[k] == g and k != marker),
+            float(g == unknown_group),
+            None if refused else float(g == missing_group),
+        )
+        for g in range(max(groups) + 1)
+        if g != dropped
     ]
-    return encoding, cells

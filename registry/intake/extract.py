@@ -41,7 +41,7 @@ from registry.intake.allowlist import (
     supported_sentence,
     unsupported_message,
 )
-from registry.intake.columns import NO_FILL, Column, OneHot, Preparation, Raw, Value
+from registry.intake.columns import NO_FILL, Categorical, Column, Preparation, Raw, Value
 from registry.intake.encoders import Encoding, python_value
 from registry.plans import PLAN_FORMAT
 
@@ -285,7 +285,7 @@ def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:
     )
 
 
-def _to_design(column: Column, model: Any) -> Value | OneHot:
+def _to_design(column: Column, model: Any) -> Value | Categorical:
     if type(column) is not Raw:
         return column
     if column.fill is NO_FILL:
@@ -301,7 +301,7 @@ def _to_design(column: Column, model: Any) -> Value | OneHot:
 
 def _features(
     names: list[str],
-    design: list[Value | OneHot],
+    design: list[Value | Categorical],
     encodings: dict[int, Encoding],
     declared: dict[str, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
@@ -311,7 +311,7 @@ def _features(
         fed = [c for c in design if c.source == source]
         if not fed:
             continue
-        one_hot = {type(c) is OneHot for c in fed}
+        one_hot = {type(c) is Categorical for c in fed}
         if len(one_hot) != 1:
             raise UnsupportedEstimator(
                 f"Input {name!r} is used both as a number and one-hot encoded; this is not "
@@ -359,18 +359,29 @@ def _check_declared(spec: dict[str, Any], said: dict[str, Any], nullable: bool) 
         )
 
 
-def _column_json(column: Value | OneHot, names: list[str]) -> dict[str, Any]:
+def _column_json(column: Value | Categorical, names: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "feature": names[column.source],
         "mul": _finite_float(column.mul),
         "add": _finite_float(column.add),
         "missing": None if column.missing is None else _finite_float(column.missing),
     }
-    if type(column) is OneHot:
-        out["category"] = column.category
+    if type(column) is Categorical:
+        out.update(_categories_json(column))
     elif column.center:
         out["center"] = _finite_float(column.center)
     return out
+
+
+def _categories_json(column: Categorical) -> dict[str, Any]:
+    """A one-hot column names its category; any other categorical column lists its values."""
+    pairs = column.values
+    if column.unknown == 0.0 and len(pairs) <= 1 and all(v == 1.0 for _, v in pairs):
+        return {"category": pairs[0][0] if pairs else None}
+    return {
+        "lookup": [[category, _finite_float(value)] for category, value in pairs],
+        "unknown": _finite_float(column.unknown),
+    }
 
 
 def _finite_float(value: float) -> float:

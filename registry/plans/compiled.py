@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -93,19 +94,14 @@ class CompiledPlan:
         _require(isinstance(columns, list), "columns must be a list.")
         _require(len(columns) == self.coef.shape[1], "coef must have one value per column.")
         value_src, value_cols = [], []
-        onehot: dict[int, list[tuple[int, Any]]] = {}
+        onehot: dict[int, list[tuple[int, Lookup]]] = {}
         for j, column in enumerate(columns):
             _require(isinstance(column, dict), f"columns[{j}] must be an object.")
             source = self._index.get(column.get("feature"))
             _require(source is not None, f"columns[{j}].feature must name a feature.")
-            if "category" in column:
-                category = column["category"]
-                feature = self.features[source]
-                _require(
-                    category is None or _matches_type(category, feature.type),
-                    f"columns[{j}].category must be of type {feature.type}.",
-                )
-                onehot.setdefault(source, []).append((j, category))
+            if "category" in column or "lookup" in column:
+                lookup = _parse_lookup(column, self.features[source].type, j)
+                onehot.setdefault(source, []).append((j, lookup))
             else:
                 _require(
                     self.features[source].type in ("number", "integer", "boolean"),
@@ -164,7 +160,7 @@ class CompiledPlan:
     def _contribution_table(
         self,
         source: int,
-        columns: list[tuple[int, Any]],
+        columns: list[tuple[int, Lookup]],
         mul: np.ndarray,
         add: np.ndarray,
         missing: np.ndarray,
@@ -173,7 +169,7 @@ class CompiledPlan:
 
         Row i < len(enum) is enum[i]; the next row is an unknown value; the last is missing.
         Linear in categories + columns: every row starts from what all the columns add, then
-        each column adds its one-hot part to the rows holding its category.
+        each column adds its part to the rows holding its categories (and the unknown row).
         """
         feature = self.features[source]
         _require(feature.enum is not None, f"One-hot feature {feature.name!r} needs an enum.")
@@ -189,16 +185,56 @@ class CompiledPlan:
         table[len(values) + 1] = coef @ np.nan_to_num(absent, nan=0.0)
         hit_rows: list[int] = []
         hit_columns: list[int] = []
-        for k, (_, category) in enumerate(columns):
-            if category is not None:
+        hit_values: list[float] = []
+        for k, (_, lookup) in enumerate(columns):
+            for category, value in lookup.values:
                 found = rows_of.get(_key(category, feature.type), ())
                 hit_rows.extend(found)
                 hit_columns.extend([k] * len(found))
+                hit_values.extend([value] * len(found))
+            if lookup.unknown:
+                hit_rows.append(len(values))
+                hit_columns.append(k)
+                hit_values.append(lookup.unknown)
         picked = np.array(hit_columns, dtype=np.intp)
-        part = coef[:, picked] * mul[index][picked]
+        part = coef[:, picked] * (mul[index][picked] * np.array(hit_values, dtype=np.float64))
         np.add.at(table, np.array(hit_rows, dtype=np.intp), part.T)
         lookup = {key: rows[-1] for key, rows in rows_of.items()}
         return lookup, table, not np.isnan(absent).any()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A categorical column's value for each category it names, and for an unknown one."""
+
+    values: tuple[tuple[Any, float], ...]
+    unknown: float = 0.0
+
+
+def _parse_lookup(column: dict[str, Any], type_: str, j: int) -> Lookup:
+    """Read a one-hot column (``category``) or a lookup column (``lookup`` and ``unknown``)."""
+    if "category" in column:
+        _require("lookup" not in column, f"columns[{j}] has both a category and a lookup.")
+        category = column["category"]
+        _require(
+            category is None or _matches_type(category, type_),
+            f"columns[{j}].category must be of type {type_}.",
+        )
+        # The missing-value category never equals a present value: its part is ``missing``.
+        return Lookup(() if category is None else ((category, 1.0),))
+    pairs = column["lookup"]
+    _require(isinstance(pairs, list), f"columns[{j}].lookup must be a list of pairs.")
+    values = []
+    for pair in pairs:
+        _require(
+            isinstance(pair, list) and len(pair) == 2 and _matches_type(pair[0], type_),
+            f"columns[{j}].lookup must hold [category, number] pairs of type {type_}.",
+        )
+        values.append((pair[0], _finite_number(pair[1], f"columns[{j}].lookup")))
+    keys = {_key(category, type_) for category, _ in values}
+    _require(len(keys) == len(values), f"columns[{j}].lookup names a category twice.")
+    unknown = _finite_number(column.get("unknown", 0.0), f"columns[{j}].unknown")
+    return Lookup(tuple(values), unknown)
 
 
 def _finite_array(values: list[Any], where: str) -> np.ndarray:

@@ -1,0 +1,201 @@
+"""More preparation steps: infrequent categories, clipping, binarizing, functions, encoders."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.datasets import load_diabetes
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from registry.intake.extract import extract
+from registry.intake.probes import probe_rows, sklearn_outputs
+from registry.intake.verify import check_probes
+from registry.plans import Plan, PlanError
+from tests.factories import dump
+
+
+def _fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings of small fits
+        return estimator.fit(X, y)
+
+
+def _predict(estimator, X, proba: bool) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # handle_unknown='warn' warns about unseen categories
+        return estimator.predict_proba(X) if proba else estimator.predict(X)
+
+
+def _rows(frame: pd.DataFrame, names) -> dict[str, list]:
+    return {n: [None if pd.isna(v) else v for v in frame[n].tolist()] for n in names}
+
+
+def assert_exact(estimator, X: pd.DataFrame) -> Plan:
+    """Check the plan against scikit-learn on X and on probe rows; contributions must sum."""
+    extraction = extract(estimator)
+    plan = Plan(extraction.plan)
+    output = plan.predict(_rows(X, [f.name for f in plan.features]), explain=True)
+    if plan.kind == "linear":
+        expected = _predict(estimator, X, proba=False)
+        got = np.array(output.predictions)
+        sums = [sum(c.values()) for c in output.contributions]
+        assert np.allclose(sums, got, rtol=1e-9, atol=1e-9)
+    else:
+        expected = _predict(estimator, X, proba=True)
+        got = output.probabilities
+    scale = np.maximum(np.abs(expected), 1.0)
+    assert np.max(np.abs(got - expected) / scale) <= 1e-9
+    probes = probe_rows(extraction)
+    check_probes(plan, probes, sklearn_outputs(estimator, extraction, probes))
+    return plan
+
+
+def upload_and_predict(client, tokens, estimator, X: pd.DataFrame, name: str = "steps") -> dict:
+    """Publish the estimator over HTTP and require its first rows' answers from scikit-learn."""
+    client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
+    response = client.post(
+        f"/api/v1/models/{name}/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib"), "activate": "true"},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    used = [f["name"] for f in body["features"]]
+    rows = [
+        {n: None if pd.isna(v) else v for n, v in row.items()}
+        for row in X.iloc[:5][used].to_dict("records")
+    ]
+    answer = client.post(f"/api/v1/models/{name}/predict?explain=true", json={"instances": rows})
+    assert answer.status_code == 200, answer.get_json()
+    predictions = answer.get_json()["predictions"]
+    expected = _predict(estimator, X.iloc[:5], proba=False)
+    if isinstance(predictions[0], float):
+        assert predictions == pytest.approx(expected.tolist(), rel=1e-9)
+    else:
+        assert predictions == expected.tolist()
+    return body
+
+
+def _shops(rows: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
+    """A mixed frame: a skewed city category with rare values and gaps, and numbers with gaps."""
+    rng = np.random.default_rng(7)
+    cities = ["paris"] * 50 + ["lyon"] * 25 + ["nice"] * 15 + ["brest", "metz", "pau"] * 3
+    frame = pd.DataFrame(
+        {
+            "city": pd.Series(rng.choice(cities, rows), dtype=object),
+            "area": rng.gamma(4.0, 20.0, rows),
+            "rooms": rng.integers(1, 7, rows).astype(float),
+        }
+    )
+    frame.loc[::13, "city"] = np.nan
+    frame.loc[::11, "area"] = np.nan
+    y = (
+        3 * frame["area"].fillna(80)
+        + 7 * frame["rooms"]
+        + frame["city"]
+        .map({"paris": 90, "lyon": 40, "nice": 60, "brest": -5, "metz": 3, "pau": 11})
+        .fillna(0)
+    )
+    return frame, y.to_numpy() + rng.normal(0, 5, rows)
+
+
+INFREQUENT = [
+    {"min_frequency": 20, "handle_unknown": "infrequent_if_exist"},
+    {"min_frequency": 0.05, "handle_unknown": "warn"},
+    {"max_categories": 3, "handle_unknown": "infrequent_if_exist"},
+    {"max_categories": 3, "handle_unknown": "ignore"},
+    {"min_frequency": 20, "handle_unknown": "error"},
+    {"min_frequency": 20, "handle_unknown": "infrequent_if_exist", "drop": "first"},
+    # No category is rare enough: the encoder is plain, and was refused all the same.
+    {"min_frequency": 1, "handle_unknown": "infrequent_if_exist"},
+]
+
+
+@pytest.mark.parametrize("settings", INFREQUENT, ids=lambda s: "-".join(map(str, s.values())))
+def test_infrequent_categories_share_their_column(settings):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (OneHotEncoder(**settings), ["city"]),
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["area", "rooms"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    plan = assert_exact(estimator, frame)
+    city = next(f for f in plan.features if f.name == "city")
+    assert set(city.enum) == {"paris", "lyon", "nice", "brest", "metz", "pau"}
+    assert city.accepts_unknown == (settings["handle_unknown"] != "error")
+    assert city.nullable
+
+
+def test_infrequent_categories_after_an_imputer_in_a_classifier(client, tokens):
+    frame, y = _shops()
+    target = np.where(y > np.median(y), "dear", "cheap")
+    columns = make_column_transformer(
+        (
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="unknown-city"),
+                OneHotEncoder(max_categories=4, handle_unknown="infrequent_if_exist"),
+            ),
+            ["city"],
+        ),
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["area", "rooms"]),
+    )
+    estimator = _fit(make_pipeline(columns, LogisticRegression()), frame, target)
+    assert_exact(estimator, frame)
+    body = upload_and_predict(client, tokens, estimator, frame, "shops")
+    assert body["estimator"] == (
+        "Pipeline(ColumnTransformer(Pipeline(SimpleImputer, OneHotEncoder), "
+        "Pipeline(SimpleImputer, StandardScaler)), LogisticRegression)"
+    )
+
+
+def test_infrequent_numeric_categories_on_bundled_data():
+    X, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    columns = make_column_transformer(
+        (OneHotEncoder(min_frequency=30, handle_unknown="infrequent_if_exist"), ["age"]),
+        remainder=StandardScaler(),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), X, y)
+    assert_exact(estimator, X)
+
+
+def _lookup_plan(column: dict) -> dict:
+    return {
+        "format": 1,
+        "kind": "linear",
+        "link": "identity",
+        "features": [{"name": "city", "type": "string", "enum": ["a", "b"], "nullable": False}],
+        "columns": [{"feature": "city", "mul": 1.0, "add": 0.0, "missing": None, **column}],
+        "coef": [[2.0]],
+        "intercept": [0.5],
+        "classes": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({"lookup": [["a", 1.0], [3, 1.0]]}, "pairs of type string"),
+        ({"lookup": [["a", 1.0], ["a", 2.0]]}, "names a category twice"),
+        ({"lookup": [["a", "x"]]}, "must be a number"),
+        ({"lookup": [["a", 1.0]], "unknown": float("inf")}, "unknown must be finite"),
+        ({"lookup": [["a", 1.0]], "category": "a"}, "both a category and a lookup"),
+    ],
+)
+def test_lookup_columns_are_checked_on_load(column, message):
+    with pytest.raises(PlanError, match=message):
+        Plan(_lookup_plan(column))
+
+
+def test_a_lookup_column_scores_each_category_and_the_unknown_one():
+    raw = _lookup_plan({"lookup": [["b", 3.0]], "unknown": 1.0})
+    raw["features"][0]["accepts_unknown"] = True
+    assert Plan(raw).predict({"city": ["a", "b", "zz"]}).predictions == [0.5, 6.5, 2.5]
