@@ -57,6 +57,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = registry
 
     from registry.api import init_api
+    from registry.protocols import register_protocols
 
     init_api(app, registry)
+    register_protocols(app)
     return app
