@@ -238,6 +238,11 @@ def _answer_models(
         many["probabilities"] = rx.List(rx.Nested(probabilities), required=True)
     one["contributions"] = rx.Raw(description=_CONTRIBUTIONS_HELP)
     many["contributions"] = rx.List(rx.Raw, description=_CONTRIBUTIONS_HELP)
+    if plan.contributions_space is not None:
+        space = rx.String(
+            enum=[plan.contributions_space], description=_SPACE_HELP[plan.contributions_space]
+        )
+        one["contributions_space"] = many["contributions_space"] = space
     ns.model(f"{name}.Prediction", one)
     ns.model(f"{name}.Predictions", many)
 
@@ -280,5 +285,15 @@ _ERRORS = {
         (415, "The body is not application/json"),
         (422, "A row misses a field, has an unknown one, or a bad value"),
     )
+}
+_SPACE_HELP = {
+    "linear_predictor": (
+        "With explain=true: the contributions sum to the linear predictor; the prediction is "
+        "its inverse link (exp for a log link)"
+    ),
+    "transformed_target": (
+        "With explain=true: the contributions sum to the prediction in the transformed target's "
+        "space, before the inverse target transform"
+    ),
 }
 _CONTRIBUTIONS_HELP = "With explain=true: each feature's additive part, plus _intercept"

@@ -141,6 +141,10 @@ def build_answer(
         probabilities = [
             dict(zip(labels, row, strict=True)) for row in output.probabilities.tolist()
         ]
+    if output.contributions is not None and plan.contributions_space is not None:
+        # The parts add up to the linear predictor or the transformed target, not to the
+        # prediction: the answer says which.
+        body["contributions_space"] = plan.contributions_space
     if single:
         body["prediction"] = output.predictions[0]
         if probabilities is not None:

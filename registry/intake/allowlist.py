@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from registry.intake.inert import INERT, SKOPS_INERT
 from registry.intake.standins import STAND_INS
 
 
@@ -17,6 +18,7 @@ class Use(enum.Enum):
     ARRAY_WRAPPER = "array_wrapper"  # joblib's NumpyArrayWrapper, read by our own code
     CALLABLE = "callable"  # only ever called by REDUCE, through an argument checker
     VALUE = "value"  # a harmless type that may appear as a plain value (a dtype parameter)
+    INERT = "inert"  # never built: read as an inert placeholder (registry.intake.inert)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ ESTIMATORS = {
     ("sklearn.linear_model._bayes", "ARDRegression"),
     ("sklearn.linear_model._stochastic_gradient", "SGDRegressor"),
     ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
+    ("sklearn.linear_model._glm.glm", "PoissonRegressor"),
+    ("sklearn.linear_model._glm.glm", "GammaRegressor"),
+    ("sklearn.linear_model._glm.glm", "TweedieRegressor"),
     ("sklearn.pipeline", "Pipeline"),
     ("sklearn.compose._column_transformer", "ColumnTransformer"),
     ("sklearn.preprocessing._data", "StandardScaler"),
@@ -97,6 +102,8 @@ def _build() -> dict[tuple[str, str], Entry]:
     # Helper classes of older releases, built as plain stand-ins with the same checked BUILD.
     for (module, name), target in STAND_INS.items():
         table[module, name] = Entry(Use.ESTIMATOR, target)
+    for module, name in INERT:
+        table[module, name] = Entry(Use.INERT, "")
     table["joblib.numpy_pickle", "NumpyArrayWrapper"] = Entry(Use.ARRAY_WRAPPER, "")
     for (submodule, name), target in _NUMPY_CALLABLES.items():
         for package in ("numpy.core", "numpy._core"):
@@ -124,6 +131,7 @@ SKOPS_CONTAINERS = frozenset(
 SKOPS_TRUSTED = tuple(
     sorted(
         {f"{m}.{n}" for (m, n), e in ALLOWED.items() if e.use in (Use.ESTIMATOR, Use.VALUE)}
+        | {f"{m}.{n}" for m, n in SKOPS_INERT}
         | {"numpy.dtype"}
     )
 )
@@ -146,6 +154,9 @@ SUPPORTED_MODELS = (
     "BayesianRidge",
     "ARDRegression",
     "SGDRegressor",
+    "PoissonRegressor",
+    "GammaRegressor",
+    "TweedieRegressor",
     "LogisticRegressionCV",
     "SGDClassifier(loss='log_loss')",
     "LogisticRegression",

@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.extmath import softmax
 
-from registry.intake.extract import one_vs_rest
+from registry.intake.extract import GLMS, one_vs_rest
+from registry.intake.inert import Inert
 from registry.intake.standins import RemainderColumns
 
 
@@ -86,6 +87,9 @@ def restore_defaults(estimator: Any) -> None:
                 state[name] = parameter.default
         for name, value in _fitted_defaults(part).items():
             state.setdefault(name, value)
+        if type(part) in GLMS and type(state.get("_base_loss")) is Inert:
+            # The saved loss was read as a placeholder; scikit-learn's predict needs its link.
+            state["_base_loss"] = part._get_loss()
 
 
 def _head(estimator: Any) -> Any:

@@ -14,6 +14,7 @@ from sklearn.linear_model import (
     BayesianRidge,
     ElasticNet,
     ElasticNetCV,
+    GammaRegressor,
     HuberRegressor,
     Lars,
     LarsCV,
@@ -25,11 +26,13 @@ from sklearn.linear_model import (
     LogisticRegression,
     LogisticRegressionCV,
     OrthogonalMatchingPursuit,
+    PoissonRegressor,
     QuantileRegressor,
     Ridge,
     RidgeCV,
     SGDClassifier,
     SGDRegressor,
+    TweedieRegressor,
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -43,6 +46,7 @@ from registry.intake.allowlist import (
 )
 from registry.intake.columns import NO_FILL, Categorical, Column, Preparation, Raw, Value
 from registry.intake.encoders import Encoding, python_value
+from registry.intake.inert import Inert, inert_name
 from registry.plans import PLAN_FORMAT
 
 # Each predicts X @ coef_ + intercept_ (a regressor) or a link of it (a classifier).
@@ -65,9 +69,11 @@ _REGRESSORS = (
     ARDRegression,
     SGDRegressor,
 )
+# Generalized linear models: the prediction is the inverse link of X @ coef_ + intercept_.
+GLMS = (PoissonRegressor, GammaRegressor, TweedieRegressor)
 _LOGISTIC = (LogisticRegression, LogisticRegressionCV)
 _CLASSIFIERS = (*_LOGISTIC, SGDClassifier)
-_HEADS = (*_REGRESSORS, *_CLASSIFIERS)
+_HEADS = (*_REGRESSORS, *GLMS, *_CLASSIFIERS)
 _RELEASE = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?([a-z]+[0-9]*|\.post[0-9]+|\.dev[0-9]+)?")
 
 
@@ -237,7 +243,8 @@ def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | Non
             )
         if intercept.shape != (1,):
             raise InvalidArtifact(f"The {name}'s intercept is damaged.")
-        return "linear", "identity", coef, intercept, None
+        link = glm_link(model) if type(model) in GLMS else "identity"
+        return "linear", link, coef, intercept, None
     labels = getattr(model, "classes_", None)
     if type(labels) is not np.ndarray or labels.ndim != 1 or len(labels) < 2:
         raise InvalidArtifact(f"The {name} is not fitted.")
@@ -261,6 +268,40 @@ def _head(model: Any) -> tuple[str, str, np.ndarray, np.ndarray, list[Any] | Non
         coef, intercept = 2.0 * coef, 2.0 * intercept
     link = "logistic" if len(classes) == 2 else "ovr"
     return "logistic", link, coef, intercept, classes
+
+
+_LINKS = {"LogLink": "log", "IdentityLink": "identity"}
+
+
+def glm_link(model: Any) -> str:
+    """Return a GLM's link as the release that saved it fitted it: read from its saved loss.
+
+    Releases from 1.1 keep the loss (with its link object) in ``_base_loss``; without one, the
+    link follows the parameters as every such release chose it.
+    """
+    loss = vars(model).get("_base_loss")
+    if loss is not None:
+        part = loss.state.get("link") if type(loss) is Inert and type(loss.state) is dict else None
+        if type(loss) is not Inert:
+            part = getattr(loss, "link", None)
+        saved = inert_name(part) or type(part).__name__
+        if saved not in _LINKS:
+            raise UnsupportedEstimator(
+                f"{type(model).__name__} with a {printable(saved)} link is not supported; "
+                "the log and identity links are."
+            )
+        return _LINKS[saved]
+    if type(model) is not TweedieRegressor:
+        return "log"
+    link, power = vars(model).get("link", "auto"), vars(model).get("power", 0.0)
+    if link == "auto" and isinstance(power, (int, float)):
+        return "identity" if power <= 0 else "log"
+    if link in ("log", "identity"):
+        return link
+    raise UnsupportedEstimator(
+        f"TweedieRegressor with link={printable(str(link))!r} is not supported; "
+        "link='auto', 'log' and 'identity' are."
+    )
 
 
 def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:

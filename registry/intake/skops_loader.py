@@ -24,7 +24,7 @@ from registry.intake.allowlist import (
 
 _LOADERS = frozenset(
     "ObjectNode DictNode ListNode TupleNode JsonNode NdArrayNode DTypeNode SliceNode "
-    "TypeNode FunctionNode".split()
+    "TypeNode FunctionNode LossNode MaskedArrayNode".split()
 )
 _MAX_DEPTH = 200
 

@@ -20,6 +20,7 @@ from registry.intake.allowlist import (
     resolve,
     unsupported_message,
 )
+from registry.intake.inert import Inert, InertName
 from registry.intake.streams import open_stream
 
 _Base = pickle._Unpickler  # the pure-Python unpickler, whose dispatch table can be replaced
@@ -85,6 +86,8 @@ class RestrictedUnpickler(_Base):
             raise _refuse_global(module, name)
         if entry.use is Use.CALLABLE:
             return _Callable(entry.target)
+        if entry.use is Use.INERT:
+            return InertName(f"{module}.{name}")
         if entry.use is Use.ARRAY_WRAPPER:
             if self._nested:
                 raise UntrustedArtifact("The file hides a joblib array inside an object array.")
@@ -108,6 +111,9 @@ class RestrictedUnpickler(_Base):
     def load_reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack[-1]
+        if type(func) is InertName:
+            self.stack[-1] = Inert(func.name)  # its arguments were read, and are dropped
+            return
         if type(func) is not _Callable:
             raise UntrustedArtifact("The file calls something other than an allowed function.")
         if type(args) is not tuple:
@@ -115,6 +121,9 @@ class RestrictedUnpickler(_Base):
         self.stack[-1] = arrays.CALLABLES[func.target](*args)
 
     def _new(self, cls: Any, args: Any, kwargs: Any) -> None:
+        if type(cls) is InertName:
+            self.append(Inert(cls.name))
+            return
         if cls is not _ArrayWrapper and not self._is_estimator_class(cls):
             raise UntrustedArtifact("The file creates an object of a type that is not allowed.")
         if args != () or kwargs != {}:
@@ -143,6 +152,8 @@ class RestrictedUnpickler(_Base):
             arrays.set_dtype_state(inst, state)
         elif self._is_estimator_class(type(inst)):
             _set_estimator_state(inst, state)
+        elif type(inst) is Inert:
+            inst.state = state  # kept as read: plain values, arrays and other placeholders
         else:
             raise UntrustedArtifact("The file sets the state of an object that is not allowed.")
 

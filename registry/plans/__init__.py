@@ -3,12 +3,13 @@
 A plan is JSON (format 1):
 
     {"format": 1, "kind": "linear" | "logistic",
-     "link": "identity" | "logistic" | "softmax" | "ovr",
+     "link": "identity" | "log" | "logistic" | "softmax" | "ovr",
      "features": [{"name", "type", "enum"?, "nullable", "accepts_unknown"?}],
      "columns": [{"feature", "center"?, "mul", "add", "missing",
                   "category"? | ("lookup", "unknown"?)}],
      "ignored": [names]?,
-     "coef": [[...], ...], "intercept": [...], "classes": [...] | null}
+     "coef": [[...], ...], "intercept": [...], "classes": [...] | null,
+     "target": [{"function", "center"?, "mul"?, "add"?}]?}
 
 Each column of the design matrix comes from one input feature. A value column is
 ``(x - center) * mul + add`` (center 0 when absent); a one-hot column (it has a ``category``
@@ -18,7 +19,8 @@ column (``lookup: [[category, v], ...]``) is ``mul * L(x) + add`` where L(x) is 
 x, 0 for a known category not listed, and ``unknown`` (default 0) for a value outside the enum:
 OneHotEncoder's infrequent column pairs 1 with each rare category. A missing
 input gives the column's ``missing`` value, or is refused when that is null. The head is
-``coef @ z + intercept`` followed by the link. ``ignored`` names inputs the fitted model
+``coef @ z + intercept`` followed by the link; a linear plan's ``log`` link and ``target``
+transforms are described in registry.plans.target. ``ignored`` names inputs the fitted model
 receives but does not use; a feature with ``accepts_unknown`` scores values outside its enum
 as the fitted encoder scores an unseen category.
 """

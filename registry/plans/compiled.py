@@ -18,6 +18,7 @@ from registry.plans.spec import (
     _parse_feature,
     _require,
 )
+from registry.plans.target import parse_target
 
 
 class CompiledPlan:
@@ -49,6 +50,9 @@ class CompiledPlan:
         self.ignored = tuple(ignored)
         self.raw = dict(raw)
         self._compile_head(raw)
+        target = raw.get("target", [])
+        _require(self.kind == "linear" or not target, "Only a linear plan has a target.")
+        self.target = parse_target(target)
         self._compile_columns(raw.get("columns"))
 
     @property

@@ -12,6 +12,7 @@ import numpy as np
 from registry.plans.compiled import CompiledPlan
 from registry.plans.links import class_probabilities
 from registry.plans.spec import INTERCEPT, Feature, _key, class_label
+from registry.plans.target import contributions_space, predictions
 
 
 class NonFiniteScore(ValueError):
@@ -33,6 +34,17 @@ class Output:
 
 class Plan(CompiledPlan):
     """A validated plan, compiled into arrays for fast prediction."""
+
+    @property
+    def contributions_space(self) -> str | None:
+        """Where explain's parts add up when not to the prediction itself (linear plans).
+
+        "linear_predictor": a GLM's score, before its log link; "transformed_target": the
+        regressor's output before a TransformedTargetRegressor's inverse transform.
+        """
+        if self.kind != "linear":
+            return None
+        return contributions_space(self.link, self.target)
 
     def _value_design(self, columns: Mapping[str, Sequence[Any]], n: int) -> np.ndarray:
         """Return the (rows, value columns) design values of the value columns."""
@@ -121,11 +133,15 @@ class Plan(CompiledPlan):
             contributions = self._explain(parts)
         else:
             scores = self.raw_scores(columns)
+        if self.kind == "linear":
+            values = predictions(self.link, self.target, scores[:, 0])
+            finite = np.isfinite(scores[:, 0]) & np.isfinite(values)
+            if not finite.all():
+                raise NonFiniteScore(np.flatnonzero(~finite).tolist())
+            return Output(values.tolist(), None, contributions)
         finite = np.isfinite(scores).all(axis=1)
         if not finite.all():
             raise NonFiniteScore(np.flatnonzero(~finite).tolist())
-        if self.kind == "linear":
-            return Output(scores[:, 0].tolist(), None, contributions)
         probabilities = class_probabilities(self.link, scores)
         if self.link == "logistic":
             picks = (scores[:, 0] > 0).astype(np.intp)

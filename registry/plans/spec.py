@@ -8,7 +8,7 @@ from typing import Any
 
 PLAN_FORMAT = 1
 FEATURE_TYPES = ("number", "integer", "boolean", "string")
-LINKS = {"linear": ("identity",), "logistic": ("logistic", "softmax", "ovr")}
+LINKS = {"linear": ("identity", "log"), "logistic": ("logistic", "softmax", "ovr")}
 INTERCEPT = "_intercept"
 
 
