@@ -12,5 +12,7 @@ from flask import Flask
 def register_protocols(app: Flask) -> None:
     """Add every protocol's routes to the app."""
     from registry.protocols.kserve_v1 import blueprint as kserve_v1
+    from registry.protocols.mlflow import blueprint as mlflow
 
     app.register_blueprint(kserve_v1)
+    app.register_blueprint(mlflow)
