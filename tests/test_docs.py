@@ -354,3 +354,14 @@ def test_swagger_ui_answers_html(client):
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert b"swagger.json" in response.data
+
+
+def test_answers_document_imputed_and_fields_say_how_gaps_are_filled(client, registered):
+    document = spec(client)
+    one = document["definitions"]["house-prices.Prediction"]["properties"]["imputed"]
+    many = document["definitions"]["house-prices.Predictions"]["properties"]["imputed"]
+    assert one["type"] == "array" and one["items"]["type"] == "string"
+    assert many["items"]["type"] == "array"
+    assert "absent when" in one["description"] and "absent when" in many["description"]
+    garage = document["definitions"]["house-prices.Row"]["properties"]["garage"]
+    assert "fills it in as it was trained" in garage["description"]

@@ -19,7 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from registry.api.doc_text import text_block
 from registry.api.error_caps import MAX_ROWS, cap_rows, enum_text
 from registry.errors import ValidationFailed
-from registry.plans import Feature, Plan
+from registry.plans import Columns, Feature, Plan
 
 _NUMBER = (int, float)
 UNKNOWN_NOTE = (
@@ -166,7 +166,10 @@ class TypedField(rx.Raw):
 def _field_note(feature: Feature) -> str | None:
     notes = []
     if feature.nullable:
-        notes.append("May be null or left out")
+        notes.append(
+            "May be null or left out: the model fills it in as it was trained to (the "
+            "answer's imputed names it)"
+        )
     if feature.accepts_unknown:
         # Categories are the publisher's text: a code block, which Swagger UI shows as text.
         values = text_block(enum_text(feature.enum or ()))
@@ -217,7 +220,7 @@ class RowValidator:
             self._schema = row_schema(self.features, self.ignored)
         return self._schema
 
-    def from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def from_rows(self, rows: list[dict[str, Any]]) -> Columns:
         """Return columns for a list of row objects. Raises ValidationFailed."""
         count = len(self.names)
         try:
@@ -230,7 +233,7 @@ class RowValidator:
         columns = self._columns(table)
         return columns if columns is not None else self._slow(rows)
 
-    def from_table(self, names: list[str], data: list[list[Any]]) -> dict[str, Any]:
+    def from_table(self, names: list[str], data: list[list[Any]]) -> Columns:
         """Return columns for a columns/data body. Raises ValidationFailed."""
         if list(names) == list(self.names):
             table = list(zip(*data, strict=True)) if data else [() for _ in names]
@@ -239,13 +242,17 @@ class RowValidator:
                 return columns
         return self._slow([dict(zip(names, row, strict=True)) for row in data])
 
-    def _columns(self, table: Sequence[Sequence[Any]]) -> dict[str, Any] | None:
-        columns: dict[str, Any] = {}
+    def _columns(self, table: Sequence[Sequence[Any]]) -> Columns | None:
+        columns = Columns()
+        gaps = []
         for feature, enum, values in zip(self.features, self._enums, table, strict=True):
             kinds = set(map(type, values))
             allowed = _TYPES[feature.type] | ({type(None)} if feature.nullable else set())
             if not kinds <= allowed:
                 return None
+            missing = type(None) in kinds
+            if missing:
+                gaps.append(feature.name)
             if enum is not None:
                 keys = set(values) - {None}
                 if feature.type == "number":
@@ -262,14 +269,13 @@ class RowValidator:
                 columns[feature.name] = list(values)
             else:
                 columns[feature.name] = np.array(
-                    values
-                    if type(None) not in kinds
-                    else [math.nan if v is None else v for v in values],
+                    [math.nan if v is None else v for v in values] if missing else values,
                     dtype=np.float64,
                 )
+        columns.gaps = tuple(gaps)
         return columns
 
-    def _slow(self, rows: list[Any]) -> dict[str, Any]:
+    def _slow(self, rows: list[Any]) -> Columns:
         """Validate row by row with marshmallow, to name the problems of the first bad rows.
 
         Past MAX_ROWS bad rows, the others are only counted, with a cheap check that

@@ -243,6 +243,16 @@ def _answer_models(
             enum=[plan.contributions_space], description=_SPACE_HELP[plan.contributions_space]
         )
         one["contributions_space"] = many["contributions_space"] = space
+    if plan.nullable:
+        one["imputed"] = rx.List(
+            rx.String, description=_IMPUTED_HELP.format(which="the row", absent="none was")
+        )
+        many["imputed"] = rx.List(
+            rx.List(rx.String),
+            description=_IMPUTED_HELP.format(
+                which="each row (a list per row)", absent="no row lacked one"
+            ),
+        )
     ns.model(f"{name}.Prediction", one)
     ns.model(f"{name}.Predictions", many)
 
@@ -296,4 +306,8 @@ _SPACE_HELP = {
         "space, before the inverse target transform"
     ),
 }
+_IMPUTED_HELP = (
+    "The features {which} left out or sent as null, which the model filled in as it was "
+    "trained to (imputed, or scored as its missing-value category); absent when {absent}"
+)
 _CONTRIBUTIONS_HELP = "With explain=true: each feature's additive part, plus _intercept"

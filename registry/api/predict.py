@@ -134,6 +134,9 @@ def build_answer(
         if single:
             raise ValidationFailed(message[0], {"_row": message}) from None
         raise ValidationFailed(f"{len(errors)} rows give no finite result.", errors) from None
+    # Named only when a row lacked a value: answers that needed nothing filled in stay as
+    # they were, and cost nothing more.
+    imputed = plan.filled_in(columns)
     body: dict[str, Any] = {"model": name, "version": version}
     probabilities = None
     if output.probabilities is not None:
@@ -151,12 +154,16 @@ def build_answer(
             body["probabilities"] = probabilities[0]
         if output.contributions is not None:
             body["contributions"] = output.contributions[0]
+        if imputed is not None:
+            body["imputed"] = imputed[0]
     else:
         body["predictions"] = output.predictions
         if probabilities is not None:
             body["probabilities"] = probabilities
         if output.contributions is not None:
             body["contributions"] = output.contributions
+        if imputed is not None:
+            body["imputed"] = imputed
     return body, len(output.predictions)
 
 

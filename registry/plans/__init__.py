@@ -25,7 +25,7 @@ receives but does not use; a feature with ``accepts_unknown`` scores values outs
 as the fitted encoder scores an unseen category.
 """
 
-from registry.plans.plan import NonFiniteScore, Output, Plan
+from registry.plans.plan import Columns, NonFiniteScore, Output, Plan
 from registry.plans.spec import (
     FEATURE_TYPES,
     INTERCEPT,
@@ -37,6 +37,7 @@ from registry.plans.spec import (
 )
 
 __all__ = [
+    "Columns",
     "FEATURE_TYPES",
     "INTERCEPT",
     "LINKS",

@@ -37,6 +37,8 @@ class CompiledPlan:
         names = [f.name for f in self.features]
         _require(len(set(names)) == len(names), "Feature names must be unique.")
         self._index = {name: i for i, name in enumerate(names)}
+        # The features a row may leave out or send as null: the plan fills them in.
+        self.nullable = tuple(f.name for f in self.features if f.nullable)
         ignored = raw.get("ignored", [])
         _require(
             isinstance(ignored, list) and all(isinstance(n, str) and n for n in ignored),

@@ -32,6 +32,16 @@ class Output:
     contributions: list[Any] | None
 
 
+class Columns(dict[str, Any]):
+    """Checked input columns by feature name; ``gaps`` names the features lacking a value.
+
+    The row check sees every value's type anyway, so it notes for free which columns hold
+    a None; a plain mapping is searched for them instead.
+    """
+
+    gaps: tuple[str, ...] = ()
+
+
 class Plan(CompiledPlan):
     """A validated plan, compiled into arrays for fast prediction."""
 
@@ -149,6 +159,30 @@ class Plan(CompiledPlan):
             picks = probabilities.argmax(axis=1)
         labels = [self._classes[i] for i in picks]
         return Output(labels, probabilities, contributions)
+
+    def filled_in(self, columns: Mapping[str, Sequence[Any]]) -> list[list[str]] | None:
+        """Return each row's features that had no value (None, NaN), or None when none lacked one.
+
+        Only nullable features can lack a value; checked Columns name the ones that do.
+        """
+        names = columns.gaps if isinstance(columns, Columns) else self.nullable
+        gaps = []
+        for name in names:
+            values = columns[name]
+            if isinstance(values, np.ndarray):
+                missing = np.isnan(values) if values.dtype == np.float64 else None
+                if missing is not None and missing.any():
+                    gaps.append((name, missing.tolist()))
+            elif None in values:
+                gaps.append((name, [v is None for v in values]))
+        if not gaps:
+            return None
+        rows: list[list[str]] = [[] for _ in gaps[0][1]]
+        for name, missing in gaps:
+            for row, absent in zip(rows, missing, strict=True):
+                if absent:
+                    row.append(name)
+        return rows
 
     def _explain(self, parts: np.ndarray) -> list[Any]:
         names = [f.name for f in self.features]
