@@ -204,3 +204,39 @@ def test_demo_and_serve_say_the_port_is_in_use_before_doing_anything(run):
             assert f"port {port} on 127.0.0.1 is in use" in result.output
             assert "--port" in result.output and "reg_" not in result.output
     assert "house-prices" not in run("models", "list").stdout
+
+
+def test_demo_that_serves_ends_its_output_with_the_token(database_url, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from tests.live import ROOT, free_port, server_env
+
+    port = free_port()
+    out = tmp_path / "demo.out"
+    with out.open("wb") as stdout:
+        demo = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env=server_env(database_url, tmp_path / "artifacts"),
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and demo.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health/live", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        lines = out.read_text().strip().splitlines()
+        # As README says: the token is the last line, also once the server is up.
+        assert lines[-1].startswith("reg_"), lines[-3:]
+        assert any(line.startswith("Serving on") for line in lines)
+    finally:
+        demo.terminate()
+        demo.wait(30)

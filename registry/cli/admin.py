@@ -87,13 +87,21 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def serving_line(host: str, port: int) -> str:
+    """Return the line that says where the server listens."""
+    return f"Serving on http://{host}:{port}  (docs at http://{host}:{port}/docs)"
+
+
 @click.command("serve", help="Upgrade the schema, then serve the API with gunicorn.")
 @server_options
-def serve_command(host: str, port: int, workers: int) -> None:
+# demo says where it serves itself, so that its token stays on the last line.
+@click.option("--banner/--no-banner", default=True, hidden=True)
+def serve_command(host: str, port: int, workers: int, banner: bool) -> None:
     from registry.server import serve
 
     check_port_free(host, port)
 
     upgrade_database(Config.from_env())
-    click.echo(f"Serving on http://{host}:{port}  (docs at http://{host}:{port}/docs)")
+    if banner:
+        click.echo(serving_line(host, port))
     serve(host, port, workers)

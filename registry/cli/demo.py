@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from config import ROOT
-from registry.cli.admin import check_port_free, server_options
+from registry.cli.admin import check_port_free, server_options, serving_line
 from registry.cli.common import Workspace, cli_actor, workspace
 from registry.errors import ModelNotFound
 from registry.intake.sandbox import IntakeLimits
@@ -164,6 +164,8 @@ def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
     )
     click.echo("Compare the two house-price versions:")
     click.echo(f"  curl -s '{url}/api/v1/models/house-prices/compare?a=1&b=2'")
+    if not no_serve:
+        click.echo(serving_line(host, port))
     click.echo("A publisher token for uploads and changes (shown once; keep it safe):")
     click.echo(token)
     if no_serve:
@@ -182,5 +184,6 @@ def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
             str(port),
             "--workers",
             str(workers),
+            "--no-banner",
         ],
     )
