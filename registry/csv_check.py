@@ -22,11 +22,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def check_csv(data: bytes, target: str, max_rows: int, max_columns: int) -> None:
+def check_csv(data: bytes, target: str, max_rows: int, max_columns: int) -> tuple[int, int]:
     """Refuse a CSV that no child needs to see: not UTF-8, no header, no such target, too big.
 
-    Rows are counted as lines after the header (a quoted value holding a line break counts
-    twice). Raises InvalidTrainingData (422) or PayloadTooLarge (413).
+    Return its (rows, columns). Rows are counted as lines after the header (a quoted value
+    holding a line break counts twice). Raises InvalidTrainingData (422) or PayloadTooLarge
+    (413).
     """
     try:
         text = data.decode("utf-8-sig")
@@ -62,3 +63,4 @@ def check_csv(data: bytes, target: str, max_rows: int, max_columns: int) -> None
             "(REGISTRY_MAX_CSV_ROWS).",
             {"data": [f"At most {max_rows} rows."]},
         )
+    return rows, len(header)

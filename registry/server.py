@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
 import shutil
 import tempfile
@@ -88,6 +89,18 @@ class RegistryServer(BaseApplication):
         return create_app(self.app_options)
 
 
+def worker_timeout(config: Any) -> int:
+    """Return the seconds gunicorn lets a worker go without checking in before killing it.
+
+    The buffering worker's event loop checks in every second, whatever its thread is doing.
+    A sync worker checks in between requests only, so it must outlive the longest one:
+    training waiting for its child on a busy machine, then the intake of the result.
+    """
+    if config.worker_class != "sync":
+        return 120
+    return max(120, math.ceil(config.train_timeout + config.intake_timeout) + 30)
+
+
 WORKER_CLASSES = {
     # Reads each request whole without blocking before the app's one thread runs it.
     "buffering": "registry.worker.BufferingWorker",
@@ -114,9 +127,7 @@ def serve(host: str, port: int, workers: int, app_options: dict[str, Any] | None
         # Each answer closes its connection, as with sync workers: a kept-alive client would
         # stay on one worker, and wait behind that worker's long requests.
         "keepalive": 0,
-        # A worker's event loop checks in every second, whatever its thread is doing;
-        # intake and training have their own, shorter, time limits.
-        "timeout": 120,
+        "timeout": worker_timeout(config),
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,
         **access_log_options(),

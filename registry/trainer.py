@@ -13,17 +13,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config import ROOT
 from registry.artifacts import ArtifactStore
+from registry.child_budget import OverBudget, Starved, run_within_budget
 from registry.csv_check import check_csv
 from registry.db import Database
 from registry.errors import (
+    IntakeBusy,
     IntakeUnavailable,
     InvalidTrainingData,
     KindMismatch,
@@ -51,6 +53,15 @@ sys.path.insert(0, sys.argv[1])
 from registry.training.child import child_main
 child_main()
 """
+
+# What a training child needs whatever the CSV (Python, pandas and scikit-learn starting and
+# a warm-up fit: 1.5-2 CPU seconds measured) and per cell of the CSV (0.4 us measured up to
+# 10 million cells), each with a wide margin. CPU time, not the wall clock: on a loaded machine
+# the child (at a low priority) may get a small share of a core and still finish.
+BASE_CPU_SECONDS = 15.0
+CPU_SECONDS_PER_CELL = 5e-6
+# When the machine is too busy to train in time, clients are told to come back after this.
+BUSY_RETRY_AFTER = 60
 
 # One BLAS thread: training must not take every core away from the predictions.
 _CHILD_ENV = {
@@ -135,6 +146,32 @@ class TrainedModel:
         }
 
 
+def train_cpu_budget(rows: int, columns: int, cap: int) -> int:
+    """Return the CPU seconds a training child may use for a CSV: its start-up plus its cells.
+
+    ``cap`` (REGISTRY_TRAIN_CPU_SECONDS) bounds it whatever the CSV.
+    """
+    needed = BASE_CPU_SECONDS + rows * columns * CPU_SECONDS_PER_CELL
+    return max(1, min(cap, math.ceil(needed)))
+
+
+def _seconds(count: int) -> str:
+    return "1 CPU second" if count == 1 else f"{count} CPU seconds"
+
+
+def _over_budget(budget: int, rows: int, columns: int, limits: TrainLimits) -> str:
+    raised = (
+        " The operator may raise REGISTRY_TRAIN_CPU_SECONDS."
+        if budget >= limits.cpu_seconds
+        else ""
+    )
+    return (
+        f"Training needed more than the {_seconds(budget)} allowed for a CSV of {rows} rows "
+        f"and {columns} columns, and was stopped. Send fewer rows or columns (or text columns "
+        f"with fewer distinct values), or fit the model on your machine and push it.{raised}"
+    )
+
+
 def kind_to_train(db: Database, name: str, kind: str | None) -> str | None:
     """Return the kind to train for model ``name``: the one asked for, else the model's own.
 
@@ -165,13 +202,17 @@ def train_in_child(
 ) -> TrainedModel:
     """Check CSV bytes here, then fit on them in a fenced child process; return the result.
 
-    Raises InvalidTrainingData (bad data, a crash or the timeout), PayloadTooLarge (rows or
-    columns over the limits), IntakeBusy, or IntakeUnavailable (a fence is down).
+    The child may use CPU seconds in proportion to the CSV's cells (train_cpu_budget);
+    ``timeout`` only bounds how long this waits for them on a busy machine.
+    Raises InvalidTrainingData (bad data, a crash or a CPU budget used up), PayloadTooLarge
+    (rows or columns over the limits), IntakeBusy (every slot taken, or the machine too busy
+    to give the child its CPU in ``timeout`` seconds), or IntakeUnavailable (a fence is down).
     """
     limits = limits or TrainLimits()
     if not data.strip():
         raise InvalidTrainingData("The CSV is empty.", {"data": ["The file is empty."]})
-    check_csv(data, target, limits.max_rows, limits.max_columns)
+    rows, columns = check_csv(data, target, limits.max_rows, limits.max_columns)
+    budget = train_cpu_budget(rows, columns, limits.cpu_seconds)
     header = json.dumps({"target": target, "kind": kind, "test_size": test_size})
     command = [
         sys.executable,
@@ -179,7 +220,7 @@ def train_in_child(
         "-c",
         _BOOTSTRAP,
         str(ROOT),
-        str(limits.cpu_seconds),
+        str(budget),
         str(limits.memory_bytes),
         str(os.getpid()),
         ",".join(sorted(limits.sandbox.allow_weak)),
@@ -187,20 +228,21 @@ def train_in_child(
     sandbox = limits.sandbox
     with sandbox_slot(sandbox.slot_folder, sandbox.slots, sandbox.queue_seconds):
         try:
-            # "/" as working directory: nothing to create, nothing left behind.
-            finished = subprocess.run(
+            finished = run_within_budget(
                 command,
-                input=header.encode("utf-8") + b"\n" + data,
-                capture_output=True,
-                timeout=timeout,
-                env={"PATH": os.defpath, **_CHILD_ENV},
-                cwd="/",
-                check=False,
+                header.encode("utf-8") + b"\n" + data,
+                {"PATH": os.defpath, **_CHILD_ENV},
+                timeout,
             )
-        except subprocess.TimeoutExpired:
-            raise InvalidTrainingData(
-                f"Training took longer than the limit of {timeout:g} seconds; "
-                "try a smaller CSV or fewer columns."
+        except OverBudget:
+            raise InvalidTrainingData(_over_budget(budget, rows, columns, limits)) from None
+        except Starved as starved:
+            raise IntakeBusy(
+                f"The server is too busy to train now: in {timeout:g} seconds the training "
+                f"child got {starved.cpu_used:.1f} of the {_seconds(budget)} it may use. "
+                "Try again in a minute, or fit the model on your machine and push it "
+                "(registry.push, or manage.py versions push).",
+                retry_after=BUSY_RETRY_AFTER,
             ) from None
     try:
         answer = json.loads(finished.stdout)

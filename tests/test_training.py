@@ -17,8 +17,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from registry import training
-from registry.errors import InvalidTrainingData
-from registry.trainer import train_in_child
+from registry.errors import IntakeBusy, InvalidTrainingData
+from registry.trainer import TrainLimits, train_cpu_budget, train_in_child
 from tests.factories import churn_frame, house_frame
 from tests.live import ROOT
 
@@ -148,8 +148,33 @@ def test_training_runs_in_a_child_process():
     trained = train_in_child(csv_bytes(houses()), "price", None, 0.2, timeout=60)
     assert trained.kind == "linear" and trained.metrics["r2"] > 0.99
     assert joblib.load(io.BytesIO(trained.artifact)).n_features_in_ == 4
-    with pytest.raises(InvalidTrainingData, match="longer than the limit"):
+
+
+def test_a_child_that_gets_no_cpu_in_time_is_a_busy_server_not_a_bad_csv():
+    # The wall clock only bounds how long a request waits; a CSV is never blamed for it.
+    with pytest.raises(IntakeBusy) as caught:
         train_in_child(csv_bytes(houses()), "price", None, 0.2, timeout=0.05)
+    message = caught.value.message
+    assert "busy" in message and "CPU seconds" in message and "Try again" in message
+    assert "push" in message  # or fit it locally and push it
+    assert caught.value.retry_after > 0
+
+
+def test_training_is_stopped_by_its_cpu_budget_and_says_what_to_do():
+    limits = TrainLimits(cpu_seconds=1)
+    with pytest.raises(InvalidTrainingData) as caught:
+        train_in_child(csv_bytes(houses()), "price", None, 0.2, timeout=300, limits=limits)
+    message = caught.value.message
+    assert "1 CPU second" in message and "200 rows and 5 columns" in message
+    assert "fewer rows" in message and "REGISTRY_TRAIN_CPU_SECONDS" in message
+
+
+def test_the_cpu_budget_grows_with_rows_times_columns_up_to_the_setting():
+    small = train_cpu_budget(300, 6, 40)
+    assert 10 <= small < 40  # start-up measured at 1.5-2 CPU seconds, with a wide margin
+    assert small < train_cpu_budget(100_000, 20, 1000) < train_cpu_budget(100_000, 100, 1000)
+    assert train_cpu_budget(100_000, 100, 40) == 40
+    assert train_cpu_budget(300, 6, 5) == 5
 
 
 def test_web_workers_never_load_pandas_or_sklearn():
@@ -259,3 +284,15 @@ def test_train_request_shape_errors(client, tokens, app):
     registry.config = replace(registry.config, max_csv_bytes=10)
     too_big = train_request(client, tokens, "houses", b"a,price\n1,2\n", target="price")
     assert too_big.status_code == 413 and too_big.get_json()["code"] == "payload_too_large"
+
+
+def test_sync_workers_outlive_a_training_request_on_a_busy_machine():
+    from config import Config
+    from registry.server import worker_timeout
+
+    config = Config()
+    waits = config.train_timeout + config.intake_timeout
+    assert config.train_timeout >= 120  # the wall clock is for busy machines, not the work
+    assert worker_timeout(replace(config, worker_class="sync")) > waits
+    # The buffering worker checks in every second whatever its thread does.
+    assert worker_timeout(config) == 120

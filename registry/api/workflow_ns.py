@@ -199,7 +199,8 @@ class TrainVersion(Resource):
     )
     @ns.response(
         503,
-        "intake_busy (every sandbox slot taken; see Retry-After) or intake_unavailable",
+        "intake_busy (every sandbox slot taken, or the machine too busy to train now; see "
+        "Retry-After) or intake_unavailable",
         error_out,
     )
     @documents_errors(ns, error_out, 401, 403)
