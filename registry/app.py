@@ -58,7 +58,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from registry.api import init_api
     from registry.protocols import register_protocols
+    from registry.web import init_web
 
     init_api(app, registry)
     register_protocols(app)
+    init_web(app)
     return app

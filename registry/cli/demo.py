@@ -155,6 +155,7 @@ def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
             token = create_token(session, "publisher", "demo")
     url = f"http://{host}:{port}"
     click.echo("")
+    click.echo(f"Dashboard:    {url}/")
     click.echo(f"Swagger UI:   {url}/docs")
     click.echo(f"Models:       {url}/api/v1/models")
     click.echo("A house price:")

@@ -1,4 +1,4 @@
-"""Read use cases for the documentation: model descriptions and the versions the docs show."""
+"""Read use cases for the docs and the dashboard: descriptions, shown versions, metrics."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from registry.models import ModelVersion, RegisteredModel
@@ -49,4 +49,31 @@ def shown_versions(
         )
         for model_id, version, estimator, plan in rows:
             found[(model_id, version)] = ShownVersion(model_id, version, estimator, plan)
+    return found
+
+
+def latest_metrics(session: Session, names: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Return the metrics of each named model's newest version; models without one are left out."""
+    wanted = sorted(set(names))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        newest = (
+            select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
+            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+            .where(RegisteredModel.name.in_(chunk))
+            .group_by(ModelVersion.model_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(RegisteredModel.name, ModelVersion.metrics)
+            .join(ModelVersion, ModelVersion.model_id == RegisteredModel.id)
+            .join(
+                newest,
+                (newest.c.model_id == ModelVersion.model_id)
+                & (newest.c.version == ModelVersion.version),
+            )
+        )
+        for name, metrics in rows:
+            found[name] = dict(metrics or {})
     return found

@@ -1,0 +1,68 @@
+"""The dashboard's own error pages: HTML for people, under / and /ui only."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, render_template, request
+from werkzeug.exceptions import HTTPException, NotFound
+
+from registry.api.context import registry
+from registry.db import UNAVAILABLE, is_outage
+from registry.errors import RegistryError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+
+def _error_page(status: int, message: str) -> tuple[str, int]:
+    # No viewer lookup here: the error may be that very lookup failing.
+    return (
+        render_template(
+            "web/error.html",
+            status=status,
+            message=message,
+            show_sign_in=status in (401, 403),
+            signed_in=False,
+            may_write=False,
+            auth_reads=registry().config.auth_reads,
+            next_path=request.full_path.rstrip("?") if request.method == "GET" else "/",
+        ),
+        status,
+    )
+
+
+def _registry_error(error: RegistryError) -> tuple[str, int]:
+    if isinstance(error, Unauthorized) and registry().config.auth_reads:
+        return _error_page(401, "Reading this registry needs a token. " + error.message)
+    return _error_page(error.status, error.message)
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    status = error.code or 500
+    messages = {404: "There is no page at this address.", 405: "This page does not take that."}
+    return _error_page(status, messages.get(status, error.name))
+
+
+def _database_error(error: Exception) -> tuple[str, int]:
+    failure = registry().db.health.failed(error, is_outage(error))
+    return _error_page(failure.status, failure.message)
+
+
+def _crash(error: Exception) -> tuple[str, int]:
+    log.exception("Unhandled error on a dashboard page", exc_info=error)
+    return _error_page(500, "The server failed to show this page; the error was logged.")
+
+
+def not_found(rest: str) -> None:
+    """Answer an address under /ui that is no page (here, so that the answer is HTML)."""
+    raise NotFound()
+
+
+def register_errors(blueprint: Blueprint) -> None:
+    """Make errors on the dashboard's pages answer with an HTML page."""
+    blueprint.register_error_handler(RegistryError, _registry_error)
+    for family in UNAVAILABLE:
+        blueprint.register_error_handler(family, _database_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _crash)
+    blueprint.add_url_rule("/ui/<path:rest>", "not_found", not_found)

@@ -1,0 +1,206 @@
+"""The dashboard's pages: models, a model, a version, two versions compared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from registry.api.context import registry
+from registry.errors import VersionNotFound
+from registry.services.catalog import latest_metrics
+from registry.services.compare import compare_versions
+from registry.services.events import list_events
+from registry.services.models import get_model, list_models
+from registry.services.results import EventInfo, VersionInfo
+from registry.services.versions import get_plan, get_version, list_versions
+from registry.web.access import can_write, reader, viewer
+from registry.web.charts import bar_chart, line_chart
+from registry.web.coefficients import heads
+from registry.web.traffic import version_traffic
+
+PER_PAGE = 50
+# Versions and events a model's page reads at most: the newest ones.
+SHOWN = 500
+ACTIVATIONS = ("activated", "rolled_back")
+# Bars a coefficient chart draws at most; the table lists every term.
+CHART_TERMS = 25
+
+
+def page(template: str, **context: Any) -> str:
+    """Render a page with what every page shows: who is viewing and what they may do."""
+    identity = viewer()
+    return render_template(
+        template,
+        identity=identity,
+        signed_in=identity.role != "",
+        may_write=can_write(identity),
+        auth_reads=registry().config.auth_reads,
+        **context,
+    )
+
+
+def _tag_filter(raw: str) -> tuple[tuple[str, str] | None, str | None]:
+    if not raw:
+        return None, None
+    key, sep, value = raw.partition(":")
+    if not sep or not key:
+        return None, "A tag filter looks like key:value."
+    return (key, value), None
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def models_page() -> str:
+    """List models, filtered by name, tag and kind as GET /api/v1/models filters them."""
+    reader()
+    q = request.args.get("q", "").strip()
+    kind = request.args.get("kind", "")
+    kind = kind if kind in ("linear", "logistic") else ""
+    tag_text = request.args.get("tag", "").strip()
+    tag, problem = _tag_filter(tag_text)
+    number = _page_number()
+    with registry().db.read() as session:
+        result = list_models(session, number, PER_PAGE, q or None, tag, kind or None)
+        metrics = latest_metrics(session, [m.name for m in result.items])
+    return page(
+        "web/models.html",
+        models=result.items,
+        total=result.total,
+        number=number,
+        pages=max(1, -(-result.total // PER_PAGE)),
+        metrics=metrics,
+        q=q,
+        kind=kind,
+        tag=tag_text,
+        problem=problem,
+    )
+
+
+def _activations(events: tuple[EventInfo, ...]) -> list[EventInfo]:
+    return [e for e in events if e.action in ACTIVATIONS]
+
+
+def _metric_charts(versions: list[VersionInfo]) -> list[Any]:
+    oldest_first = sorted(versions, key=lambda v: v.version)
+    names = sorted({k for v in oldest_first for k in v.metrics})
+    charts = []
+    for name in names:
+        values = [
+            (f"v{v.version}", float(v.metrics[name]))
+            for v in oldest_first
+            if isinstance(v.metrics.get(name), (int, float))
+        ]
+        if values:
+            charts.append(line_chart(name, values))
+    return charts
+
+
+def model_page(name: str) -> str:
+    """Show a model: versions, metrics across versions, activation history, live traffic."""
+    reader()
+    reg = registry()
+    with reg.db.read() as session:
+        model = get_model(session, name)
+        versions = list(list_versions(session, name, 1, SHOWN).items)
+        events = list_events(session, name, 1, SHOWN).items
+    traffic = version_traffic(reg.metrics.exposition(), model.name)
+    traffic_chart = (
+        bar_chart("Prediction requests", [(f"v{t.version}", t.requests) for t in traffic])
+        if traffic
+        else None
+    )
+    return page(
+        "web/model.html",
+        model=model,
+        versions=versions,
+        charts=_metric_charts(versions),
+        activations=_activations(events),
+        events=events[:30],
+        traffic=traffic,
+        traffic_chart=traffic_chart,
+        page_data={"model": model.name},
+    )
+
+
+def version_page(name: str, version: int) -> str:
+    """Show a version: its features, its coefficients, its evaluation, a form to try it."""
+    reader()
+    with registry().db.read() as session:
+        model = get_model(session, name)
+        info = get_version(session, name, version)
+        plan = get_plan(session, name, version)
+    outputs = heads(plan)
+    charts = [
+        # The heading above the chart names the output already.
+        bar_chart("", [(t.label, t.coefficient) for t in head.terms[:CHART_TERMS]])
+        for head in outputs
+    ]
+    return page(
+        "web/version.html",
+        model=model,
+        version=info,
+        heads=list(zip(outputs, charts, strict=True)),
+        ignored=plan.get("ignored", []),
+        page_data={
+            "model": info.model,
+            "version": info.version,
+            "kind": info.kind,
+            "features": info.features,
+            "classes": info.classes,
+        },
+    )
+
+
+def _pick(raw: str | None, default: int | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 2**31 else default
+
+
+def compare_page(name: str) -> str:
+    """Compare two versions: metrics, input schemas, and predictions on pasted rows."""
+    reader()
+    with registry().db.read() as session:
+        model = get_model(session, name)
+        versions = list(list_versions(session, name, 1, SHOWN).items)
+        numbers = [v.version for v in versions]
+        newest = numbers[0] if numbers else None
+        older = numbers[1] if len(numbers) > 1 else newest
+        a = _pick(request.args.get("a"), model.active_version or older)
+        b = _pick(request.args.get("b"), newest if newest != a else older)
+        comparison = None
+        if a is not None and b is not None:
+            if a not in numbers or b not in numbers:
+                raise VersionNotFound(
+                    f"Model {name!r} has no version {a if a not in numbers else b}."
+                )
+            comparison = compare_versions(session, name, a, b)
+    by_number = {v.version: v for v in versions}
+    features = {}
+    for side in (a, b):
+        if side in by_number:
+            for feature in by_number[side].features:
+                features.setdefault(feature["name"], feature)
+    return page(
+        "web/compare.html",
+        model=model,
+        versions=versions,
+        a=a,
+        b=b,
+        comparison=comparison,
+        version_a=by_number.get(a),
+        version_b=by_number.get(b),
+        page_data={"model": model.name, "a": a, "b": b, "features": list(features.values())},
+    )
+
+
+def register_pages(blueprint: Blueprint) -> None:
+    """Add the pages' routes."""
+    blueprint.add_url_rule("/", "models", models_page)
+    blueprint.add_url_rule("/ui/models/<string:name>", "model", model_page)
+    blueprint.add_url_rule(
+        "/ui/models/<string:name>/versions/<int:version>", "version", version_page
+    )
+    blueprint.add_url_rule("/ui/models/<string:name>/compare", "compare", compare_page)

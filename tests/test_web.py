@@ -1,0 +1,213 @@
+"""The dashboard's pages over the Flask test client: content, escaping, headers, closed reads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from registry.app import create_app
+from tests.factories import add_plan_version, churn_plan, house_plan, iris_plan
+
+HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+
+
+@pytest.fixture
+def houses(app):
+    add_plan_version(app, "house-prices", house_plan(), activate=True, metrics={"r2": 0.8})
+    add_plan_version(app, "house-prices", house_plan(), metrics={"r2": 0.9})
+    return app
+
+
+def test_home_lists_models_with_their_state(client, houses, tokens):
+    client.put(
+        "/api/v1/models/house-prices/aliases/champion", json={"version": 2}, headers=tokens["admin"]
+    )
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert 'href="/ui/models/house-prices"' in html
+    assert "champion → v2" in html
+    assert "r2 0.9" in html  # the latest version's metrics
+
+
+def test_home_filters_like_the_api(client, houses, tokens):
+    add_plan_version(houses, "churn", churn_plan())
+    client.patch("/api/v1/models/churn", json={"tags": {"team": "growth"}}, headers=tokens["admin"])
+    by_name = client.get("/?q=chur").get_data(as_text=True)
+    assert "/ui/models/churn" in by_name and "/ui/models/house-prices" not in by_name
+    by_tag = client.get("/?tag=team:growth").get_data(as_text=True)
+    assert "/ui/models/churn" in by_tag and "/ui/models/house-prices" not in by_tag
+    by_kind = client.get("/?kind=linear").get_data(as_text=True)
+    assert "/ui/models/house-prices" in by_kind and "/ui/models/churn" not in by_kind
+    bad = client.get("/?tag=nocolon")
+    assert bad.status_code == 200 and "key:value" in bad.get_data(as_text=True)
+
+
+def test_model_page_shows_versions_charts_history_and_traffic(client, houses, tokens):
+    client.post("/api/v1/models/house-prices/versions/2/activate", headers=tokens["admin"])
+    row = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
+    for _ in range(3):
+        assert client.post("/api/v1/models/house-prices/predict", json=row).status_code == 200
+    html = client.get("/ui/models/house-prices").get_data(as_text=True)
+    assert html.count('<circle cx="') == 2  # r2 of v1 and v2
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', html, re.S).group(1)
+    assert "v1 → v2" in timeline and "none → v1" in timeline
+    assert "test-admin" in timeline
+    traffic = re.search(r'<table class="traffic">(.*?)</table>', html, re.S).group(1)
+    assert re.search(r"<td>v2</td><td>3</td><td>0</td><td>3</td>", traffic)
+
+
+def test_version_page_shows_features_coefficients_and_the_try_form(client, app):
+    add_plan_version(app, "churn", churn_plan())
+    html = client.get("/ui/models/churn/versions/1").get_data(as_text=True)
+    assert "log-odds of class 1" in html
+    # Sorted by |coefficient|: tenure (-0.8) before plan = pro (0.3) before seats (0.05).
+    terms = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">", html)
+    assert terms[:3] == ["tenure", "plan = basic", "plan = pro"]
+    assert 'name="f:plan"' in html and '<option value="&#34;plus&#34;">plus</option>' in html
+    assert "cannot draw a\n  residual plot" in html
+
+
+def test_multinomial_coefficients_are_shown_per_class(client, app):
+    add_plan_version(app, "iris", iris_plan())
+    html = client.get("/ui/models/iris/versions/1").get_data(as_text=True)
+    for label in ("setosa", "versicolor", "virginica"):
+        assert f"class {label}" in html
+    assert html.count('<svg class="bar-chart"') == 3
+
+
+def test_compare_page_shows_deltas_and_schema_differences(client, app):
+    add_plan_version(app, "house-prices", house_plan(), metrics={"r2": 0.8})
+    garage = {"name": "garage", "type": "number", "nullable": False}
+    add_plan_version(app, "house-prices", house_plan(garage), metrics={"r2": 0.85})
+    html = client.get("/ui/models/house-prices/compare?a=1&b=2").get_data(as_text=True)
+    assert "+0.05" in html
+    assert "Not compatible" in html and "<td>added</td><td>garage</td>" in html
+    missing = client.get("/ui/models/house-prices/compare?a=1&b=9")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+
+
+def test_publisher_text_is_escaped_everywhere(client, app, tokens):
+    add_plan_version(app, "house-prices", house_plan())
+    client.patch(
+        "/api/v1/models/house-prices",
+        json={"description": HOSTILE, "tags": {"<b>k</b>": "<i>v</i>"}},
+        headers=tokens["admin"],
+    )
+    client.patch(
+        "/api/v1/models/house-prices/versions/1",
+        json={"description": HOSTILE, "tags": {"x": "</script><script>alert(1)</script>"}},
+        headers=tokens["admin"],
+    )
+    # Category values are publisher text too, shown in tables, charts and form options.
+    hostile_enum = ('" autofocus onfocus="window.pwned=3', "</script><script>window.pwned=4")
+    add_plan_version(app, "churn", churn_plan(("basic", *hostile_enum)))
+    pages = ("/", "/ui/models/house-prices", "/ui/models/house-prices/versions/1")
+    for path in (*pages, "/ui/models/churn/versions/1", "/ui/models/churn/compare"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'onfocus="window' not in html and "<script>window" not in html, path
+        assert "<img src=x" not in html and "<script>window" not in html, path
+        assert "<b>k</b>" not in html and "<script>alert" not in html, path
+        assert "&lt;img src=x onerror=" in html or "churn" in path, path
+        # The only script elements are the page's own file and its JSON data.
+        assert re.findall(r"<script[^>]*>", html) == [
+            '<script type="application/json" id="page-data">',
+            '<script src="/ui/static/web/dashboard.js">',
+        ], path
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    page = client.get("/")
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_ui_errors_are_html_and_the_api_stays_json(client):
+    for path in ("/ui/models/nothing", "/ui/no/such/page"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.mimetype == "text/html", path
+    for path in ("/api/v1/nothing", "/health/nothing", "/v2/nothing", "/metrics/x"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.is_json, path
+    assert client.get("/api/v1/models").is_json
+    assert client.get("/ui").headers["Location"] == "/"
+
+
+@pytest.fixture
+def closed_app(database_url, tmp_path):
+    app = create_app(
+        {
+            "database_url": database_url,
+            "artifact_root": tmp_path / "artifacts",
+            "testing": True,
+            "auth_reads": True,
+        }
+    )
+    yield app
+    app.extensions["registry"].serving.close()
+    app.extensions["registry"].db.dispose()
+
+
+def test_closed_reads_need_a_signed_in_token(closed_app):
+    from registry.services.tokens import create_token
+
+    add_plan_version(closed_app, "house-prices", house_plan())
+    with closed_app.extensions["registry"].db.write() as session:
+        token = create_token(session, "reader", "viewer")
+    client = closed_app.test_client()
+    for path in ("/", "/ui/models/house-prices", "/ui/models/house-prices/versions/1"):
+        refused = client.get(path)
+        assert refused.status_code == 401 and refused.mimetype == "text/html", path
+        html = refused.get_data(as_text=True)
+        assert "house-prices</a>" not in html and 'id="sign-in"' in html
+    wrong = client.post("/ui/session", data={"token": "reg_wrong", "next": "/"})
+    assert wrong.status_code == 401 and "registry_ui_token" not in wrong.headers.get(
+        "Set-Cookie", ""
+    )
+    signed = client.post("/ui/session", data={"token": token, "next": "/ui/models/house-prices"})
+    assert signed.status_code == 303
+    assert signed.headers["Location"] == "/ui/models/house-prices"
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert token not in signed.headers["Location"]
+    page = client.get("/ui/models/house-prices")
+    assert page.status_code == 200 and "Signed in as <strong>viewer</strong>" in page.get_data(
+        as_text=True
+    )
+    # The cookie opens pages only: the JSON API still wants the Authorization header.
+    assert client.get("/api/v1/models").status_code == 401
+    client.post("/ui/session/end")
+    assert client.get("/").status_code == 401
+
+
+def test_sign_in_refuses_other_sites_and_other_sites_addresses(closed_app):
+    from registry.services.tokens import create_token
+
+    with closed_app.extensions["registry"].db.write() as session:
+        token = create_token(session, "reader", "viewer")
+    client = closed_app.test_client()
+    forged = client.post(
+        "/ui/session", data={"token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert forged.status_code == 403 and "Set-Cookie" not in forged.headers
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        answer = client.post("/ui/session", data={"token": token, "next": target})
+        assert answer.headers["Location"] == "/", target
+
+
+def test_a_revoked_token_signs_the_viewer_out_of_pages(closed_app):
+    from registry.services.tokens import create_token, revoke_token
+
+    with closed_app.extensions["registry"].db.write() as session:
+        token = create_token(session, "reader", "leaving")
+    client = closed_app.test_client()
+    client.post("/ui/session", data={"token": token})
+    assert client.get("/").status_code == 200
+    with closed_app.extensions["registry"].db.write() as session:
+        revoke_token(session, "leaving")
+    assert client.get("/").status_code == 401
