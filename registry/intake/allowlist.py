@@ -53,6 +53,7 @@ ESTIMATORS = {
     ("sklearn.linear_model._glm.glm", "PoissonRegressor"),
     ("sklearn.linear_model._glm.glm", "GammaRegressor"),
     ("sklearn.linear_model._glm.glm", "TweedieRegressor"),
+    ("sklearn.compose._target", "TransformedTargetRegressor"),
     ("sklearn.pipeline", "Pipeline"),
     ("sklearn.compose._column_transformer", "ColumnTransformer"),
     ("sklearn.preprocessing._data", "StandardScaler"),
@@ -78,6 +79,8 @@ _NUMPY_CALLABLES = {
     ("numeric", "_frombuffer"): "numpy._core.numeric:_frombuffer",
 }
 
+_UFUNC_MODULES = ("numpy", "numpy.core._multiarray_umath", "numpy._core._multiarray_umath")
+
 _VALUE_TYPES = (
     "ndarray float64 float32 float16 int64 int32 int16 int8 uint64 uint32 uint16 uint8 bool_"
 ).split()
@@ -93,8 +96,14 @@ _SCORE_FUNCTIONS = {
 }
 
 
+# The numpy functions a FunctionTransformer may hold; a ufunc pickles as the global numpy.NAME.
+FUNCTIONS = ("log", "log1p", "exp", "expm1", "sqrt", "square", "absolute")
+
+
 def _build() -> dict[tuple[str, str], Entry]:
     table: dict[tuple[str, str], Entry] = {}
+    for name in FUNCTIONS:
+        table["numpy", name] = Entry(Use.VALUE, f"numpy:{name}")
     for module, name in _SCORE_FUNCTIONS:
         table[module, name] = Entry(Use.VALUE, f"{module}:{name}")
     for module, name in ESTIMATORS:
@@ -109,6 +118,10 @@ def _build() -> dict[tuple[str, str], Entry]:
         for package in ("numpy.core", "numpy._core"):
             table[f"{package}.{submodule}", name] = Entry(Use.CALLABLE, target)
     table["numpy", "dtype"] = Entry(Use.CALLABLE, "numpy:dtype")
+    # numpy 1 pickles a ufunc under the module that defines it.
+    for module in _UFUNC_MODULES[1:]:
+        for name in FUNCTIONS:
+            table[module, name] = Entry(Use.VALUE, f"numpy:{name}")
     # Protocol 2 pickles spell bytes as _codecs.encode(text, 'latin1') and builtins as
     # __builtin__.
     table["_codecs", "encode"] = Entry(Use.CALLABLE, "_codecs:encode")
@@ -157,6 +170,7 @@ SUPPORTED_MODELS = (
     "PoissonRegressor",
     "GammaRegressor",
     "TweedieRegressor",
+    "TransformedTargetRegressor",
     "LogisticRegressionCV",
     "SGDClassifier(loss='log_loss')",
     "LogisticRegression",
@@ -187,6 +201,27 @@ def supported_sentence() -> str:
         f"supported models are {', '.join(models[:-1])} and {models[-1]}, alone or at the end of "
         f"a Pipeline whose steps are {', '.join(steps[:-1])} or {steps[-1]}"
     )
+
+
+def function_sentence() -> str:
+    """Return the clause listing the functions a FunctionTransformer may hold."""
+    names = [f"numpy.{n}" for n in ("log", "log1p", "exp", "expm1", "sqrt", "square", "abs")]
+    return f"supported functions are {', '.join(names[:-1])} and {names[-1]}, without kw_args"
+
+
+def refused_function(module: str, name: str) -> str | None:
+    """Return the refusal for a numpy ufunc outside FUNCTIONS, None for any other name.
+
+    A ufunc is pickled by name and computes nothing when read: naming one is not an attempt at
+    anything, so it is unsupported rather than untrusted.
+    """
+    if module not in _UFUNC_MODULES or not name.isidentifier() or name.startswith("_"):
+        return None
+    import numpy
+
+    if not isinstance(getattr(numpy, name, None), numpy.ufunc):
+        return None
+    return f"The function numpy.{printable(name)} is not supported; {function_sentence()}."
 
 
 def unsupported_message(name: str) -> str:

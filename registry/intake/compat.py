@@ -24,6 +24,7 @@ from sklearn.utils.extmath import softmax
 from registry.intake.extract import GLMS, one_vs_rest
 from registry.intake.inert import Inert
 from registry.intake.standins import RemainderColumns
+from registry.intake.wrappers import WRAPPERS
 
 
 def _parts(estimator: Any) -> Iterator[Any]:
@@ -38,6 +39,10 @@ def _parts(estimator: Any) -> Iterator[Any]:
             stack.extend(step for _, step in current.steps)
         elif type(current) is ColumnTransformer:
             stack.extend(entry[1] for entry in getattr(current, "transformers_", ()))
+        elif type(current) in WRAPPERS:
+            stack.extend(
+                vars(current).get(a) for a in ("regressor_", "transformer_", "best_estimator_")
+            )
 
 
 def _fitted_defaults(estimator: Any) -> dict[str, Any]:

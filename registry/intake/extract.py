@@ -47,6 +47,7 @@ from registry.intake.allowlist import (
 from registry.intake.columns import NO_FILL, Categorical, Column, Preparation, Raw, Value
 from registry.intake.encoders import Encoding, python_value
 from registry.intake.inert import Inert, inert_name
+from registry.intake.wrappers import WRAPPERS, inner_estimator, unwrap
 from registry.plans import PLAN_FORMAT
 
 # Each predicts X @ coef_ + intercept_ (a regressor) or a link of it (a classifier).
@@ -113,7 +114,7 @@ def extract(
     optionally ``nullable`` (only to refuse nulls) and ``enum`` (must match the encoder).
     Raises UnsupportedEstimator, InvalidFeatures or InvalidArtifact.
     """
-    model, steps = _split(estimator)
+    model, steps, target = _split(estimator)
     names, has_names = _input_names(estimator, feature_names)
     preparation = Preparation()
     columns: list[Column] = [Raw(i) for i in range(len(names))]
@@ -139,6 +140,8 @@ def extract(
         "intercept": _finite(intercept, "intercept").tolist(),
         "classes": classes,
     }
+    if target:
+        plan["target"] = target
     return Extraction(
         kind, describe(estimator), plan, tuple(names), has_names, hints, saved_release(estimator)
     )
@@ -152,21 +155,41 @@ def saved_release(estimator: Any) -> str | None:
     return None
 
 
-def _split(estimator: Any) -> tuple[Any, list[Any]]:
-    if type(estimator) is Pipeline:
-        steps = [s for _, s in _pipeline_steps(estimator)]
-        if not steps:
-            raise InvalidArtifact("The Pipeline has no steps.")
-        model, before = steps[-1], steps[:-1]
-    else:
-        model, before = estimator, []
+def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]]]:
+    """Return the head, the steps before it, and the inverse target steps after it.
+
+    Pipelines are flattened and wrappers opened: a TransformedTargetRegressor passes its inputs
+    to its regressor unchanged, so the regressor's own steps follow those around it.
+    """
+    before: list[Any] = []
+    target: list[dict[str, Any]] = []
+    model = estimator
+    while True:
+        if type(model) is Pipeline:
+            steps = [s for _, s in _pipeline_steps(model)]
+            if not steps:
+                raise InvalidArtifact("The Pipeline has no steps.")
+            model = steps[-1]
+            before.extend(steps[:-1])
+        elif type(model) in WRAPPERS:
+            inside = unwrap(model)
+            # An outer wrapper's inverse applies after the inner one's.
+            target[:0] = inside.target
+            model = inside.inner
+        else:
+            break
     if type(model) in _HEADS:
         for step in before:
-            if type(step) in _HEADS:
+            if type(step) in (*_HEADS, *WRAPPERS):
                 raise UnsupportedEstimator(
                     f"{type(step).__name__} can only be the last step of a Pipeline."
                 )
-        return model, before
+        if target and type(model) in _CLASSIFIERS:
+            raise UnsupportedEstimator(
+                f"TransformedTargetRegressor around {type(model).__name__} is not supported; "
+                "it needs a regressor."
+            )
+        return model, before, target
     name = type(model).__name__
     if name in SUPPORTED_STEPS or type(model) is FunctionTransformer:
         raise UnsupportedEstimator(f"The file holds a {name}, not a model; {supported_sentence()}.")
@@ -182,7 +205,10 @@ def _pipeline_steps(pipeline: Pipeline) -> list[tuple[str, Any]]:
 
 def _input_names(estimator: Any, given: list[str] | None) -> tuple[list[str], bool]:
     first = estimator
-    while type(first) is Pipeline:
+    while type(first) in (Pipeline, *WRAPPERS):
+        if type(first) is not Pipeline:
+            first = inner_estimator(first)
+            continue
         real = [s for _, s in _pipeline_steps(first) if not _skipped(s)]
         if not real:
             raise InvalidArtifact("The Pipeline has no steps.")
@@ -443,6 +469,8 @@ def describe(step: Any, in_columns: bool = False) -> str:
     if type(step) is Pipeline:
         inner = [describe(s) for _, s in _pipeline_steps(step) if not _skipped(s)]
         return f"Pipeline({', '.join(inner)})"
+    if type(step) in WRAPPERS:
+        return f"{type(step).__name__}({describe(inner_estimator(step))})"
     if type(step) is ColumnTransformer:
         selected = getattr(step, "_transformer_to_input_indices", {})
         inner = [

@@ -18,6 +18,7 @@ from registry.intake.allowlist import (
     STAND_INS,
     Use,
     printable,
+    refused_function,
     resolve,
     unsupported_message,
 )
@@ -52,6 +53,9 @@ def _check_nodes(node: Any) -> None:
         if "__class__" in current:
             module, name = str(current.get("__module__")), str(current["__class__"])
             if f"{module}.{name}" not in SKOPS_TRUSTED + tuple(SKOPS_CONTAINERS):
+                function = refused_function(module, name)
+                if function is not None:
+                    raise UnsupportedEstimator(function)
                 if module.startswith("sklearn.") and name.isidentifier():
                     raise UnsupportedEstimator(unsupported_message(name))
                 raise UntrustedArtifact(

@@ -17,6 +17,7 @@ from registry.intake.allowlist import (
     Entry,
     Use,
     printable,
+    refused_function,
     resolve,
     unsupported_message,
 )
@@ -46,6 +47,9 @@ def _refuse_global(module: str, name: str) -> RegistryError:
             f"The file uses joblib's legacy {name} format, which reads other files; "
             "save the model again with a current joblib."
         )
+    function = refused_function(module, name)
+    if function is not None:
+        return UnsupportedEstimator(function)
     dotted = "." in name or not name.isidentifier()
     if module.startswith("sklearn.") and not dotted:
         if name in _ALLOWED_NAMES:

@@ -132,7 +132,7 @@ class Plan(CompiledPlan):
         Raises NonFiniteScore when huge inputs overflow a row's score.
         """
         # Overflow is detected on the result, so numpy's warnings about it are noise.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._predict(columns, explain)
 
     def _predict(self, columns: Mapping[str, Sequence[Any]], explain: bool) -> Output:
