@@ -82,6 +82,24 @@ def app(database_url: str, tmp_path: Path):
 
 
 @pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build apps on the test database with extra settings; dispose of them afterwards."""
+    made = []
+
+    def make(**settings):
+        app = create_app(
+            {"database_url": database_url, "artifact_root": tmp_path / "a", **settings}
+        )
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["registry"].serving.close()
+        app.extensions["registry"].db.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

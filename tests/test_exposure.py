@@ -7,30 +7,11 @@ import re
 import pytest
 import requests
 
-from registry.app import create_app
 from tests.factories import add_plan_version, churn_plan, house_plan
 from tests.live import server_env, start_server
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 GENERATED = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build apps on the test database with extra settings; dispose of them afterwards."""
-    made = []
-
-    def make(**settings):
-        app = create_app(
-            {"database_url": database_url, "artifact_root": tmp_path / "a", **settings}
-        )
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
 
 
 @pytest.fixture

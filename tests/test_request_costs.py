@@ -7,28 +7,9 @@ import string
 
 import pytest
 
-from registry.app import create_app
 from tests.factories import add_plan_version, churn_plan
 
 CATEGORIES = tuple(f"category-number-{i:04d}" for i in range(1000))
-
-
-@pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build apps on the test database with extra settings; dispose of them afterwards."""
-    made = []
-
-    def make(**settings):
-        app = create_app(
-            {"database_url": database_url, "artifact_root": tmp_path / "a", **settings}
-        )
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
 
 
 @pytest.fixture
