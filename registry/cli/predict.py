@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from registry.plans import Plan
 from registry.services.lookup import selected_version
 from registry.services.models import get_model
 from registry.services.versions import get_plan
+from registry.suggestions import name_absent
 
 MAX_LISTED = 5
 
@@ -28,11 +28,7 @@ def missing_features(plan: Plan, columns: list[str]) -> str | None:
     if not absent:
         return None
     spare = [c for c in columns if c not in {f.name for f in plan.features}]
-    parts = []
-    for name in absent:
-        close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
-        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    return f"The CSV has no column for {', '.join(parts)}."
+    return f"The CSV has no column for {name_absent(absent, spare)}."
 
 
 def table_columns(frame: Any, plan: Plan) -> tuple[list[str], list[list[Any]]]:

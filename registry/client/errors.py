@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any
 
 import requests
+
+from registry.suggestions import name_absent
 
 SHOWN_ERRORS = 3
 MAX_DETAIL = 1_000
@@ -116,13 +117,10 @@ class MissingFeatures(ValueError):
     """A DataFrame lacks features the model needs; nothing was sent."""
 
     def __init__(self, model: str, version: int, absent: list[str], spare: list[str]) -> None:
-        parts = []
-        for name in absent:
-            close = difflib.get_close_matches(name, spare, n=1, cutoff=0.6)
-            parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        named = name_absent(absent, spare)
         super().__init__(
-            f"The frame has no column for {', '.join(parts)}, which {model} v{version} takes; "
-            "rename the column, or pass allow_missing=True to have them filled in as the model "
-            "was trained to."
+            f"The frame has no column for {named}, which {model} v{version} takes; rename the "
+            "column, or pass allow_missing=True to have them filled in as the model was "
+            "trained to."
         )
         self.absent = absent
