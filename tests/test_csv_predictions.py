@@ -53,8 +53,10 @@ def test_csv_out_has_passthrough_columns_predictions_and_probabilities(client, c
     assert response.headers["X-Model-Name"] == "churn"
     assert response.headers["X-Model-Version"] == "1"
     rows = read_csv(response)
-    assert list(rows[0]) == ["id", "prediction", "probability_0", "probability_1"]
+    assert list(rows[0]) == ["id", "prediction", "probability_0", "probability_1", "imputed"]
     assert rows[0]["id"] == "A-1"
+    # The empty tenure cell is a missing value, filled in as the model was trained to.
+    assert [r["imputed"] for r in rows] == ["", "tenure"]
     # A cell a spreadsheet would run as a formula comes back as text.
     assert rows[1]["id"] == '\'=HYPERLINK("x")'
     json_answer = client.post(
@@ -84,6 +86,7 @@ def test_json_body_with_accept_csv_answers_csv_past_the_fast_lane(client, house)
     response = client.post(f"{house}/predict", json=row, headers={"Accept": "text/csv"})
     assert response.mimetype == "text/csv"
     rows = read_csv(response)
+    assert list(rows[0]) == ["prediction"]
     assert float(rows[0]["prediction"]) == pytest.approx(house_price(1500, 3, 2, 10))
     plain = client.post(f"{house}/predict", json=row, headers={"Accept": "*/*"})
     assert plain.mimetype == "application/json"

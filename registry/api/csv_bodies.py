@@ -129,13 +129,15 @@ def _cell(value: Any) -> Any:
 
 
 def answer_csv(answer: dict[str, Any], kept: dict[str, list[str]]) -> bytes:
-    """Return a batch answer as CSV: kept columns, prediction, probability_<class>, parts.
+    """Return a batch answer as CSV: kept columns, prediction, probability_<class>, parts,
+    and the features filled in (names joined by ";") when a row lacked one.
 
     Every text cell that a spreadsheet would run as a formula is written as text.
     """
     predictions = answer["predictions"]
     probabilities = answer.get("probabilities")
     contributions = answer.get("contributions")
+    imputed = answer.get("imputed")
     records = []
     for index, prediction in enumerate(predictions):
         record: dict[str, Any] = {name: values[index] for name, values in kept.items()}
@@ -145,6 +147,8 @@ def answer_csv(answer: dict[str, Any], kept: dict[str, list[str]]) -> bytes:
                 record[f"probability_{label}"] = p
         if contributions is not None:
             _flatten("contribution", contributions[index], record)
+        if imputed is not None:
+            record["imputed"] = ";".join(imputed[index])
         records.append(record)
     buffer = io.StringIO()
     # Quoting every string keeps a label's line breaks inside its cell.

@@ -244,7 +244,7 @@ def as_batch(answer: dict[str, Any]) -> dict[str, Any]:
         return answer
     batch = {"model": answer["model"], "version": answer["version"]}
     batch["predictions"] = [answer["prediction"]]
-    for key in ("probabilities", "contributions"):
+    for key in ("probabilities", "contributions", "imputed"):
         if key in answer:
             batch[key] = [answer[key]]
     return batch
