@@ -7,7 +7,6 @@ import io
 
 import pytest
 
-from registry.app import create_app
 from tests.factories import add_plan_version, churn_plan, house_plan, house_price
 
 HOUSES = "area,bedrooms,bathrooms,age\n1500,3,2,10\n2400.5,4,3,2\n"
@@ -145,26 +144,20 @@ def test_passthrough_of_a_missing_column_is_a_400(client, house):
     assert response.get_json()["errors"] == {"passthrough": ["No column 'id' in the CSV's header."]}
 
 
-def test_csv_rows_count_against_the_batch_limit(database_url, tmp_path):
-    app = create_app(
-        {
-            "database_url": database_url,
-            "artifact_root": tmp_path / "a",
-            "testing": True,
-            "max_batch_rows": 1,
-        }
-    )
-    try:
-        add_plan_version(app, "house-prices", house_plan(), activate=True)
-        response = post_csv(app.test_client(), "/api/v1/models/house-prices/predict", HOUSES)
-        assert response.status_code == 413
-    finally:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
+def test_csv_rows_count_against_the_batch_limit(make_app):
+    app = make_app(testing=True, max_batch_rows=1)
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    response = post_csv(app.test_client(), "/api/v1/models/house-prices/predict", HOUSES)
+    assert response.status_code == 413
 
 
-def test_csv_predictions_obey_auth_and_count_in_metrics(database_url, tmp_path, tokens_app):
-    app, reader = tokens_app
+def test_csv_predictions_obey_auth_and_count_in_metrics(make_app):
+    from registry.services.tokens import create_token
+
+    app = make_app(testing=True, auth_reads=True)
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    with app.extensions["registry"].db.write() as session:
+        reader = {"Authorization": f"Bearer {create_token(session, 'reader', 'csv-reader')}"}
     client = app.test_client()
     url = "/api/v1/models/house-prices/predict"
     assert post_csv(client, url, HOUSES).status_code == 401
@@ -175,23 +168,3 @@ def test_csv_predictions_obey_auth_and_count_in_metrics(database_url, tmp_path, 
         'registry_prediction_requests_total{model="house-prices",status="401",version="-"} 1.0'
         in metrics
     )
-
-
-@pytest.fixture
-def tokens_app(database_url, tmp_path):
-    from registry.services.tokens import create_token
-
-    app = create_app(
-        {
-            "database_url": database_url,
-            "artifact_root": tmp_path / "a",
-            "testing": True,
-            "auth_reads": True,
-        }
-    )
-    add_plan_version(app, "house-prices", house_plan(), activate=True)
-    with app.extensions["registry"].db.write() as session:
-        token = create_token(session, "reader", "csv-reader")
-    yield app, {"Authorization": f"Bearer {token}"}
-    app.extensions["registry"].serving.close()
-    app.extensions["registry"].db.dispose()

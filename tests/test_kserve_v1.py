@@ -115,29 +115,17 @@ def test_predictions_are_counted_in_the_same_metrics(client, house):
     )
 
 
-def test_reads_closed_need_a_reader_token(database_url, tmp_path):
-    from registry.app import create_app
+def test_reads_closed_need_a_reader_token(make_app):
     from registry.services.tokens import create_token
 
-    app = create_app(
-        {
-            "database_url": database_url,
-            "artifact_root": tmp_path / "a",
-            "testing": True,
-            "auth_reads": True,
-        }
-    )
-    try:
-        add_plan_version(app, "house-prices", house_plan(), activate=True)
-        with app.extensions["registry"].db.write() as session:
-            token = create_token(session, "reader", "v1-reader")
-        client = app.test_client()
-        url = "/v1/models/house-prices:predict"
-        refused = client.post(url, json={"instances": [SEED]})
-        assert refused.status_code == 401 and "error" in refused.get_json()
-        assert client.get("/v1/models/house-prices").status_code == 401
-        headers = {"Authorization": f"Bearer {token}"}
-        assert client.post(url, json={"instances": [SEED]}, headers=headers).status_code == 200
-    finally:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
+    app = make_app(testing=True, auth_reads=True)
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    with app.extensions["registry"].db.write() as session:
+        token = create_token(session, "reader", "v1-reader")
+    client = app.test_client()
+    url = "/v1/models/house-prices:predict"
+    refused = client.post(url, json={"instances": [SEED]})
+    assert refused.status_code == 401 and "error" in refused.get_json()
+    assert client.get("/v1/models/house-prices").status_code == 401
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(url, json={"instances": [SEED]}, headers=headers).status_code == 200

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import requests
 
-from registry.app import create_app
 from tests.factories import add_plan_version, churn_plan, house_plan, house_price
 
 SEED = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
@@ -102,22 +101,16 @@ def test_refusals_count_in_the_same_metrics(client, house):
     )
 
 
-def test_closed_reads_need_a_token_before_the_body_is_read(database_url, tmp_path):
-    app = create_app(
-        {"database_url": database_url, "artifact_root": tmp_path / "a", "auth_reads": True}
-    )
-    try:
-        add_plan_version(app, "house-prices", house_plan(), activate=True)
-        client = app.test_client()
-        url = "/api/v1/models/house-prices/invocations"
-        # Even a malformed body is refused for the missing token first.
-        response = client.post(url, data=b"{", content_type="application/json")
-        assert response.status_code == 401
-        assert client.get("/api/v1/models/house-prices/ping").status_code == 401
-        assert client.get("/ping").status_code == 200
-    finally:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
+def test_closed_reads_need_a_token_before_the_body_is_read(make_app):
+    app = make_app(auth_reads=True)
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    client = app.test_client()
+    url = "/api/v1/models/house-prices/invocations"
+    # Even a malformed body is refused for the missing token first.
+    response = client.post(url, data=b"{", content_type="application/json")
+    assert response.status_code == 401
+    assert client.get("/api/v1/models/house-prices/ping").status_code == 401
+    assert client.get("/ping").status_code == 200
 
 
 def scoring_client(url: str):
@@ -135,13 +128,10 @@ def scoring_client(url: str):
     return client
 
 
-def test_mlflow_scoring_client_scores_frames_and_arrays_on_a_live_server(
-    database_url, tmp_path, live_server
-):
-    app = create_app({"database_url": database_url, "artifact_root": tmp_path / "artifacts"})
+def test_mlflow_scoring_client_scores_frames_and_arrays_on_a_live_server(make_app, live_server):
+    app = make_app()
     add_plan_version(app, "house-prices", house_plan(), activate=True)
     add_plan_version(app, "churn", churn_plan(), activate=True)
-    app.extensions["registry"].db.dispose()
 
     houses = scoring_client(f"{live_server.url}/api/v1/models/house-prices")
     houses.wait_server_ready(timeout=10)

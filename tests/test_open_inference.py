@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from registry.app import create_app
 from tests.factories import add_plan_version, churn_plan, house_plan, house_price, iris_plan
 
 PRICE = house_price(1500, 3, 2, 10)
@@ -160,43 +159,34 @@ def test_unknown_model_and_version_are_404_with_an_error(client, house):
     assert client.get("/v1/models/house-prices:explain").get_json()["error"]
 
 
-def test_closed_reads_need_a_token_and_counts_are_shared(database_url, tmp_path):
+def test_closed_reads_need_a_token_and_counts_are_shared(make_app):
     from registry.services.tokens import create_token
 
-    app = create_app(
-        {"database_url": database_url, "artifact_root": tmp_path / "a", "auth_reads": True}
-    )
-    try:
-        add_plan_version(app, "house-prices", house_plan(), activate=True)
-        with app.extensions["registry"].db.write() as session:
-            token = create_token(session, "reader", "v2-reader")
-        reader = {"Authorization": f"Bearer {token}"}
-        client = app.test_client()
-        body = {"inputs": [tensor("x", "FP64", [1, 4], [1500, 3, 2, 10])]}
-        url = "/v2/models/house-prices"
-        assert client.post(f"{url}/infer", json=body).status_code == 401
-        assert client.get(url).status_code == 401
-        assert client.get(f"{url}/ready").status_code == 401
-        assert client.get("/v2/health/ready").status_code == 200
-        assert client.post(f"{url}/infer", json=body, headers=reader).status_code == 200
-        metrics = client.get("/metrics", headers=reader).get_data(as_text=True)
-        assert 'registry_prediction_rows_total{model="house-prices",version="1"} 1.0' in metrics
-        assert 'status="401",version="-"} 1.0' in metrics
-    finally:
-        app.extensions["registry"].serving.close()
-        app.extensions["registry"].db.dispose()
+    app = make_app(auth_reads=True)
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    with app.extensions["registry"].db.write() as session:
+        token = create_token(session, "reader", "v2-reader")
+    reader = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    body = {"inputs": [tensor("x", "FP64", [1, 4], [1500, 3, 2, 10])]}
+    url = "/v2/models/house-prices"
+    assert client.post(f"{url}/infer", json=body).status_code == 401
+    assert client.get(url).status_code == 401
+    assert client.get(f"{url}/ready").status_code == 401
+    assert client.get("/v2/health/ready").status_code == 200
+    assert client.post(f"{url}/infer", json=body, headers=reader).status_code == 200
+    metrics = client.get("/metrics", headers=reader).get_data(as_text=True)
+    assert 'registry_prediction_rows_total{model="house-prices",version="1"} 1.0' in metrics
+    assert 'status="401",version="-"} 1.0' in metrics
 
 
-def test_tritonclient_reads_metadata_and_infers_json_and_binary(
-    database_url, tmp_path, live_server
-):
+def test_tritonclient_reads_metadata_and_infers_json_and_binary(make_app, live_server):
     import tritonclient.http as triton
     from tritonclient.utils import InferenceServerException
 
-    app = create_app({"database_url": database_url, "artifact_root": tmp_path / "artifacts"})
+    app = make_app()
     add_plan_version(app, "house-prices", house_plan(), activate=True)
     add_plan_version(app, "churn", churn_plan(), activate=True)
-    app.extensions["registry"].db.dispose()
 
     client = triton.InferenceServerClient(url=live_server.url.removeprefix("http://"))
     try:
