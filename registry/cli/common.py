@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,8 @@ def error_text(error: RegistryError) -> str:
     lines = [error.message]
     for field, messages in (error.errors or {}).items():
         if isinstance(messages, list):
-            lines.extend(f"  {field}: {m}" for m in messages)
+            # A field's message that repeats the sentence above is said once.
+            lines.extend(f"  {field}: {m}" for m in messages if m != error.message)
         else:
             lines.append(f"  {field}: {json.dumps(messages, default=str)}")
     return "\n".join(lines)
@@ -81,8 +82,20 @@ def parse_tags(values: Sequence[str]) -> dict[str, str]:
     return tags
 
 
+class _NoBar:
+    """Stands in for a progress bar where nobody watches one."""
+
+    def update(self, steps: int) -> None:
+        pass
+
+
 def progress(length: int, label: str) -> Any:
-    """Return a progress bar on stderr, so that stdout keeps only the command's output."""
+    """Return a progress bar on stderr when it is a terminal, else one that prints nothing.
+
+    stdout keeps only the command's output; a pipe or a log file gets no progress lines.
+    """
+    if not sys.stderr.isatty():
+        return nullcontext(_NoBar())
     return click.progressbar(length=length, label=label, file=sys.stderr, show_eta=False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from registry.cli.common import workspace
 from registry.csv_cells import csv_cell
 from registry.db import Database
 from registry.errors import ValidationFailed
-from registry.plans import Plan
+from registry.plans import Plan, class_label
 from registry.services.lookup import selected_version
 from registry.services.models import get_model
 from registry.services.versions import get_plan
@@ -75,7 +76,8 @@ def _problems(error: ValidationFailed) -> str:
     "predict",
     short_help="Predict the rows of a CSV file.",
     help="Predict every row of a CSV file and write the answers as CSV: a prediction "
-    "column, and for a logistic model one probability_<class> column per class. A feature "
+    "column, and for a logistic model one probability_<class> column per class (or as JSON "
+    "with --format json: one object per row, with the features filled in as imputed). A feature "
     "the CSV lacks is an error unless --allow-missing; columns that are not features are "
     "named once on standard error and left out, or copied to the output with --keep.",
 )
@@ -92,7 +94,13 @@ def _problems(error: ValidationFailed) -> str:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the CSV here instead of to standard output.",
+    help="Write the answers here instead of to standard output.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("csv", "json")),
+    help="csv or json; by default json when --output ends in .json, else csv.",
 )
 @click.option(
     "--allow-missing",
@@ -112,6 +120,7 @@ def predict_command(
     version: int | None,
     alias: str | None,
     output: Path | None,
+    output_format: str | None,
     allow_missing: bool,
     keep: str,
 ) -> None:
@@ -153,15 +162,58 @@ def predict_command(
         except ValidationFailed as error:
             raise click.ClickException(_problems(error)) from None
         answer = plan.predict(columns)
-    result = pd.DataFrame({c: [csv_cell(v) for v in frame[c].tolist()] for c in kept})
-    result["prediction"] = [csv_cell(p) for p in answer.predictions]
-    if answer.probabilities is not None:
-        for index, label in enumerate(plan.classes or []):
-            result[f"probability_{label}"] = answer.probabilities[:, index]
-    # Quoting every string keeps a label's line breaks inside its cell.
-    options: dict[str, Any] = {"index": False, "quoting": csv.QUOTE_NONNUMERIC}
-    if output is None:
-        click.echo(result.to_csv(**options), nl=False)
+    if output_format is None:
+        output_format = "json" if output is not None and output.suffix == ".json" else "csv"
+    if output_format == "json":
+        text = answers_json(frame, kept, plan, answer.predictions, answer.probabilities, columns)
     else:
-        result.to_csv(output, **options)
-        click.echo(f"Wrote {len(result)} predictions of {name} version {resolved} to {output}.")
+        text = answers_csv(frame, kept, plan, answer.predictions, answer.probabilities)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(frame)} predictions of {name} version {resolved} to {output}.")
+
+
+def answers_csv(
+    frame: Any, kept: list[str], plan: Plan, predictions: list[Any], chances: Any
+) -> str:
+    """Return the answers as CSV: kept columns, prediction, one probability column per class."""
+    import pandas as pd
+
+    result = pd.DataFrame({c: [csv_cell(v) for v in frame[c].tolist()] for c in kept})
+    result["prediction"] = [csv_cell(p) for p in predictions]
+    if chances is not None:
+        for index, label in enumerate(plan.classes or []):
+            result[f"probability_{label}"] = chances[:, index]
+    # Quoting every string keeps a label's line breaks inside its cell.
+    return result.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def answers_json(
+    frame: Any,
+    kept: list[str],
+    plan: Plan,
+    predictions: list[Any],
+    chances: Any,
+    columns: Any,
+) -> str:
+    """Return the answers as a JSON list, one object per row, as the HTTP answers name them."""
+    records: list[dict[str, Any]] = [
+        {c: _plain(frame[c].iloc[i]) for c in kept} for i in range(len(predictions))
+    ]
+    labels = [class_label(c) for c in plan.classes or []]
+    imputed = plan.filled_in(columns)
+    for i, record in enumerate(records):
+        record["prediction"] = predictions[i]
+        if chances is not None:
+            record["probabilities"] = dict(zip(labels, chances[i].tolist(), strict=True))
+        if imputed is not None and imputed[i]:
+            record["imputed"] = imputed[i]
+    return json.dumps(records, indent=2, allow_nan=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """Return a cell as a JSON value: numpy scalars as Python ones, NaN as null."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -18,7 +18,7 @@ from registry.cli.common import (
 )
 from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
-from registry.services.activation import activate_version, rollback
+from registry.services.activation import FORCE_HINT, activate_version, rollback
 from registry.services.aliases import remove_alias, set_alias
 from registry.services.versions import get_artifact, list_versions
 
@@ -117,8 +117,12 @@ def push_command(
 @click.argument("version", type=click.IntRange(min=1))
 @click.option("--force", is_flag=True, help="Skip the input schema compatibility check.")
 def activate_command(name: str, version: int, force: bool) -> None:
-    with workspace() as ws, ws.db.write() as session:
-        model = activate_version(session, name, version, cli_actor(), force)
+    try:
+        with workspace() as ws, ws.db.write() as session:
+            model = activate_version(session, name, version, cli_actor(), force)
+    except click.ClickException as error:
+        error.message = error.message.replace(FORCE_HINT, "pass --force to activate it anyway")
+        raise
     click.echo(f"Version {model.active_version} of {name} is active.")
 
 

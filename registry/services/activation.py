@@ -15,6 +15,10 @@ from registry.services.results import ModelInfo
 from registry.services.state import bump_generation
 
 
+# How the refusal says to override it over HTTP; the CLI says it with its own flag.
+FORCE_HINT = "pass force=true to activate it anyway"
+
+
 def activate_version(
     session: Session, name: str, version: int, actor: str, force: bool = False
 ) -> ModelInfo:
@@ -31,7 +35,7 @@ def activate_version(
         if problems:
             raise IncompatibleSchema(
                 f"Version {version} would reject requests that version {previous} accepts; "
-                "pass force=true to activate it anyway.",
+                f"{FORCE_HINT}.",
                 {"features": problems},
             )
     depth = _stack_depth(session, model) + 1
