@@ -57,6 +57,9 @@ def test_model_page_shows_versions_charts_history_and_traffic(client, houses, to
     assert "test-admin" in timeline
     traffic = re.search(r'<table class="traffic">(.*?)</table>', html, re.S).group(1)
     assert re.search(r"<td>v2</td><td>3</td><td>0</td><td>3</td>", traffic)
+    part = client.get("/ui/models/house-prices/traffic").get_data(as_text=True)
+    assert re.search(r"<td>v2</td><td>3</td><td>0</td><td>3</td>", part)
+    assert "<html" not in part
 
 
 def test_version_page_shows_features_coefficients_and_the_try_form(client, app):
@@ -165,10 +168,10 @@ def test_closed_reads_need_a_signed_in_token(closed_app):
         assert refused.status_code == 401 and refused.mimetype == "text/html", path
         html = refused.get_data(as_text=True)
         assert "house-prices</a>" not in html and 'id="sign-in"' in html
-    wrong = client.post("/ui/session", data={"token": "reg_wrong", "next": "/"})
-    assert wrong.status_code == 401 and "registry_ui_token" not in wrong.headers.get(
-        "Set-Cookie", ""
-    )
+    wrong = client.post("/ui/session", data={"token": "reg_wrong", "next": "/ui/models/x"})
+    assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+    assert "That token is not valid" in wrong.get_data(as_text=True)
+    assert 'name="next" value="/ui/models/x"' in wrong.get_data(as_text=True)
     signed = client.post("/ui/session", data={"token": token, "next": "/ui/models/house-prices"})
     assert signed.status_code == 303
     assert signed.headers["Location"] == "/ui/models/house-prices"
@@ -210,4 +213,7 @@ def test_a_revoked_token_signs_the_viewer_out_of_pages(closed_app):
     assert client.get("/").status_code == 200
     with closed_app.extensions["registry"].db.write() as session:
         revoke_token(session, "leaving")
-    assert client.get("/").status_code == 401
+    refused = client.get("/")
+    assert refused.status_code == 401
+    assert "not valid any more" in refused.get_data(as_text=True)
+    assert "registry_ui_token=;" in refused.headers["Set-Cookie"]  # forgotten

@@ -92,6 +92,14 @@ def test_every_page_renders_without_console_errors(database_url, tmp_path, live_
     assert page.locator("svg.bar-chart rect").count() == 1  # traffic: v1 only
     assert "none → v1" in page.locator("ol.timeline").inner_text()
     shoot(page, "model")
+    # Live traffic: predictions made while the page is open show up without a reload.
+    assert page.inner_text("table.traffic tbody td:nth-child(2)") == "4"
+    for _ in range(2):
+        requests.post(f"{url}/api/v1/models/house-prices/predict", json=row, timeout=10)
+    page.wait_for_function(
+        "() => document.querySelector('table.traffic tbody td:nth-child(2)').textContent === '6'",
+        timeout=15_000,
+    )
 
     page.goto(f"{url}/ui/models/house-prices/versions/1")
     assert page.locator("svg.bar-chart rect").count() == 4
@@ -112,6 +120,9 @@ def test_every_page_renders_without_console_errors(database_url, tmp_path, live_
     page.wait_for_selector("#try-result table")
     shoot(page, "version-logistic")
 
+    page.goto(f"{url}/ui/models/house-prices")
+    page.click("#compare-link")
+    assert page.url.endswith("/ui/models/house-prices/compare")
     page.goto(f"{url}/ui/models/house-prices/compare?a=1&b=2")
     page.fill("textarea[name=csv]", "area,bedrooms,bathrooms,age\n1500,3,2,10\n2400,4,3,5\n")
     page.click("#compare-rows button[type=submit]")

@@ -68,7 +68,12 @@ def sign_in() -> Response:
     token = (request.form.get("token") or "").strip()
     if not token or len(token) > _MAX_TOKEN:
         raise Unauthorized("Paste a token made with 'manage.py create-token'.")
-    identify(registry(), f"Bearer {token}")
+    try:
+        identify(registry(), f"Bearer {token}")
+    except Unauthorized:
+        raise Unauthorized(
+            "That token is not valid: paste the token alone, as create-token printed it."
+        ) from None
     response = redirect(local_path(request.form.get("next")), 303)
     response.set_cookie(
         COOKIE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -99,6 +100,22 @@ def _metric_charts(versions: list[VersionInfo]) -> list[Any]:
     return charts
 
 
+def _traffic(name: str) -> dict[str, Any]:
+    traffic = version_traffic(registry().metrics.exposition(), name)
+    chart = None
+    if traffic:
+        chart = bar_chart("Prediction requests", [(f"v{t.version}", t.requests) for t in traffic])
+    return {"traffic": traffic, "traffic_chart": chart, "now": datetime.now(UTC)}
+
+
+def traffic_part(name: str) -> str:
+    """Return a model's live traffic section alone, for the page to refresh it."""
+    reader()
+    with registry().db.read() as session:
+        model = get_model(session, name)
+    return render_template("web/traffic.html", **_traffic(model.name))
+
+
 def model_page(name: str) -> str:
     """Show a model: versions, metrics across versions, activation history, live traffic."""
     reader()
@@ -107,12 +124,6 @@ def model_page(name: str) -> str:
         model = get_model(session, name)
         versions = list(list_versions(session, name, 1, SHOWN).items)
         events = list_events(session, name, 1, SHOWN).items
-    traffic = version_traffic(reg.metrics.exposition(), model.name)
-    traffic_chart = (
-        bar_chart("Prediction requests", [(f"v{t.version}", t.requests) for t in traffic])
-        if traffic
-        else None
-    )
     return page(
         "web/model.html",
         model=model,
@@ -120,8 +131,7 @@ def model_page(name: str) -> str:
         charts=_metric_charts(versions),
         activations=_activations(events),
         events=events[:30],
-        traffic=traffic,
-        traffic_chart=traffic_chart,
+        **_traffic(model.name),
         page_data={"model": model.name},
     )
 
@@ -204,3 +214,4 @@ def register_pages(blueprint: Blueprint) -> None:
         "/ui/models/<string:name>/versions/<int:version>", "version", version_page
     )
     blueprint.add_url_rule("/ui/models/<string:name>/compare", "compare", compare_page)
+    blueprint.add_url_rule("/ui/models/<string:name>/traffic", "traffic", traffic_part)

@@ -81,7 +81,6 @@
   const mayWrite = body.dataset.mayWrite === "true";
   if (mayWrite && token()) {
     document.querySelectorAll(".actions, .actions-col, [data-action]").forEach((el) => { el.hidden = false; });
-    document.querySelectorAll(".read-only-only").forEach((el) => { el.hidden = true; });
   } else if (body.dataset.signedIn === "true" && !token()) {
     document.querySelectorAll(".token-missing").forEach((el) => { el.hidden = false; });
   }
@@ -312,6 +311,18 @@
       result.id = "compare-table";
       out.appendChild(result);
     });
+  }
+
+  // Live traffic: the server renders the section again; only its own elements are taken over.
+  const traffic = document.getElementById("traffic");
+  if (traffic && traffic.dataset.refresh) {
+    window.setInterval(async () => {
+      if (document.hidden) { return; }
+      const response = await fetch(traffic.dataset.refresh, { credentials: "same-origin" });
+      if (!response.ok) { return; }
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      traffic.replaceChildren(...fresh.body.childNodes);
+    }, 5000);
   }
 
   const download = document.getElementById("download");
