@@ -124,8 +124,10 @@ def test_multiclass_links_give_distributions(link):
     assert explained["1"] == {"x": 2.0, INTERCEPT: 0.0}
 
 
-def _without_nullable_x(raw: dict) -> None:
-    raw["features"][0]["nullable"] = False
+def _nullable_color(raw: dict) -> None:
+    # Its columns have no value for a missing color. (A feature whose columns all have one may
+    # still be declared not nullable: the fitted model, or the uploader, refuses it.)
+    raw["features"][1]["nullable"] = True
 
 
 def _edit(path: str, value):
@@ -147,7 +149,7 @@ INVALID = {
     "duplicate names": (_edit("features.1.name", "x"), "unique"),
     "feature type": (_edit("features.0.type", "float"), "type must be one of"),
     "enum type": (_edit("features.1.enum", ["red", 3]), "enum values"),
-    "nullability": (_without_nullable_x, "nullability"),
+    "nullability": (_nullable_color, "nullable but a column has no missing value"),
     "nan coef": (_edit("coef", [[math.nan, 1.0, 1.0]]), "finite"),
     "ragged coef": (_edit("coef", [[1.0, 1.0, 1.0], [1.0]]), "equal lengths"),
     "bool coef": (_edit("coef", [[True, 1.0, 1.0]]), "must be a number"),

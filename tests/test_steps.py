@@ -8,13 +8,21 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_diabetes
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    Binarizer,
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    StandardScaler,
+)
 
+from registry.errors import UnsupportedEstimator
 from registry.intake.extract import extract
 from registry.intake.probes import probe_rows, sklearn_outputs
 from registry.intake.verify import check_probes
@@ -199,3 +207,160 @@ def test_a_lookup_column_scores_each_category_and_the_unknown_one():
     raw = _lookup_plan({"lookup": [["b", 3.0]], "unknown": 1.0})
     raw["features"][0]["accepts_unknown"] = True
     assert Plan(raw).predict({"city": ["a", "b", "zz"]}).predictions == [0.5, 6.5, 2.5]
+
+
+def _diabetes(scaled: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    return load_diabetes(return_X_y=True, as_frame=True, scaled=scaled)
+
+
+def test_min_max_scaler_clips_values_outside_the_fitted_range():
+    X, y = _diabetes()
+    # Fitted on the younger half: older rows fall outside the range and are clipped.
+    young = X["age"] < X["age"].median()
+    estimator = make_pipeline(MinMaxScaler(feature_range=(-1, 2), clip=True), Ridge())
+    estimator.fit(X[young], y[young])
+    assert (estimator[0].transform(X).max(axis=0) == 2).all()
+    plan = assert_exact(estimator, X)
+    assert any("ops" in c for c in plan.to_json()["columns"])
+
+
+def test_binarizer_and_missing_indicator_inside_a_column_transformer(client, tokens):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), Binarizer(threshold=3.5)), ["rooms"]),
+        (SimpleImputer(strategy="median"), ["area", "rooms"]),
+        (MissingIndicator(), ["area", "rooms"]),
+        (MissingIndicator(features="all"), ["area"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, StandardScaler(), Ridge()), frame, y)
+    plan = assert_exact(estimator, frame)
+    assert {f.name: f.nullable for f in plan.features}["area"]
+    upload_and_predict(client, tokens, estimator, frame, "indicated")
+
+
+def test_binarizer_on_bundled_data():
+    X, y = _diabetes(scaled=True)
+    estimator = _fit(make_pipeline(Binarizer(threshold=0.01), LogisticRegression()), X, y > 140)
+    assert_exact(estimator, X)
+
+
+UFUNCS = [np.log, np.log1p, np.sqrt, np.square, np.abs, np.exp, np.expm1]
+
+
+@pytest.mark.parametrize("function", UFUNCS, ids=lambda f: f.__name__)
+def test_function_transformer_with_an_allowed_numpy_function(function):
+    X, y = _diabetes(scaled=function in (np.exp, np.expm1, np.square, np.abs))
+    estimator = _fit(make_pipeline(FunctionTransformer(function), StandardScaler(), Ridge()), X, y)
+    assert_exact(estimator, X)
+
+
+def test_log_of_a_gappy_column_imputed_after_the_log(client, tokens):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (
+            make_pipeline(FunctionTransformer(np.log1p), SimpleImputer(), StandardScaler()),
+            ["area", "rooms"],
+        ),
+        (OneHotEncoder(min_frequency=20, handle_unknown="infrequent_if_exist"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, np.log(np.abs(y) + 1))
+    assert_exact(estimator, frame)
+    body = upload_and_predict(client, tokens, estimator, frame, "logged")
+    assert "FunctionTransformer" in body["estimator"]
+
+
+def double(x):
+    """A function of the uploader's own: never run by the registry."""
+    return 2 * x
+
+
+@pytest.mark.parametrize(
+    ("function", "named"), [(double, "tests.test_steps.double"), (np.log10, "numpy.log10")]
+)
+def test_function_transformer_with_another_function_is_refused_naming_it(
+    client, tokens, function, named
+):
+    X, y = _diabetes()
+    estimator = _fit(make_pipeline(FunctionTransformer(function), Ridge()), X, y)
+    client.post("/api/v1/models", json={"name": "fn"}, headers=tokens["publisher"])
+    response = client.post(
+        "/api/v1/models/fn/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib")},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "unsupported_estimator", body
+    assert named in body["message"] and "log1p" in body["message"]
+
+
+def test_function_transformer_with_keyword_arguments_is_refused():
+    X, y = _diabetes()
+    step = FunctionTransformer(np.log1p, kw_args={"dtype": "float32"})
+    with pytest.raises(UnsupportedEstimator, match="kw_args"):
+        extract(_fit(make_pipeline(step, Ridge()), X, y))
+
+
+@pytest.mark.parametrize("function", [np.log1p, double], ids=lambda f: f.__name__)
+def test_function_transformer_in_a_skops_file(client, tokens, function):
+    X, y = _diabetes()
+    estimator = _fit(make_pipeline(FunctionTransformer(function), Ridge()), X, y)
+    client.post("/api/v1/models", json={"name": "fn"}, headers=tokens["publisher"])
+    response = client.post(
+        "/api/v1/models/fn/versions",
+        data={"artifact": (io.BytesIO(skops.io.dumps(estimator)), "m.skops")},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    if function is double:
+        assert response.status_code == 422
+        assert response.get_json()["code"] == "unsupported_estimator"
+        assert "tests.test_steps.double" in response.get_json()["message"]
+    else:
+        assert response.status_code == 201, response.get_json()
+
+
+def _ops_plan(ops) -> dict:
+    return {
+        "format": 1,
+        "kind": "linear",
+        "link": "identity",
+        "features": [{"name": "x", "type": "number", "nullable": False}],
+        "columns": [{"feature": "x", "mul": 1.0, "add": 0.0, "missing": None, "ops": ops}],
+        "coef": [[1.0]],
+        "intercept": [0.0],
+        "classes": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ops", "message"),
+    [
+        ({"op": "clip"}, "ops must be a list"),
+        ([{"op": "eval", "code": "1"}], r"ops\[0\].op must be one of"),
+        ([{"op": "ufunc", "name": "log10"}], "name must be one of"),
+        ([{"op": "ufunc", "name": "log", "where": 1}], "needs exactly"),
+        ([{"op": "clip", "low": 2.0, "high": 1.0}], "must not exceed"),
+        ([{"op": "clip", "low": 0.0, "high": float("inf")}], "high must be finite"),
+        ([{"op": "step", "edges": [2.0, 1.0], "side": "left", "values": [0, 1, 2]}], "ascending"),
+        ([{"op": "step", "edges": [1.0], "side": "left", "values": [0]}], "one more than edges"),
+        ([{"op": "step", "edges": [1.0], "side": "up", "values": [0, 1]}], "side must be"),
+    ],
+)
+def test_ops_are_checked_on_load(ops, message):
+    with pytest.raises(PlanError, match=message):
+        Plan(_ops_plan(ops))
+
+
+def test_ops_apply_in_order_one_row_and_many():
+    ops = [
+        {"op": "affine", "center": 1.0, "mul": 2.0, "add": 0.0},
+        {"op": "clip", "low": -1.0, "high": 4.0},
+        {"op": "step", "edges": [0.0, 2.0], "side": "right", "values": [10.0, 20.0, 30.0]},
+    ]
+    plan = Plan(_ops_plan(ops))
+    xs = [-5.0, 1.0, 1.5, 2.0, 9.0]
+    assert plan.predict({"x": xs}).predictions == [10.0, 20.0, 20.0, 30.0, 30.0]
+    assert [plan.predict({"x": [x]}).predictions[0] for x in xs] == [10.0, 20.0, 20.0, 30.0, 30.0]

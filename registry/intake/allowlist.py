@@ -63,12 +63,13 @@ ESTIMATORS = {
     ("sklearn.preprocessing._encoders", "OneHotEncoder"),
     ("sklearn.impute._base", "SimpleImputer"),
     ("sklearn.impute._base", "MissingIndicator"),
+    ("sklearn.preprocessing._data", "Binarizer"),
     ("sklearn.feature_selection._variance_threshold", "VarianceThreshold"),
     ("sklearn.feature_selection._univariate_selection", "SelectKBest"),
     ("sklearn.feature_selection._univariate_selection", "SelectPercentile"),
     ("sklearn.feature_selection._from_model", "SelectFromModel"),
     # A fitted ColumnTransformer stores its 'passthrough' columns as an identity
-    # FunctionTransformer; extraction refuses one that holds a function.
+    # FunctionTransformer; extraction accepts one only with an allow-listed numpy function.
     ("sklearn.preprocessing._function_transformer", "FunctionTransformer"),
 }
 
@@ -181,7 +182,10 @@ SUPPORTED_STEPS = (
     "MaxAbsScaler",
     "RobustScaler",
     "SimpleImputer",
+    "MissingIndicator",
     "OneHotEncoder",
+    "Binarizer",
+    "FunctionTransformer",
     "VarianceThreshold",
     "SelectKBest",
     "SelectPercentile",

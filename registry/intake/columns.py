@@ -14,9 +14,10 @@ from sklearn.feature_selection import (
     SelectPercentile,
     VarianceThreshold,
 )
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
+    Binarizer,
     FunctionTransformer,
     MaxAbsScaler,
     MinMaxScaler,
@@ -26,8 +27,9 @@ from sklearn.preprocessing import (
 )
 
 from registry.errors import InvalidArtifact, UnsupportedEstimator
-from registry.intake.allowlist import unsupported_message
+from registry.intake.allowlist import function_sentence, printable, unsupported_message
 from registry.intake.encoders import Encoding, encode_column, python_value
+from registry.plans.ops import UFUNCS, parse_ops
 
 NO_FILL: Any = type("NoFill", (), {"__repr__": lambda self: "NO_FILL"})()
 
@@ -42,13 +44,14 @@ class Raw:
 
 @dataclass(frozen=True)
 class Value:
-    """A numeric column: mul * x + add, or ``missing`` (None: refused) when x is missing."""
+    """A numeric column: (ops(x) - center) * mul + add, or ``missing`` (None: refused)."""
 
     source: int
     mul: float = 1.0
     add: float = 0.0
     missing: float | None = None
     center: float = 0.0  # subtracted from x before mul, as the scaler itself does
+    ops: tuple[dict[str, Any], ...] = ()  # plan ops applied to x first (registry.plans.ops)
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,7 @@ def _name(step: Any) -> str:
 def _is_identity(step: Any) -> bool:
     if step is None or (isinstance(step, str) and step == "passthrough"):
         return True
-    if type(step) is FunctionTransformer:
-        if step.func is not None or step.inverse_func is not None:
-            raise UnsupportedEstimator(
-                "A FunctionTransformer that calls a function is not supported; only "
-                "'passthrough' columns are."
-            )
-        return True
-    return False
+    return type(step) is FunctionTransformer and step.func is None
 
 
 def vector(step: Any, attribute: str, width: int) -> np.ndarray:
@@ -120,6 +116,8 @@ class Preparation:
 
     def __init__(self) -> None:
         self.encodings: dict[int, Encoding] = {}
+        # Inputs a fitted step refuses to see missing (MissingIndicator's error_on_new).
+        self.never_missing: set[int] = set()
 
     def apply(self, step: Any, columns: list[Column]) -> list[Column]:
         """Return the columns that come out of a fitted step given the ones that go in."""
@@ -131,6 +129,19 @@ class Preparation:
                 columns = self.apply(inner, columns)
             return columns
         _check_width(step, len(columns))
+        if kind in _ELEMENTWISE:
+            return [
+                through_op(step, c, op)
+                for c, op in zip(columns, _ELEMENTWISE[kind](step, len(columns)), strict=True)
+            ]
+        if kind is MissingIndicator:
+            out = _indicators(step, step, columns)
+            if step.error_on_new and step.features == "missing-only":
+                flagged = set(step.features_.tolist())
+                self.never_missing.update(
+                    c.source for j, c in enumerate(columns) if j not in flagged and _may_miss(c)
+                )
+            return out
         if kind is ColumnTransformer:
             return self._column_transformer(step, columns)
         if kind is SimpleImputer:
@@ -142,9 +153,14 @@ class Preparation:
         if kind in _SCALERS:
             # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
             sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))
-            return [
+            columns = [
                 _affine(step, c, sub[j], div[j], times[j], plus[j]) for j, c in enumerate(columns)
             ]
+            if kind is MinMaxScaler and vars(step).get("clip", False):
+                low, high = (float(v) for v in step.feature_range)
+                clip = {"op": "clip", "low": low, "high": high}
+                columns = [through_op(step, c, clip) for c in columns]
+            return columns
         raise UnsupportedEstimator(unsupported_message(_name(step)))
 
     def _one_hot(self, step: OneHotEncoder, columns: list[Column]) -> list[Column]:
@@ -222,6 +238,8 @@ def _transformer_entry(entry: Any) -> tuple[str, Any]:
 
 def _check_width(step: Any, width: int) -> None:
     expected = getattr(step, "n_features_in_", None)
+    if expected is None and type(step) is FunctionTransformer:
+        return  # validate=False keeps no width in older releases; the function is elementwise
     if type(expected) is not int:
         raise InvalidArtifact(f"The {_name(step)} is not fitted.")
     if expected != width:
@@ -251,20 +269,25 @@ def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
             column = replace(column, missing=_as_number(value, step))
         out.append(column)
     if step.add_indicator:
-        out.extend(_indicators(step, columns))
+        out.extend(_indicators(step, getattr(step, "indicator_", None), columns))
     return out
 
 
-def _indicators(step: SimpleImputer, columns: list[Column]) -> list[Column]:
-    """The add_indicator columns: 1 where the input is missing, 0 where it is present."""
-    indicator = getattr(step, "indicator_", None)
+def _indicators(step: Any, indicator: Any, columns: list[Column]) -> list[Column]:
+    """A missing indicator's columns: 1 where the input is missing, 0 where it is present."""
+    if type(indicator) is MissingIndicator:
+        missing_values = indicator.missing_values
+        if not (type(missing_values) is float and math.isnan(missing_values)):
+            raise UnsupportedEstimator(
+                "MissingIndicator is only supported with missing_values=np.nan."
+            )
     features = getattr(indicator, "features_", None)
     if type(features) is not np.ndarray or features.dtype.kind not in "iu":
-        raise InvalidArtifact("The SimpleImputer's missing indicator is not fitted.")
+        raise InvalidArtifact(f"The {_name(step)}'s missing indicator is not fitted.")
     out: list[Column] = []
     for index in features.tolist():
         if not 0 <= index < len(columns):
-            raise InvalidArtifact("The SimpleImputer's missing indicator is damaged.")
+            raise InvalidArtifact(f"The {_name(step)}'s missing indicator is damaged.")
         column = columns[index]
         if type(column) is Raw:
             # A value an earlier imputer filled in never reaches this one as missing.
@@ -273,7 +296,7 @@ def _indicators(step: SimpleImputer, columns: list[Column]) -> list[Column]:
             missing = None if column.missing is None else 0.0
         else:
             raise UnsupportedEstimator(
-                "SimpleImputer(add_indicator=True) after OneHotEncoder is not supported."
+                f"A missing indicator ({_name(step)}) after OneHotEncoder is not supported."
             )
         out.append(Value(column.source, mul=0.0, add=0.0, missing=missing))
     return out
@@ -312,8 +335,6 @@ def _standard(step: StandardScaler, width: int) -> tuple[np.ndarray, ...]:
 
 
 def _min_max(step: MinMaxScaler, width: int) -> tuple[np.ndarray, ...]:
-    if step.clip:
-        raise UnsupportedEstimator("MinMaxScaler with clip=True is not supported.")
     zeros, ones = np.zeros(width), np.ones(width)
     return zeros, ones, vector(step, "scale_", width), vector(step, "min_", width)
 
@@ -337,3 +358,104 @@ _SCALERS = {
     MaxAbsScaler: _max_abs,
     RobustScaler: _robust,
 }
+
+
+def _may_miss(column: Column) -> bool:
+    """Tell whether a missing input still reaches this column as missing."""
+    if type(column) is Raw:
+        return column.fill is NO_FILL
+    return column.missing is None or type(column) is Categorical
+
+
+def through_op(step: Any, column: Column, op: dict[str, Any]) -> Column:
+    """Follow an elementwise plan op (registry.plans.ops) through a column."""
+    if type(column) is Categorical:
+        raise UnsupportedEstimator(
+            f"{_name(step)} after an encoder is not supported; place it before the encoder."
+        )
+    apply = parse_ops([op], "op")[0].apply
+
+    def through(x: float) -> float:
+        value = float(apply(np.array([x], dtype=np.float64))[0])
+        if not math.isfinite(value):
+            raise UnsupportedEstimator(
+                f"{_name(step)} turns the value that fills a missing input into {value}."
+            )
+        return value
+
+    if type(column) is Raw:
+        fill = None if column.fill is NO_FILL else through(_as_number(column.fill, step))
+        return Value(column.source, missing=fill, ops=(op,))
+    ops = column.ops
+    if (column.center, column.mul, column.add) != (0.0, 1.0, 0.0):
+        affine = {"op": "affine", "center": column.center, "mul": column.mul, "add": column.add}
+        ops = (*ops, affine)
+    missing = None if column.missing is None else through(column.missing)
+    return Value(column.source, missing=missing, ops=(*ops, op))
+
+
+def _ufunc(step: FunctionTransformer, width: int) -> list[dict[str, Any]]:
+    name = next((n for n, f in UFUNCS.items() if step.func is f), None)
+    if name is None:
+        raise UnsupportedEstimator(
+            f"FunctionTransformer(func={printable(getattr(step.func, '__name__', '?'))}) is not "
+            f"supported; {function_sentence()}."
+        )
+    if step.kw_args:
+        raise UnsupportedEstimator(
+            "FunctionTransformer with kw_args is not supported; numpy's functions here take none."
+        )
+    return [{"op": "ufunc", "name": name}] * width
+
+
+def _binarize(step: Binarizer, width: int) -> list[dict[str, Any]]:
+    threshold = step.threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise UnsupportedEstimator("Binarizer is supported with one number as its threshold.")
+    # x > threshold is 1: searchsorted(side='left') counts the edges strictly below x.
+    op = {"op": "step", "edges": [float(threshold)], "side": "left", "values": [0.0, 1.0]}
+    return [op] * width
+
+
+_ELEMENTWISE = {FunctionTransformer: _ufunc, Binarizer: _binarize}
+
+
+# Where each function is worth probing, in its own input: inside its domain, away from overflow.
+_UFUNC_SPANS = {
+    "log": (1.0, 20.0),
+    "log1p": (-0.5, 20.0),
+    "sqrt": (0.0, 20.0),
+    "exp": (-3.0, 3.0),
+    "expm1": (-3.0, 3.0),
+    "square": (-3.0, 3.0),
+    "abs": (-3.0, 3.0),
+}
+
+
+def probe_range(column: Value) -> tuple[float, float] | None:
+    """Return input values that exercise a column's first op that is not affine, if any.
+
+    A clip or step is probed around its bounds, a function inside its domain; the range is
+    mapped back through the affine ops before it to the input's own units.
+    """
+    before = []
+    for op in column.ops:
+        if op["op"] == "affine":
+            before.append(op)
+            continue
+        if op["op"] == "ufunc":
+            low, high = _UFUNC_SPANS[op["name"]]
+        else:
+            low, high = (op["low"], op["high"]) if op["op"] == "clip" else _ends(op["edges"])
+            width = (high - low) or max(abs(low), 1.0)
+            low, high = low - width / 4, high + width / 4
+        for affine in reversed(before):
+            low, high = (
+                (v - affine["add"]) / affine["mul"] + affine["center"] for v in (low, high)
+            )
+        return (min(low, high), max(low, high))
+    return None
+
+
+def _ends(edges: list[float]) -> tuple[float, float]:
+    return edges[0], edges[-1]

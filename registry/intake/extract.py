@@ -44,8 +44,16 @@ from registry.intake.allowlist import (
     supported_sentence,
     unsupported_message,
 )
-from registry.intake.columns import NO_FILL, Categorical, Column, Preparation, Raw, Value
-from registry.intake.encoders import Encoding, python_value
+from registry.intake.columns import (
+    NO_FILL,
+    Categorical,
+    Column,
+    Preparation,
+    Raw,
+    Value,
+    probe_range,
+)
+from registry.intake.encoders import python_value
 from registry.intake.inert import Inert, inert_name
 from registry.intake.wrappers import WRAPPERS, inner_estimator, unwrap
 from registry.plans import PLAN_FORMAT
@@ -87,6 +95,7 @@ class Hint:
     center: float = 0.0
     missing: Any = math.nan  # the value scikit-learn reads as missing: NaN, or None
     kind: str = "f"  # numpy dtype kind the estimator was fitted on
+    span: tuple[float, float] | None = None  # where a column's ops change shape, as inputs
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ def extract(
             f"{len(columns)} columns."
         )
     design = [_to_design(c, model) for c in columns]
-    features, hints = _features(names, design, preparation.encodings, feature_types or {})
+    features, hints = _features(names, design, preparation, feature_types or {})
     used = {f["name"] for f in features}
     plan = {
         "format": PLAN_FORMAT,
@@ -369,7 +378,7 @@ def _to_design(column: Column, model: Any) -> Value | Categorical:
 def _features(
     names: list[str],
     design: list[Value | Categorical],
-    encodings: dict[int, Encoding],
+    preparation: Preparation,
     declared: dict[str, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
     features: list[dict[str, Any]] = []
@@ -384,18 +393,21 @@ def _features(
                 f"Input {name!r} is used both as a number and one-hot encoded; this is not "
                 "supported."
             )
-        nullable = all(c.missing is not None for c in fed)
+        nullable = source not in preparation.never_missing and all(
+            c.missing is not None for c in fed
+        )
         said = declared.get(name, {})
         if one_hot.pop():
-            encoding = encodings[source]
+            encoding = preparation.encodings[source]
             spec = {"name": name, "type": encoding.type, "enum": list(encoding.enum)}
             if encoding.accepts_unknown:
                 spec["accepts_unknown"] = True
             hints[name] = Hint(missing=encoding.missing_input, kind=encoding.kind)
         else:
             spec = {"name": name, "type": said.get("type", "number")}
-            first = fed[0]
-            hints[name] = Hint(mul=first.mul, add=first.add, center=first.center)
+            first = next((c for c in fed if c.ops), fed[0])
+            span = probe_range(first)
+            hints[name] = Hint(mul=first.mul, add=first.add, center=first.center, span=span)
         _check_declared(spec, said, nullable)
         spec["nullable"] = nullable and said.get("nullable", True)
         features.append(spec)
@@ -435,8 +447,11 @@ def _column_json(column: Value | Categorical, names: list[str]) -> dict[str, Any
     }
     if type(column) is Categorical:
         out.update(_categories_json(column))
-    elif column.center:
-        out["center"] = _finite_float(column.center)
+    else:
+        if column.center:
+            out["center"] = _finite_float(column.center)
+        if column.ops:
+            out["ops"] = [dict(op) for op in column.ops]
     return out
 
 

@@ -49,7 +49,10 @@ def probe_rows(extraction: Extraction, seed: int = 0) -> dict[str, list[Any]]:
             hint = extraction.hints[feature["name"]]
             z = rng.normal(size=n) * 1.5
             # Values near the fitted range, so that probabilities are not all saturated.
-            values = ((z - hint.add) / hint.mul + hint.center if hint.mul else z).tolist()
+            if hint.span is not None:
+                values = rng.uniform(*hint.span, size=n).tolist()
+            else:
+                values = ((z - hint.add) / hint.mul + hint.center if hint.mul else z).tolist()
             if feature["type"] == "boolean":
                 values = [bool(v > hint.center) for v in values]
             elif feature["type"] == "integer":

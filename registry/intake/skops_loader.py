@@ -17,6 +17,7 @@ from registry.intake.allowlist import (
     SKOPS_TRUSTED,
     STAND_INS,
     Use,
+    function_sentence,
     printable,
     refused_function,
     resolve,
@@ -39,7 +40,32 @@ def _schema(archive: zipfile.ZipFile, max_bytes: int) -> Any:
         raise InvalidArtifact("The file is not a skops file: it has no schema.") from exc
 
 
+def _transformer_functions(node: Any) -> list[dict[str, Any]]:
+    """Return the function nodes that a FunctionTransformer node holds as func/inverse_func."""
+    if node.get("__class__") != "FunctionTransformer" or node.get("__loader__") != "ObjectNode":
+        return []
+    content = node.get("content")
+    state = content.get("content") if isinstance(content, dict) else None
+    if not isinstance(state, dict):
+        return []
+    return [
+        state[key]
+        for key in ("func", "inverse_func")
+        if isinstance(state.get(key), dict) and state[key].get("__loader__") == "FunctionNode"
+    ]
+
+
 def _check_nodes(node: Any) -> None:
+    functions: set[int] = set()  # FunctionTransformer functions: unsupported, not untrusted
+    unsupported: list[str] = []
+    _walk(node, functions, unsupported)
+    if unsupported:
+        raise UnsupportedEstimator(
+            f"FunctionTransformer(func={unsupported[0]}) is not supported; {function_sentence()}."
+        )
+
+
+def _walk(node: Any, functions: set[int], unsupported: list[str]) -> None:
     stack = [(node, 0)]
     while stack:
         current, depth = stack.pop()
@@ -51,8 +77,12 @@ def _check_nodes(node: Any) -> None:
         if not isinstance(current, dict):
             continue
         if "__class__" in current:
+            functions.update(id(f) for f in _transformer_functions(current))
             module, name = str(current.get("__module__")), str(current["__class__"])
             if f"{module}.{name}" not in SKOPS_TRUSTED + tuple(SKOPS_CONTAINERS):
+                if id(current) in functions:
+                    unsupported.append(f"{printable(module)}.{printable(name)}")
+                    continue
                 function = refused_function(module, name)
                 if function is not None:
                     raise UnsupportedEstimator(function)

@@ -8,6 +8,7 @@ import struct
 from typing import Any
 
 import numpy as np
+from sklearn.preprocessing import FunctionTransformer
 
 from registry.errors import InvalidArtifact, RegistryError, UnsupportedEstimator, UntrustedArtifact
 from registry.intake import arrays
@@ -16,6 +17,7 @@ from registry.intake.allowlist import (
     LEGACY_WRAPPERS,
     Entry,
     Use,
+    function_sentence,
     printable,
     refused_function,
     resolve,
@@ -39,6 +41,20 @@ class _Callable:
 
 class _ArrayWrapper:
     """Stands in for joblib's NumpyArrayWrapper, so no joblib code runs while reading."""
+
+
+class _Unlisted:
+    """A global that is not on the allow-list, held inert by name: never called or built.
+
+    A FunctionTransformer's function is the one place such a name may stand: the file is then
+    refused as an unsupported estimator naming it. Anywhere else, its refusal stands.
+    """
+
+    __slots__ = ("name", "refusal")
+
+    def __init__(self, name: str, refusal: RegistryError) -> None:
+        self.name = name
+        self.refusal = refusal
 
 
 def _refuse_global(module: str, name: str) -> RegistryError:
@@ -82,12 +98,33 @@ class RestrictedUnpickler(_Base):
         self._nested = nested
         self._resolved: dict[str, Any] = {}
         self._estimator_classes: set[type] = set()
+        self._unlisted: list[_Unlisted] = []
+        self._functions: set[int] = set()  # ids of _Unlisted a FunctionTransformer holds
+
+    def load(self) -> Any:
+        """Return the unpickled object; refuse any unlisted name left outside a function."""
+        obj = super().load()
+        for unlisted in self._unlisted:
+            if id(unlisted) not in self._functions:
+                raise unlisted.refusal
+        if self._unlisted:
+            raise UnsupportedEstimator(
+                f"FunctionTransformer(func={self._unlisted[0].name}) is not supported; "
+                f"{function_sentence()}."
+            )
+        return obj
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the object for an exact allow-listed (module, name), or refuse."""
         entry = ALLOWED.get((module, name))
         if entry is None:
-            raise _refuse_global(module, name)
+            refusal = _refuse_global(module, name)
+            plain = name.isidentifier() and all(p.isidentifier() for p in module.split("."))
+            if type(refusal) is not UntrustedArtifact or name in LEGACY_WRAPPERS or not plain:
+                raise refusal
+            unlisted = _Unlisted(f"{printable(module)}.{printable(name)}", refusal)
+            self._unlisted.append(unlisted)
+            return unlisted
         if entry.use is Use.CALLABLE:
             return _Callable(entry.target)
         if entry.use is Use.INERT:
@@ -115,6 +152,8 @@ class RestrictedUnpickler(_Base):
     def load_reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack[-1]
+        if type(func) is _Unlisted:
+            raise func.refusal
         if type(func) is InertName:
             self.stack[-1] = Inert(func.name)  # its arguments were read, and are dropped
             return
@@ -125,6 +164,8 @@ class RestrictedUnpickler(_Base):
         self.stack[-1] = arrays.CALLABLES[func.target](*args)
 
     def _new(self, cls: Any, args: Any, kwargs: Any) -> None:
+        if type(cls) is _Unlisted:
+            raise cls.refusal
         if type(cls) is InertName:
             self.append(Inert(cls.name))
             return
@@ -156,6 +197,12 @@ class RestrictedUnpickler(_Base):
             arrays.set_dtype_state(inst, state)
         elif self._is_estimator_class(type(inst)):
             _set_estimator_state(inst, state)
+            if type(inst) is FunctionTransformer:
+                self._functions.update(
+                    id(state[k])
+                    for k in ("func", "inverse_func")
+                    if type(state.get(k)) is _Unlisted
+                )
         elif type(inst) is Inert:
             inst.state = state  # kept as read: plain values, arrays and other placeholders
         else:

@@ -5,14 +5,16 @@ A plan is JSON (format 1):
     {"format": 1, "kind": "linear" | "logistic",
      "link": "identity" | "log" | "logistic" | "softmax" | "ovr",
      "features": [{"name", "type", "enum"?, "nullable", "accepts_unknown"?}],
-     "columns": [{"feature", "center"?, "mul", "add", "missing",
+     "columns": [{"feature", "center"?, "mul", "add", "missing", "ops"?,
                   "category"? | ("lookup", "unknown"?)}],
      "ignored": [names]?,
      "coef": [[...], ...], "intercept": [...], "classes": [...] | null,
      "target": [{"function", "center"?, "mul"?, "add"?}]?}
 
 Each column of the design matrix comes from one input feature. A value column is
-``(x - center) * mul + add`` (center 0 when absent); a one-hot column (it has a ``category``
+``(ops(x) - center) * mul + add`` (center 0 when absent; ops, when present, is a list of
+elementwise operations such as clip, numpy functions and step lookups, registry.plans.ops);
+a one-hot column (it has a ``category``
 key) is ``mul * (x == category) + add``
 (``category: null`` is the missing-value category, never equal to a present value). A lookup
 column (``lookup: [[category, v], ...]``) is ``mul * L(x) + add`` where L(x) is the v paired with

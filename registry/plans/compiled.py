@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from registry.plans.ops import Op, parse_ops
 from registry.plans.spec import (
     LINKS,
     PLAN_FORMAT,
@@ -100,6 +101,7 @@ class CompiledPlan:
         _require(isinstance(columns, list), "columns must be a list.")
         _require(len(columns) == self.coef.shape[1], "coef must have one value per column.")
         value_src, value_cols = [], []
+        value_ops: list[tuple[Op, ...]] = []
         onehot: dict[int, list[tuple[int, Lookup]]] = {}
         for j, column in enumerate(columns):
             _require(isinstance(column, dict), f"columns[{j}] must be an object.")
@@ -115,6 +117,9 @@ class CompiledPlan:
                 )
                 value_src.append(source)
                 value_cols.append(j)
+                value_ops.append(
+                    parse_ops(column["ops"], f"columns[{j}]") if "ops" in column else ()
+                )
         # Checked as whole arrays: a per-value check runs only to name a bad value.
         mul = _finite_array([c.get("mul") for c in columns], "columns[{}].mul")
         add = _finite_array([c.get("add") for c in columns], "columns[{}].add")
@@ -142,6 +147,8 @@ class CompiledPlan:
         self._value_center = center[value_cols_array]
         value_center = self._value_center.tolist()
         self._value_coef = self.coef[:, value_cols].T  # (value columns, outputs)
+        # Value columns with ops, by their index among value columns; most columns have none.
+        self._value_ops = tuple((k, ops) for k, ops in enumerate(value_ops) if ops)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
         self._value_terms = tuple(
             (
@@ -151,6 +158,7 @@ class CompiledPlan:
                 value_add[k],
                 value_missing[k],
                 tuple(float(c) for c in self._value_coef[k]),
+                value_ops[k],
             )
             for k, source in enumerate(value_src)
         )
@@ -161,7 +169,12 @@ class CompiledPlan:
         unfilled = set(self._value_src[np.isnan(self._value_missing)].tolist())
         for i, feature in enumerate(self.features):
             allowed = self._onehot[i][2] if i in self._onehot else i not in unfilled
-            _require(feature.nullable == allowed, f"Feature {feature.name!r} nullability is off.")
+            # A feature whose columns all fill a missing value may still refuse one: the fitted
+            # model does (MissingIndicator's error_on_new), or the uploader said so.
+            _require(
+                allowed or not feature.nullable,
+                f"Feature {feature.name!r} is nullable but a column has no missing value.",
+            )
 
     def _contribution_table(
         self,

@@ -11,6 +11,7 @@ import numpy as np
 
 from registry.plans.compiled import CompiledPlan
 from registry.plans.links import class_probabilities
+from registry.plans.ops import apply_ops
 from registry.plans.spec import INTERCEPT, Feature, _key, class_label
 from registry.plans.target import contributions_space, predictions
 
@@ -61,8 +62,10 @@ class Plan(CompiledPlan):
         raw = np.empty((n, len(self._value_src)))
         for k, source in enumerate(self._value_src):
             raw[:, k] = _as_floats(columns[self.features[source].name])
-        z = (raw - self._value_center) * self._value_mul + self._value_add
         missing = np.isnan(raw)
+        for k, ops in self._value_ops:
+            raw[:, k] = apply_ops(ops, raw[:, k])
+        z = (raw - self._value_center) * self._value_mul + self._value_add
         if missing.any():
             z = np.where(missing, self._value_missing, z)
         return z
@@ -102,9 +105,14 @@ class Plan(CompiledPlan):
         """Score a single row in plain Python: for one row, numpy's per-call cost dominates."""
         scores = list(self._intercept_terms)
         outputs = range(len(scores))
-        for name, center, mul, add, missing, coefs in self._value_terms:
+        for name, center, mul, add, missing, coefs, ops in self._value_terms:
             x = columns[name][0]
-            z = missing if x is None or x != x else (x - center) * mul + add
+            if x is None or x != x:
+                z = missing
+            else:
+                if ops:
+                    x = float(apply_ops(ops, np.array([x], dtype=np.float64))[0])
+                z = (x - center) * mul + add
             for k in outputs:
                 scores[k] += z * coefs[k]
         for _, table, rows in self._category_rows(columns):
