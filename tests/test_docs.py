@@ -7,12 +7,14 @@ from typing import Any
 
 import orjson
 import pytest
+from jsonschema import Draft4Validator
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 from sqlalchemy import select, update
 
 from registry.app import create_app
 from registry.models import ModelVersion, RegisteredModel
 from registry.plans import Plan
+from registry.services.tokens import create_token
 from registry.services.versions import KnownPlan, add_version
 
 SPEC = "/api/v1/swagger.json"
@@ -186,15 +188,20 @@ def test_operations_document_params_and_errors(client, registered):
     active = operation(document, "/models/house-prices/predict")
     assert active["tags"] == ["house-prices"]
     assert active["summary"] == "Predict with the active version"
-    for code in ("400", "404", "413", "415", "422"):
+    for code in ("400", "401", "404", "413", "414", "415", "422", "503"):
         assert active["responses"][code]["schema"] == {"$ref": "#/definitions/Error"}
-    assert active["responses"]["200"]["schema"] == {"$ref": "#/definitions/house-prices.Prediction"}
+    assert active["responses"]["200"]["schema"] == {"$ref": "#/definitions/house-prices.Answer"}
+    # Versions and aliases are checked by type and pattern, never by today's values: a client
+    # generated now still calls the versions and aliases of tomorrow.
     alias = operation(document, "/models/house-prices/aliases/{alias}/predict")
     (param,) = [p for p in alias["parameters"] if p["name"] == "alias"]
-    assert param["in"] == "path" and param["enum"] == ["prod"]
+    assert param["in"] == "path" and "enum" not in param
+    assert param["pattern"] == "^[a-z0-9][a-z0-9_-]{0,63}$" and param["default"] == "prod"
+    assert "prod" in param["description"]
     by_version = operation(document, "/models/house-prices/versions/{version}/predict")
     (param,) = [p for p in by_version["parameters"] if p["name"] == "version"]
-    assert param["type"] == "integer" and param["enum"] == [1]
+    assert param["type"] == "integer" and "enum" not in param
+    assert param["minimum"] == 1 and param["default"] == 1
 
 
 def test_model_without_versions_says_so(client, registered):
@@ -206,7 +213,7 @@ def test_model_without_versions_says_so(client, registered):
     ]
     op = operation(document, "/models/empty/predict")
     assert "parameters" not in op
-    assert set(op["responses"]) == {"404"}
+    assert set(op["responses"]) == {"401", "404", "414", "503"}
 
 
 @pytest.mark.parametrize("name", ["house-prices", "churn_v2"])
@@ -365,3 +372,194 @@ def test_answers_document_imputed_and_fields_say_how_gaps_are_filled(client, reg
     assert "absent when" in one["description"] and "absent when" in many["description"]
     garage = document["definitions"]["house-prices.Row"]["properties"]["garage"]
     assert "fills it in as it was trained" in garage["description"]
+
+
+def definition(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    return document["definitions"][schema["$ref"].removeprefix("#/definitions/")]
+
+
+def swagger_validator(document: dict[str, Any], name: str) -> Draft4Validator:
+    """A JSON Schema validator of one definition, as a Swagger 2.0 client reads it."""
+    return Draft4Validator(
+        {**document["definitions"][name], "definitions": document["definitions"]}
+    )
+
+
+@pytest.mark.parametrize("name", ["house-prices", "churn_v2"])
+def test_one_body_schema_takes_every_form_and_one_answer_schema_reads_both(
+    client, registered, name
+):
+    document = spec(client)
+    op = operation(document, f"/models/{name}/predict")
+    body = body_schema(document, op)
+    assert body is document["definitions"][f"{name}.Body"]
+    assert "required" not in body and body["additionalProperties"] is False
+    assert [r["$ref"].rsplit(".", 1)[1] for r in body["x-oneOf"]] == ["Row", "Instances", "Columns"]
+    validator = swagger_validator(document, f"{name}.Body")
+    answers = swagger_validator(document, f"{name}.Answer")
+    for form in ("Row", "Instances", "Columns"):
+        example = document["definitions"][f"{name}.{form}"]["example"]
+        validator.validate(example)
+        answer = client.post(f"/api/v1/models/{name}/predict", json=example).get_json()
+        answers.validate(answer)
+        assert ("prediction" in answer) == (form == "Row")
+        # Each exact shape it names holds as well.
+        Draft4Validator(
+            {
+                **definition(
+                    document, body["x-oneOf"][["Row", "Instances", "Columns"].index(form)]
+                ),
+                "definitions": document["definitions"],
+            }
+        ).validate(example)
+    explained = client.post(
+        f"/api/v1/models/{name}/predict?explain=true",
+        json=document["definitions"][f"{name}.Instances"]["example"],
+    ).get_json()
+    answers.validate(explained)
+    assert "contributions" in explained
+
+
+def test_security_is_declared_per_operation(client, registered):
+    document = spec(client)
+    assert document["security"] == [{"bearer": []}]
+    paths = document["paths"]
+    for path, method in [
+        ("/models", "get"),
+        ("/models/{name}/versions/{version}/schema", "get"),
+        ("/models/{name}/compare", "post"),
+        ("/models/house-prices/predict", "post"),
+        ("/models/empty/predict", "post"),
+    ]:
+        assert paths[path][method]["security"] == [], (path, method)
+    for path, method in [
+        ("/models", "post"),
+        ("/models/{name}", "delete"),
+        ("/models/{name}/versions", "post"),
+        ("/tokens", "get"),
+    ]:
+        assert paths[path][method]["security"] == [{"bearer": []}], (path, method)
+
+
+def test_security_is_declared_closed_when_reads_need_a_token(database_url, tmp_path):
+    closed = create_app(
+        {
+            "database_url": database_url,
+            "artifact_root": tmp_path / "closed",
+            "testing": True,
+            "auth_reads": True,
+        }
+    )
+    try:
+        registry = closed.extensions["registry"]
+        with registry.db.write() as session:
+            token = create_token(session, "reader", "docs-reader")
+        client = closed.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        client.post("/api/v1/models", json={"name": "house-prices"}, headers=_admin(closed))
+        add(closed, "house-prices", HOUSE)
+        document = client.get(SPEC, headers=headers).get_json()
+    finally:
+        closed.extensions["registry"].serving.close()
+        closed.extensions["registry"].db.dispose()
+    validate(document, cls=OpenAPIV2SpecValidator)
+    for item in document["paths"].values():
+        for method, op in item.items():
+            if method != "parameters":
+                assert op["security"] == [{"bearer": []}], (method, op["operationId"])
+
+
+def _admin(app) -> dict[str, str]:
+    with app.extensions["registry"].db.write() as session:
+        return {"Authorization": f"Bearer {create_token(session, 'admin', 'docs-admin')}"}
+
+
+def test_parameters_have_their_real_types_and_bounds(client, registered):
+    paths = spec(client)["paths"]
+    listing = {p["name"]: p for p in paths["/models"]["get"]["parameters"]}
+    for key in ("page", "per_page"):
+        assert listing[key]["type"] == "integer" and listing[key]["minimum"] == 1
+    assert listing["kind"]["enum"] == ["linear", "logistic"]
+    for path in ("/models/{name}/versions", "/models/{name}/events", "/tokens"):
+        params = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        assert params["page"]["type"] == "integer", path
+        assert "400" in paths[path]["get"]["responses"], path
+    item = paths["/models/{name}/versions/{version}"]
+    params = {p["name"]: p for p in item.get("parameters", []) + item["get"].get("parameters", [])}
+    assert params["name"]["pattern"] == "^[a-z0-9][a-z0-9_-]{0,63}$"
+    assert params["version"]["type"] == "integer" and params["version"]["minimum"] == 1
+    activate = paths["/models/{name}/versions/{version}/activate"]["post"]
+    (force,) = [p for p in activate["parameters"] if p["name"] == "force"]
+    assert force["type"] == "boolean" and "400" in activate["responses"]
+
+
+def test_bodies_say_what_the_server_refuses(client, registered):
+    definitions = spec(client)["definitions"]
+    for name in ("ModelCreate", "ModelPatch", "VersionPatch", "AliasTarget"):
+        assert definitions[name]["additionalProperties"] is False, name
+    for name in ("ModelCreate", "ModelPatch", "VersionPatch"):
+        tags = definitions[name]["properties"]["tags"]
+        assert tags["additionalProperties"]["type"] == "string", name
+    create_body = definitions["ModelCreate"]["properties"]
+    assert create_body["kind"]["enum"] == ["linear", "logistic", None]
+    assert create_body["name"]["pattern"] == "^[a-z0-9][a-z0-9_-]{0,63}$"
+    assert definitions["AliasTarget"]["properties"]["version"]["minimum"] == 1
+
+
+def test_answers_schemas_match_what_the_server_sends(app, client, tokens, registered):
+    document = spec(client)
+    paths = document["paths"]
+    artifact = paths["/models/{name}/versions/{version}/artifact"]["get"]
+    assert artifact["produces"] == ["application/octet-stream", "application/json"]
+    assert artifact["responses"]["200"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"304", "404", "500", "503"} <= set(artifact["responses"])
+    schema_op = paths["/models/{name}/versions/{version}/schema"]["get"]
+    row_schema = swagger_validator(document, "RowSchema")
+    answer = client.get("/api/v1/models/house-prices/versions/1/schema").get_json()
+    row_schema.validate(answer)
+    assert schema_op["responses"]["200"]["schema"] == {"$ref": "#/definitions/RowSchema"}
+    # compare's difference items: numbers for a linear model, objects for a logistic one.
+    add(app, "house-prices", HOUSE, activate=False)
+    add(app, "churn_v2", CHURN, activate=False)
+    scored = swagger_validator(document, "PredictionComparison")
+    for name in ("house-prices", "churn_v2"):
+        example = document["definitions"][f"{name}.Instances"]["example"]
+        answer = client.post(f"/api/v1/models/{name}/compare?a=1&b=2", json=example)
+        assert answer.status_code == 200, answer.get_json()
+        scored.validate(answer.get_json())
+        compared = client.get(f"/api/v1/models/{name}/compare?a=1&b=2").get_json()
+        swagger_validator(document, "Comparison").validate(compared)
+    items = document["definitions"]["PredictionComparison"]["properties"]["difference"]["items"]
+    assert {"type": "number"} in items["x-oneOf"]
+
+
+def test_model_creation_example_succeeds_when_tried(client, tokens, registered):
+    for _ in range(2):
+        example = spec(client)["definitions"]["ModelCreate"]["example"]
+        assert example["kind"] in ("linear", "logistic")
+        response = client.post("/api/v1/models", json=example, headers=tokens["publisher"])
+        assert response.status_code == 201, response.get_json()
+
+
+def test_errors_are_documented_as_the_server_sends_them(client, tokens):
+    document = spec(client)
+    error = document["definitions"]["Error"]
+    refused = client.post(
+        "/api/v1/models", json={"name": "x", "kind": "tree"}, headers=tokens["publisher"]
+    )
+    assert refused.status_code == 422
+    body = refused.get_json()
+    assert set(body) == set(error["example"]) and body["errors"] == error["example"]["errors"]
+    swagger_validator(document, "Error").validate(body)
+
+
+def test_upload_documents_feature_objects(client):
+    op = spec(client)["paths"]["/models/{name}/versions"]["post"]
+    (features,) = [p for p in op["parameters"] if p["name"] == "features"]
+    assert '"type"' in features["description"] and "nullable" in features["description"]
+    assert "507" in op["responses"]
+
+
+def test_authorize_dialog_says_paste_the_token_alone(client):
+    scheme = spec(client)["securityDefinitions"]["bearer"]
+    assert "paste the token alone" in scheme["description"]

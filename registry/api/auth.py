@@ -145,6 +145,8 @@ def requires(role: str) -> Callable[[F], F]:
             check_role(role)
             return view(*args, **kwargs)
 
+        # The spec reads it: reader operations are declared open unless reads are closed.
+        wrapper.required_role = role  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

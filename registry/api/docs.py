@@ -8,6 +8,7 @@ what it shows stays the same), assembled once per generation and served with a c
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from registry.api.auth import current_identity
 from registry.api.context import registry
 from registry.api.exposure import docs_page, reader_only
 from registry.api.model_docs import build_namespace, shown_version
+from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
 from registry.serving import ModelEntry, Snapshot
@@ -32,7 +34,9 @@ AUTHORIZATIONS = {
         "type": "apiKey",
         "in": "header",
         "name": "Authorization",
-        "description": "Bearer <token>, from `python manage.py create-token`",
+        "description": "In this page's Authorize dialog, paste the token alone (what "
+        "`python manage.py create-token` printed on its last line): the page sends it as "
+        "`Authorization: Bearer <token>`, the header every other client sends.",
     }
 }
 
@@ -92,6 +96,7 @@ class _SectionSwagger(Swagger):
             for r, urls, doc, kw in self._ns.resources
             for url in self.api.ns_urls(self._ns, urls)
         }
+        complete_operations(paths)
         for name in self._ns.models:
             self.register_model(name)
         return Section(
@@ -107,8 +112,9 @@ class _SectionSwagger(Swagger):
 class ModelSections:
     """Keeps each model's serialized section while its key stays the same."""
 
-    def __init__(self, api: Api, reserved_tags: Iterable[str]) -> None:
+    def __init__(self, api: Api, reserved_tags: Iterable[str], open_reads: bool) -> None:
         self._api = api
+        self._open_reads = open_reads
         self._reserved = frozenset(reserved_tags)
         self._sections: dict[SectionKey, Section] = {}
 
@@ -133,7 +139,7 @@ class ModelSections:
 
     def _build(self, entry: ModelEntry, key: SectionKey, shown: ShownVersion | None) -> Section:
         tag = f"{entry.name} (model)" if entry.name in self._reserved else entry.name
-        ns = build_namespace(entry, key.description, shown, tag)
+        ns = build_namespace(entry, key.description, shown, tag, self._open_reads)
         return _SectionSwagger(self._api, ns, f"{entry.name}.").section()
 
 
@@ -208,7 +214,7 @@ class RegistryApi(Api):
         static = self._static_spec()
         if self._sections is None:
             reserved = {t["name"] for t in static["tags"]} | {"default"}
-            self._sections = ModelSections(self, reserved)
+            self._sections = ModelSections(self, reserved, not registry().config.auth_reads)
         sections = self._sections.sections(snapshot, db)
         spec = {
             **static,
@@ -216,6 +222,7 @@ class RegistryApi(Api):
             "tags": [*static["tags"], *(s.tag for s in sections)],
             "definitions": {
                 **static["definitions"],
+                "ModelCreate": _creation_example(static["definitions"]["ModelCreate"], snapshot),
                 **{n: f for s in sections for n, f in s.definitions.items()},
             },
         }
@@ -225,10 +232,28 @@ class RegistryApi(Api):
     def _static_spec(self) -> dict[str, Any]:
         if self._static is None:
             spec = Swagger(self).as_dict()
+            declare_security(self, spec["paths"], not registry().config.auth_reads)
+            complete_operations(spec["paths"])
             spec.setdefault("tags", [])
             spec.setdefault("definitions", {})
             self._static = spec
         return self._static
+
+
+def _creation_example(schema: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
+    """Return ModelCreate with an example that succeeds when tried: a name no model has."""
+    name = next(
+        n
+        for n in itertools.chain(["my-model"], (f"my-model-{i}" for i in itertools.count(2)))
+        if n not in snapshot.models
+    )
+    example = {
+        "name": name,
+        "kind": "linear",
+        "description": "Predicts house prices from area and rooms",
+        "tags": {"team": "pricing"},
+    }
+    return {**schema, "example": example}
 
 
 def make_api() -> RegistryApi:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_restx import Model, Namespace
 from flask_restx import fields as rx
-from marshmallow import Schema
+from marshmallow import Schema, validate
 from marshmallow import fields as mm
 
 from registry.api.features import TypedField
+from registry.services import names
 
 ERRORS = {
     400: "Malformed body, wrong JSON types or bad paging",
@@ -18,6 +21,26 @@ ERRORS = {
     413: "Body or batch too large",
     415: "Wrong content type",
     422: "Well-formed but invalid values",
+}
+
+# The naming rule of models and aliases (an all-digit alias is refused when set: 404 here).
+NAME_PATTERN = ALIAS_PATTERN = f"^{names.NAME_PATTERN.pattern}$"
+
+PAGING = {
+    "page": {
+        "in": "query",
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "Page, from 1",
+    },
+    "per_page": {
+        "in": "query",
+        "type": "integer",
+        "minimum": 1,
+        "default": 50,
+        "description": "Items a page; above 500 counts as 500",
+    },
 }
 
 _JSON_TYPES = [
@@ -37,28 +60,97 @@ _SIMPLE = [
 ]
 
 
+class SchemaField(rx.Raw):
+    """A Swagger field whose schema is written out whole (what Flask-RESTX's fields cannot say)."""
+
+    def __init__(self, schema: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fixed = schema
+
+    def schema(self) -> dict[str, Any]:
+        return {**super().schema(), "type": None, **self.fixed}
+
+
 def _field(field: mm.Field) -> rx.Raw:
     options = {
         "required": field.required,
         "description": field.metadata.get("description"),
         "example": field.metadata.get("example"),
     }
-    if field.allow_none:
+    constraints = _constraints(field)
+    if isinstance(field, mm.Dict) and field.value_field is not None:
+        values = _field(field.value_field)
+        return SchemaField({"type": "object", "additionalProperties": values.__schema__}, **options)
+    if field.allow_none or constraints:
         json_type = next((t for kind, t in _JSON_TYPES if isinstance(field, kind)), None)
-        return TypedField(json_type, nullable=True, **options)
+        typed = TypedField(json_type, nullable=field.allow_none, **options)
+        if not constraints:
+            return typed
+        if "enum" in constraints and field.allow_none:
+            constraints["enum"] = [*constraints["enum"], None]
+        return SchemaField({**typed.__schema__, **constraints}, **options)
     for source, target in _SIMPLE:
         if isinstance(field, source):
             return target(**options)
     if isinstance(field, mm.List):
         return rx.List(_field(field.inner), **options)
-    if isinstance(field, mm.Dict):
-        return rx.Raw(**options)
     return rx.Raw(**options)
 
 
-def doc_model(ns: Namespace, name: str, schema: Schema) -> Model:
-    """Return a Swagger model with one field per schema field."""
-    return ns.model(name, {key: _field(f) for key, f in schema.fields.items()})
+def _constraints(field: mm.Field) -> dict[str, Any]:
+    """Return the JSON Schema keywords of a field's marshmallow validators."""
+    found: dict[str, Any] = {}
+    if "pattern" in field.metadata:
+        found["pattern"] = field.metadata["pattern"]
+    for validator in field.validators:
+        if isinstance(validator, validate.OneOf):
+            found["enum"] = list(validator.choices)
+        elif isinstance(validator, validate.Length) and isinstance(field, mm.String):
+            found.update(
+                {
+                    k: v
+                    for k, v in (("minLength", validator.min), ("maxLength", validator.max))
+                    if v is not None
+                }
+            )
+        elif isinstance(validator, validate.Range):
+            found.update(
+                {
+                    k: v
+                    for k, v in (("minimum", validator.min), ("maximum", validator.max))
+                    if v is not None
+                }
+            )
+    return found
+
+
+class ExampleModel(Model):
+    """A Swagger model that carries a whole example object, and keywords fields cannot say."""
+
+    extra: dict[str, Any] = {}
+
+    @property
+    def _schema(self) -> dict[str, Any]:
+        return {**super()._schema, **self.extra}
+
+
+def example_model(
+    ns: Namespace,
+    name: str,
+    fields: dict[str, rx.Raw],
+    example: Any,
+    strict: bool = True,
+    **extra: Any,
+) -> Model:
+    """Register a model with ``example`` and any other schema keywords (``x-oneOf``...)."""
+    model = ExampleModel(name, fields, strict=strict)
+    model.extra = {"example": example, **extra}
+    return ns.add_model(name, model)
+
+
+def doc_model(ns: Namespace, name: str, schema: Schema, strict: bool = False) -> Model:
+    """Return a Swagger model with one field per schema field; ``strict`` refuses others."""
+    return ns.model(name, {key: _field(f) for key, f in schema.fields.items()}, strict=strict)
 
 
 def documents_errors(ns: Namespace, error: Model, *statuses: int):  # noqa: ANN201
@@ -74,15 +166,24 @@ def documents_errors(ns: Namespace, error: Model, *statuses: int):  # noqa: ANN2
 
 def error_model(ns: Namespace) -> Model:
     """Return the Swagger model of the one error shape."""
-    return ns.model(
+    return example_model(
+        ns,
         "Error",
         {
             "message": rx.String(required=True, description="One human sentence"),
             "code": rx.String(required=True, description="Stable snake_case code"),
-            "errors": rx.Raw(
-                description="field -> messages; for a batch, row -> field -> messages"
+            "errors": SchemaField(
+                {"type": "object", "additionalProperties": {}},
+                description="field -> messages; for a batch, row -> field -> messages",
             ),
         },
+        # What a refused body really answers: marshmallow's messages, by field.
+        {
+            "message": "Some fields have invalid values.",
+            "code": "validation_failed",
+            "errors": {"kind": ["Must be one of: linear, logistic."]},
+        },
+        strict=False,
     )
 
 

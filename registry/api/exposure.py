@@ -105,15 +105,19 @@ _PAGE = """<!DOCTYPE html>
         presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset.slice(1)],
         plugins: [SwaggerUIBundle.plugins.DownloadUrl],
         docExpansion: "none",
-        // The spec and "Try it out" carry the token; a token set with Authorize wins.
+        // The spec and "Try it out" carry the token; a token set with Authorize wins. The
+        // dialog takes the token alone (as create-token prints it): "Bearer " is added here.
         requestInterceptor: (req) => {
-          if (token && sameOrigin(req.url) && !req.headers.Authorization) {
+          const given = (req.headers.Authorization || "").trim();
+          if (given && !/^bearer /i.test(given)) {
+            req.headers.Authorization = "Bearer " + given;
+          } else if (!given && token && sameOrigin(req.url)) {
             req.headers.Authorization = "Bearer " + token;
           }
           return req;
         },
         onComplete: () => {
-          if (token) { window.ui.preauthorizeApiKey("bearer", "Bearer " + token); }
+          if (token) { window.ui.preauthorizeApiKey("bearer", token); }
         },
       });
     }

@@ -6,12 +6,16 @@ registry.api.predict answer; these only describe them, one literal path per mode
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from flask_restx import Model, Namespace, Resource
 from flask_restx import fields as rx
+from flask_restx.swagger import ref
 
+from registry.api.converters import MAX_VERSION
 from registry.api.doc_text import text_block
+from registry.api.docs_models import ALIAS_PATTERN, SchemaField, example_model
 from registry.api.features import RowValidator, TypedField, example_row, swagger_fields
 from registry.api.predict import predict
 from registry.plans import Plan, PlanError
@@ -19,22 +23,6 @@ from registry.services.catalog import ShownVersion
 from registry.serving import ModelEntry
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
-
-
-class _ExampleModel(Model):
-    """A strict Swagger model that carries a whole example object."""
-
-    example: Any = None
-
-    @property
-    def _schema(self) -> dict[str, Any]:
-        return {**super()._schema, "example": self.example}
-
-
-def _example_model(ns: Namespace, name: str, fields: dict[str, rx.Raw], example: Any) -> Model:
-    model = _ExampleModel(name, fields, strict=True)
-    model.example = example
-    return ns.add_model(name, model)
 
 
 def shown_version(entry: ModelEntry) -> int | None:
@@ -45,15 +33,19 @@ def shown_version(entry: ModelEntry) -> int | None:
 
 
 def build_namespace(
-    entry: ModelEntry, description: str, shown: ShownVersion | None, tag: str
+    entry: ModelEntry, description: str, shown: ShownVersion | None, tag: str, open_reads: bool
 ) -> Namespace:
-    """Document one model's prediction routes in a namespace of its own, named ``tag``."""
+    """Document one model's prediction routes in a namespace of its own, named ``tag``.
+
+    ``open_reads``: predictions need no token (REGISTRY_AUTH_READS is off).
+    """
     ns = Namespace(tag, path=f"/models/{entry.name}")
+    security: list[dict[str, Any]] = [] if open_reads else [{"bearer": []}]
     # The model's description is the publisher's: text, never Markdown or HTML.
     description = text_block(description)
     if shown is None:
         ns.description = _join(description, f"`{entry.name}` has no versions yet.")
-        _document_no_versions(ns, entry.name)
+        _document_no_versions(ns, entry.name, security)
         return ns
     try:
         plan = Plan(shown.plan)
@@ -66,7 +58,7 @@ def build_namespace(
         )
         return ns
     ns.description = _join(description, _summary(entry, shown, plan))
-    _document_predictions(ns, entry, shown.version, plan)
+    _document_predictions(ns, entry, shown.version, plan, security)
     return ns
 
 
@@ -86,35 +78,51 @@ def _summary(entry: ModelEntry, shown: ShownVersion, plan: Plan) -> str:
     )
 
 
-def _document_no_versions(ns: Namespace, name: str) -> None:
+def _document_no_versions(ns: Namespace, name: str, security: list[dict[str, Any]]) -> None:
     _operation(
         ns,
         name,
         "/predict",
-        {"id": f"predict_{name}", "responses": {"404": ("The model has no versions", "Error")}},
+        {
+            "id": f"predict_{name}",
+            "security": security,
+            "responses": {"404": ("The model has no versions", "Error")},
+        },
         "Predict (no versions yet)",
         f"`{name}` has no versions, so this route answers 404. Upload one with "
         f"`POST /models/{name}/versions`; its fields and examples then appear here.",
     )
 
 
-def _document_predictions(ns: Namespace, entry: ModelEntry, version: int, plan: Plan) -> None:
+def _document_predictions(
+    ns: Namespace, entry: ModelEntry, version: int, plan: Plan, security: list[dict[str, Any]]
+) -> None:
     name = entry.name
     example = example_row(plan)
-    row = _example_model(
-        ns, f"{name}.Row", swagger_fields(plan.features, example, plan.ignored), example
-    )
+    fields = swagger_fields(plan.features, example, plan.ignored)
+    row = example_model(ns, f"{name}.Row", fields, example)
     instances = {"instances": rx.List(rx.Nested(row), required=True, min_items=1)}
-    _example_model(ns, f"{name}.Instances", instances, {"instances": [example]})
+    example_model(ns, f"{name}.Instances", instances, {"instances": [example]})
     ns.schema_model(f"{name}.Columns", _columns_schema(plan, example))
+    # Swagger 2.0 has no oneOf: the body is one object whose feature fields (a row) and
+    # instances / columns+data (a batch) are all optional; x-oneOf names the exact forms.
+    example_model(
+        ns,
+        f"{name}.Body",
+        _body_fields(plan, fields, row),
+        example,
+        description=_BODY_HELP.format(name=name),
+        **{"x-oneOf": [ref(f"{name}.{form}") for form in ("Row", "Instances", "Columns")]},
+    )
     _answer_models(ns, name, version, plan, example)
     # Models are named, not passed: Flask-RESTX deep-copies every object in a doc it merges.
     common = {
-        "expect": [(f"{name}.Row", _BODY_HELP.format(name=name))],
+        "expect": [(f"{name}.Body", _BODY_HELP.format(name=name))],
+        "security": security,
         "responses": {
             "200": (
-                f"One prediction; instances or columns bodies answer {name}.Predictions",
-                f"{name}.Prediction",
+                "One row's answer (prediction) or a batch's (predictions)",
+                f"{name}.Answer",
             ),
             **_ERRORS,
         },
@@ -130,10 +138,13 @@ def _document_predictions(ns: Namespace, entry: ModelEntry, version: int, plan: 
         if active is not None
         else "No version is active yet: this route answers 404 until one is activated.",
     )
-    # The default is the version whose body is shown, so "Try it out" works as it stands.
+    # Any version number is a valid request (an unknown one answers 404), so no enum: a client
+    # generated today still calls tomorrow's versions. The default is the version shown.
+    listed = ", ".join(str(v) for v in sorted(entry.versions, reverse=True))
     version_param = {
-        "description": "A version number",
-        "enum": sorted(entry.versions, reverse=True),
+        "description": f"A version number; {name} has {listed}",
+        "minimum": 1,
+        "maximum": MAX_VERSION,
         "default": version,
     }
     _operation(
@@ -160,17 +171,40 @@ def _document_predictions(ns: Namespace, entry: ModelEntry, version: int, plan: 
     )
 
 
+def _body_fields(plan: Plan, fields: dict[str, rx.Raw], row: Model) -> dict[str, rx.Raw]:
+    """Return the fields of the one body object: a row's, all optional, and the batch keys."""
+    body = {key: copy.copy(field) for key, field in fields.items()}
+    for field in body.values():
+        field.required = False
+    batch: dict[str, rx.Raw] = {
+        "instances": rx.List(rx.Nested(row), min_items=1, description="Rows, as objects"),
+        "columns": SchemaField(
+            {"type": "array", "items": {"type": "string", "enum": [f.name for f in plan.features]}},
+            description="Feature names, in the order of each row of data (with data)",
+        ),
+        "data": SchemaField(
+            {"type": "array", "minItems": 1, "items": {"type": "array", "items": {}}},
+            description="Rows of values, in the order of columns (with columns)",
+        ),
+    }
+    # A feature that happens to be named like a batch key keeps its name: it is the row's.
+    return {**{k: v for k, v in batch.items() if k not in body}, **body}
+
+
 def _alias_doc(entry: ModelEntry, version: int) -> tuple[str, dict[str, Any]]:
-    param: dict[str, Any] = {"description": "An alias of the model"}
+    param: dict[str, Any] = {
+        "description": "An alias of the model (an unknown one answers 404)",
+        "pattern": ALIAS_PATTERN,
+    }
     if not entry.aliases:
         return (
             f"`{entry.name}` has no aliases yet; set one with "
             f"`PUT /models/{entry.name}/aliases/{{alias}}`.",
             param,
         )
-    param["enum"] = sorted(entry.aliases)
     param["default"] = min(entry.aliases, key=lambda a: (entry.aliases[a] != version, a))
     listed = ", ".join(f"`{a}` → version {v}" for a, v in sorted(entry.aliases.items()))
+    param["description"] = f"An alias of the model: {', '.join(sorted(entry.aliases))}"
     return f"Aliases: {listed}. The body shown is version {version}'s.", param
 
 
@@ -214,16 +248,28 @@ def _answer_models(
 ) -> None:
     # The answer's example is what the shown version really predicts for the body's example.
     output = plan.predict(RowValidator(plan).from_rows([example]))
-    label = _prediction_field(plan, output.predictions[0])
     one: dict[str, rx.Raw] = {
         "model": rx.String(required=True, example=name),
         "version": rx.Integer(
             required=True, example=version, description="The version that answered"
         ),
-        "prediction": label,
+        "prediction": _prediction_field(plan, output.predictions[0]),
     }
-    many: dict[str, rx.Raw] = {**one, "predictions": rx.List(label, required=True)}
+    many: dict[str, rx.Raw] = {**one, "predictions": rx.List(one["prediction"], required=True)}
     del many["prediction"]
+    answer: dict[str, rx.Raw] = {
+        **one,
+        "prediction": _prediction_field(plan, output.predictions[0], required=False),
+        "predictions": rx.List(
+            _prediction_field(plan, output.predictions[0], required=False),
+            description="Each row's prediction, for an instances or columns body",
+        ),
+    }
+    example_answer: dict[str, Any] = {
+        "model": name,
+        "version": version,
+        "prediction": output.predictions[0],
+    }
     if plan.classes is not None and output.probabilities is not None:
         chances = output.probabilities[0].tolist()
         probabilities = ns.model(
@@ -236,6 +282,14 @@ def _answer_models(
         )
         one["probabilities"] = rx.Nested(probabilities, required=True)
         many["probabilities"] = rx.List(rx.Nested(probabilities), required=True)
+        table = ref(f"{name}.Probabilities")
+        answer["probabilities"] = SchemaField(
+            {"x-oneOf": [table, {"type": "array", "items": table}]},
+            description="A row body: class -> probability; a batch: a list of those",
+        )
+        example_answer["probabilities"] = {
+            str(c): p for c, p in zip(plan.classes, chances, strict=True)
+        }
     one["contributions"] = rx.Raw(description=_CONTRIBUTIONS_HELP)
     many["contributions"] = rx.List(rx.Raw, description=_CONTRIBUTIONS_HELP)
     if plan.contributions_space is not None:
@@ -253,30 +307,54 @@ def _answer_models(
                 which="each row (a list per row)", absent="no row lacked one"
             ),
         )
+    answer["contributions"] = SchemaField(
+        {}, description=f"{_CONTRIBUTIONS_HELP}; a list of those for a batch"
+    )
+    if plan.contributions_space is not None:
+        answer["contributions_space"] = one["contributions_space"]
+    if plan.nullable:
+        answer["imputed"] = SchemaField(
+            {"x-oneOf": [one["imputed"].__schema__, many["imputed"].__schema__]},
+            description=_IMPUTED_HELP.format(
+                which="the row, or each row of a batch (a list per row)",
+                absent="no row lacked one",
+            ),
+        )
     ns.model(f"{name}.Prediction", one)
     ns.model(f"{name}.Predictions", many)
+    # One schema for both shapes, as Swagger 2.0 cannot say oneOf; x-oneOf names them.
+    example_model(
+        ns,
+        f"{name}.Answer",
+        answer,
+        example_answer,
+        strict=False,
+        description="A row body answers prediction; an instances or columns body, predictions",
+        **{"x-oneOf": [ref(f"{name}.Prediction"), ref(f"{name}.Predictions")]},
+    )
 
 
-def _prediction_field(plan: Plan, example: Any) -> rx.Raw:
+def _prediction_field(plan: Plan, example: Any, required: bool = True) -> rx.Raw:
     if plan.classes is None:
         return TypedField(
-            "number", required=True, example=example, description="The predicted value"
+            "number", required=required, example=example, description="The predicted value"
         )
     types = {_JSON_TYPES.get(type(c)) for c in plan.classes}
     return TypedField(
         types.pop() if len(types) == 1 else None,
         enum=plan.classes,
-        required=True,
+        required=required,
         example=example,
         description="The predicted class, with its JSON type",
     )
 
 
 _BODY_HELP = (
-    "One row as an object of feature values, as shown. Two more forms predict several rows: "
-    '`{{"instances": [row, ...]}}` ({name}.Instances) and '
-    '`{{"columns": [names], "data": [[values], ...]}}` ({name}.Columns); '
-    "they answer {name}.Predictions."
+    "One of three forms (x-oneOf): one row as an object of feature values ({name}.Row, as "
+    'shown), answered with prediction; or several rows, `{{"instances": [row, ...]}}` '
+    '({name}.Instances) or `{{"columns": [names], "data": [[values], ...]}}` ({name}.Columns), '
+    "answered with predictions. Absent or null nullable features are filled in as the model "
+    "was trained."
 )
 _EXPLAIN = {
     "explain": {

@@ -10,6 +10,7 @@ from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
 from registry.api.docs_models import (
     ERRORS,
+    PAGING,
     doc_model,
     documents_errors,
     error_model,
@@ -35,8 +36,8 @@ from registry.services.models import (
 
 ns = Namespace("models", description="Registered models", path="/models")
 model_out = doc_model(ns, "Model", ModelSchema())
-model_in = doc_model(ns, "ModelCreate", ModelCreateSchema())
-model_patch = doc_model(ns, "ModelPatch", ModelPatchSchema())
+model_in = doc_model(ns, "ModelCreate", ModelCreateSchema(), strict=True)
+model_patch = doc_model(ns, "ModelPatch", ModelPatchSchema(), strict=True)
 event_out = doc_model(ns, "Event", EventSchema())
 error_out = error_model(ns)
 
@@ -57,9 +58,13 @@ class ModelList(Resource):
         params={
             "q": "Name substring",
             "tag": "key:value",
-            "kind": "linear or logistic",
-            "page": "Page, from 1",
-            "per_page": "Items a page, at most 500",
+            "kind": {
+                "in": "query",
+                "type": "string",
+                "enum": ["linear", "logistic"],
+                "description": "Only models of this kind",
+            },
+            **PAGING,
         }
     )
     @ns.response(200, "A page of models", page_model(ns, "ModelPage", model_out))
@@ -140,6 +145,8 @@ class ModelRollback(Resource):
 @ns.route("/<string:name>/events")
 @ns.response(404, "No such model", error_out)
 class ModelEvents(Resource):
+    @ns.doc(params=PAGING)
+    @ns.response(400, ERRORS[400], error_out)
     @ns.response(200, "A page of events, newest first", page_model(ns, "EventPage", event_out))
     @requires("reader")
     def get(self, name: str):

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 
 from registry.api.converters import MAX_VERSION
 from registry.plans import FEATURE_TYPES
+from registry.services import names
 
 DESCRIPTION = validate.Length(max=10_000)
 TAG_KEY = validate.Length(min=1, max=128)
@@ -21,9 +22,15 @@ class TagsField(fields.Dict):
 
 
 class ModelCreateSchema(Schema):
-    name = fields.String(required=True, metadata={"example": "house-prices"})
+    name = fields.String(
+        required=True,
+        metadata={"example": "my-model", "pattern": f"^{names.NAME_PATTERN.pattern}$"},
+    )
     kind = fields.String(
-        allow_none=True, validate=validate.OneOf(["linear", "logistic"]), load_default=None
+        allow_none=True,
+        validate=validate.OneOf(["linear", "logistic"]),
+        load_default=None,
+        metadata={"example": "linear", "description": "Fixed by the first version when left out"},
     )
     description = fields.String(validate=DESCRIPTION, load_default="")
     tags = TagsField(load_default=dict)

@@ -10,7 +10,14 @@ from marshmallow import Schema, fields
 from registry.api.auth import actor_name, requires
 from registry.api.bodies import page_body, pagination
 from registry.api.context import registry
-from registry.api.docs_models import ERRORS, doc_model, documents_errors, error_model, page_model
+from registry.api.docs_models import (
+    ERRORS,
+    PAGING,
+    doc_model,
+    documents_errors,
+    error_model,
+    page_model,
+)
 from registry.api.jsonio import json_response
 from registry.services.tokens import list_tokens, revoke_token
 
@@ -34,7 +41,7 @@ error_out = error_model(ns)
 
 @ns.route("")
 class TokenList(Resource):
-    @ns.doc(params={"page": "Page, from 1", "per_page": "Items a page, at most 500"})
+    @ns.doc(params=PAGING)
     @ns.response(200, "A page of tokens, oldest first", page_model(ns, "TokenPage", token_out))
     @ns.response(400, ERRORS[400], error_out)
     @documents_errors(ns, error_out, 401, 403)

@@ -6,12 +6,15 @@ from typing import Any
 
 from flask import Response, request
 from flask_restx import Namespace, Resource
+from flask_restx import fields as rx
 
 from registry.api.auth import actor_name, requires
 from registry.api.bodies import load_body, page_body, pagination
 from registry.api.context import registry
 from registry.api.docs_models import (
     ERRORS,
+    PAGING,
+    SchemaField,
     doc_model,
     documents_errors,
     error_model,
@@ -43,10 +46,25 @@ from registry.services.versions import (
 
 ns = Namespace("versions", description="Versions, activation and aliases", path="/models")
 version_out = doc_model(ns, "Version", VersionSchema())
-version_patch = doc_model(ns, "VersionPatch", VersionPatchSchema())
-alias_in = doc_model(ns, "AliasTarget", AliasSchema())
+version_patch = doc_model(ns, "VersionPatch", VersionPatchSchema(), strict=True)
+alias_in = doc_model(ns, "AliasTarget", AliasSchema(), strict=True)
 model_out = doc_model(ns, "Model", ModelSchema())
 error_out = error_model(ns)
+file_out = SchemaField({"type": "string", "format": "binary"})
+row_schema_out = ns.model(
+    "RowSchema",
+    {
+        "$schema": rx.String(example="https://json-schema.org/draft/2020-12/schema"),
+        "title": rx.String(example="house-prices v1"),
+        "type": rx.String(example="object"),
+        "properties": SchemaField(
+            {"type": "object", "additionalProperties": {"type": "object"}},
+            description="feature -> its JSON Schema (type, enum)",
+        ),
+        "required": rx.List(rx.String, description="The features a row must have"),
+        "additionalProperties": rx.Boolean(example=False),
+    },
+)
 
 upload_parser = ns.parser()
 upload_parser.add_argument(
@@ -63,14 +81,26 @@ upload_parser.add_argument(
     "features",
     location="form",
     type=str,
-    help="JSON list of names, for estimators fitted without column names",
+    help="Needed only for an estimator fitted without column names: a JSON list of names, "
+    'e.g. ["area", "bedrooms"], or of feature objects {"name", "type", "nullable"?, "enum"?} '
+    '(type: number, integer, boolean or string), e.g. [{"name": "rooms", "type": "integer"}]',
 )
-upload_parser.add_argument("activate", location="form", type=str, help="true or false")
+upload_parser.add_argument(
+    "activate", location="form", type=str, choices=("true", "false"), help="true or false"
+)
+upload_parser.add_argument(
+    "reference",
+    location="form",
+    type=str,
+    help="JSON: your own scikit-learn outputs on probe rows, checked against the stored plan",
+)
 
 
 @ns.route("/<string:name>/versions")
 @ns.response(404, "No such model", error_out)
 class VersionList(Resource):
+    @ns.doc(params=PAGING)
+    @ns.response(400, ERRORS[400], error_out)
     @ns.response(
         200, "A page of versions, newest first", page_model(ns, "VersionPage", version_out)
     )
@@ -91,9 +121,11 @@ class VersionList(Resource):
     @ns.response(422, "Unreadable, untrusted or unsupported artifact, or kind mismatch", error_out)
     @ns.response(
         503,
-        "intake_busy (every sandbox slot taken; see Retry-After) or intake_unavailable",
+        "intake_busy (every sandbox slot taken; see Retry-After), intake_unavailable or "
+        "database_unavailable",
         error_out,
     )
+    @ns.response(507, "insufficient_storage: no room to store the file", error_out)
     @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):
@@ -167,8 +199,13 @@ class VersionItem(Resource):
 @ns.route("/<string:name>/versions/<int:version>/artifact")
 @ns.response(404, "No such model or version", error_out)
 class VersionArtifact(Resource):
-    @ns.produces(["application/octet-stream"])
-    @ns.response(200, "The original file; ETag is its sha256")
+    @ns.produces(["application/octet-stream", "application/json"])
+    @ns.response(200, "The original file (application/octet-stream); ETag is its sha256", file_out)
+    @ns.response(304, "The client's copy (If-None-Match) is this file")
+    @ns.response(500, "artifact_corrupted: the stored file no longer matches its hash", error_out)
+    @ns.response(
+        503, "artifact_missing (the stored file is gone) or database_unavailable", error_out
+    )
     @requires("reader")
     def get(self, name: str, version: int):
         """Download the version's original file"""
@@ -191,7 +228,7 @@ class VersionArtifact(Resource):
 @ns.route("/<string:name>/versions/<int:version>/schema")
 @ns.response(404, "No such model or version", error_out)
 class VersionSchemaResource(Resource):
-    @ns.response(200, "The JSON Schema of one input row")
+    @ns.response(200, "The JSON Schema (draft 2020-12) of one input row", row_schema_out)
     @requires("reader")
     def get(self, name: str, version: int):
         """Show the JSON Schema of one input row"""
@@ -204,7 +241,17 @@ class VersionSchemaResource(Resource):
 @ns.route("/<string:name>/versions/<int:version>/activate")
 @ns.response(404, "No such model or version", error_out)
 class VersionActivate(Resource):
-    @ns.doc(params={"force": "true skips the compatibility check"})
+    @ns.doc(
+        params={
+            "force": {
+                "in": "query",
+                "type": "boolean",
+                "default": False,
+                "description": "true skips the compatibility check",
+            }
+        }
+    )
+    @ns.response(400, "force is not true or false", error_out)
     @ns.response(200, "The model, with this version active", model_out)
     @ns.response(409, "The new schema would reject requests the active one accepts", error_out)
     @documents_errors(ns, error_out, 401, 403)

@@ -12,7 +12,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.api.auth import actor_name, requires
 from registry.api.context import registry
-from registry.api.docs_models import ERRORS, doc_model, documents_errors, error_model
+from registry.api.docs_models import (
+    ERRORS,
+    SchemaField,
+    doc_model,
+    documents_errors,
+    error_model,
+)
+from registry.api.features import TypedField
 from registry.api.jsonio import json_response, read_json_body
 from registry.api.predict import build_answer, parse_rows, row_validator
 from registry.api.schemas import DESCRIPTION, VersionSchema
@@ -61,9 +68,11 @@ train_parser.add_argument(
 metric_delta = ns.model(
     "MetricDelta",
     {
-        "a": rx.Float(description="The metric of version a, or null"),
-        "b": rx.Float(description="The metric of version b, or null"),
-        "diff": rx.Float(description="b - a, or null when a side lacks the metric"),
+        "a": TypedField("number", nullable=True, description="The metric of version a, or null"),
+        "b": TypedField("number", nullable=True, description="The metric of version b, or null"),
+        "diff": TypedField(
+            "number", nullable=True, description="b - a, or null when a side lacks the metric"
+        ),
     },
 )
 comparison_out = ns.model(
@@ -90,14 +99,30 @@ rows_in = ns.model(
         ),
     },
 )
+ns.model(
+    "LabelDifference",
+    {
+        "same_label": rx.Boolean(required=True, description="Both versions predict one label"),
+        "probabilities": SchemaField(
+            {"type": "object", "additionalProperties": {"type": "number"}},
+            required=True,
+            description="class -> b's probability minus a's",
+        ),
+    },
+)
 scored_out = ns.model(
     "PredictionComparison",
     {
         "a": rx.Raw(description="Version a's prediction answer"),
         "b": rx.Raw(description="Version b's prediction answer"),
-        "difference": rx.List(
-            rx.Raw,
-            description="Per row: b - a (linear), or "
+        "difference": SchemaField(
+            {
+                "type": "array",
+                "items": {
+                    "x-oneOf": [{"type": "number"}, {"$ref": "#/definitions/LabelDifference"}]
+                },
+            },
+            description="Per row: b - a (linear, a number), or "
             '{"same_label": bool, "probabilities": {class: b - a}} (logistic)',
         ),
     },
@@ -200,9 +225,10 @@ class TrainVersion(Resource):
     @ns.response(
         503,
         "intake_busy (every sandbox slot taken, or the machine too busy to train now; see "
-        "Retry-After) or intake_unavailable",
+        "Retry-After), intake_unavailable or database_unavailable",
         error_out,
     )
+    @ns.response(507, "insufficient_storage: no room to store the file", error_out)
     @documents_errors(ns, error_out, 401, 403)
     @requires("publisher")
     def post(self, name: str):

@@ -1,0 +1,57 @@
+"""What Flask-RESTX's decorators cannot say about operations, applied to the generated spec.
+
+Who may call each operation (open reads are declared open unless REGISTRY_AUTH_READS), the
+statuses every route can answer, and the rules path parameters follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Api
+from flask_restx.swagger import extract_path
+
+from registry.api.converters import MAX_VERSION
+from registry.api.docs_models import NAME_PATTERN
+
+CLOSED: list[dict[str, list[str]]] = [{"bearer": []}]
+_ERROR = {"$ref": "#/definitions/Error"}
+# Statuses any operation can answer, whatever it does.
+_ANY_ROUTE = {
+    "401": "An invalid token (refused even where reads are open), or none where one is needed",
+    "414": "The request line is too long",
+    "503": "database_unavailable: the database did not answer; retry after Retry-After",
+}
+_PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "name": {"pattern": NAME_PATTERN},
+    "version": {"minimum": 1, "maximum": MAX_VERSION},
+}
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def declare_security(api: Api, paths: dict[str, Any], open_reads: bool) -> None:
+    """Declare on each operation of ``api``'s namespaces whether it needs a token."""
+    for ns in api.namespaces:
+        for resource, urls, _, _ in ns.resources:
+            for url in api.ns_urls(ns, urls):
+                item = paths.get(extract_path(url), {})
+                for method, operation in item.items():
+                    if method not in METHODS:
+                        continue
+                    role = getattr(getattr(resource, method, None), "required_role", None)
+                    operation["security"] = [] if role == "reader" and open_reads else CLOSED
+
+
+def complete_operations(paths: dict[str, Any]) -> None:
+    """Add the statuses any route answers and the path parameters' rules to every operation."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in _ANY_ROUTE.items():
+                responses.setdefault(status, {"description": description, "schema": _ERROR})
+            for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+                if param.get("in") == "path":
+                    for key, value in _PATH_PARAMS.get(param["name"], {}).items():
+                        param.setdefault(key, value)
