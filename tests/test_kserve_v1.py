@@ -129,3 +129,25 @@ def test_reads_closed_need_a_reader_token(make_app):
     assert client.get("/v1/models/house-prices").status_code == 401
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(url, json={"instances": [SEED]}, headers=headers).status_code == 200
+
+
+def test_tf_serving_requests_on_a_live_server(make_app, live_server):
+    import requests
+
+    app = make_app()
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    url = f"{live_server.url}/v1/models/house-prices"
+    # The REST examples of TF-Serving's documentation, as any HTTP client sends them.
+    status = requests.get(url, timeout=10).json()
+    assert status["model_version_status"][0]["state"] == "AVAILABLE"
+    rows = {"signature_name": "serving_default", "instances": [[1500, 3, 2, 10], [2400, 4, 3, 2]]}
+    answer = requests.post(f"{url}:predict", json=rows, timeout=10).json()
+    assert answer["predictions"] == [
+        pytest.approx(PRICE),
+        pytest.approx(house_price(2400, 4, 3, 2)),
+    ]
+    columns = {"inputs": {"area": [1500], "bedrooms": [3], "bathrooms": [2], "age": [10]}}
+    answer = requests.post(f"{url}/versions/1:predict", json=columns, timeout=10).json()
+    assert answer["predictions"] == [pytest.approx(PRICE)]
+    refused = requests.post(f"{url}:predict", json={"instances": [[1500, 3]]}, timeout=10)
+    assert refused.status_code == 400 and "feature order" in refused.json()["error"]
