@@ -14,7 +14,6 @@ from registry.services.models import describe_model
 from registry.services.results import ModelInfo
 from registry.services.state import bump_generation
 
-
 # How the refusal says to override it over HTTP; the CLI says it with its own flag.
 FORCE_HINT = "pass force=true to activate it anyway"
 
