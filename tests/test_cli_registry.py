@@ -110,3 +110,16 @@ def test_training_errors_are_printed_once_and_progress_stays_off_a_pipe(run, tmp
     result = run("train", tiny, "--target", "b", "--model", "tiny", code=1)
     assert result.output.count("training needs at least 10 rows") == 1
     assert "Reading" not in result.output and "Fitting" not in result.output
+
+
+def test_a_first_version_pushed_without_activate_says_how_to_activate_it(run, tmp_path):
+    from tests.factories import dump, house_model
+
+    fitted = tmp_path / "model.joblib"
+    fitted.write_bytes(dump(house_model()))
+    run("models", "create", "fresh")
+    pushed = run("versions", "push", "fresh", fitted).stdout
+    assert "not active" in pushed and "manage.py versions activate fresh 1" in pushed
+    # A model with an active version keeps it; nothing to say.
+    again = run("versions", "push", "houses", fitted).stdout
+    assert "Pushed houses version 3." in again and "not active" not in again

@@ -19,6 +19,7 @@ from registry.artifacts import ArtifactStore, make_store
 from registry.cli.admin import upgrade_database
 from registry.db import Database, connect
 from registry.errors import RegistryError
+from registry.services.models import get_model
 from registry.services.results import VersionInfo
 
 CHUNK = 1 << 20
@@ -155,3 +156,24 @@ def echo_versions(versions: Sequence[VersionInfo]) -> None:
             for v in versions
         ),
     )
+
+
+def echo_pushed(ws: Workspace, name: str, version: VersionInfo) -> None:
+    """Say which version was pushed, and how to activate it when the model has none active.
+
+    A push never activates unless asked (as over HTTP), so a new model's first version
+    answers no predictions yet: say so rather than leave a 404 to find out.
+    """
+    state = " and activated it" if version.active else ""
+    click.echo(f"Pushed {name} version {version.version}{state}.")
+    echo_versions([version])
+    if version.active:
+        return
+    with ws.db.read() as session:
+        active = get_model(session, name).active_version
+    if active is None:
+        click.echo(
+            f"Version {version.version} is not active, and {name} has no active version: its "
+            f"predictions answer 404 until `manage.py versions activate {name} "
+            f"{version.version}` (or push with --activate)."
+        )

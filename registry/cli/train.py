@@ -8,8 +8,8 @@ import click
 
 from registry.cli.common import (
     cli_actor,
+    echo_pushed,
     echo_table,
-    echo_versions,
     format_number,
     progress,
     read_file,
@@ -87,7 +87,5 @@ def train_command(
                 limits=IntakeLimits.from_config(ws.config),
             )
             bar.update(1)
-    echo_metrics(trained)
-    state = " and activated it" if version.active else ""
-    click.echo(f"Pushed {name} version {version.version}{state}.")
-    echo_versions([version])
+        echo_metrics(trained)
+        echo_pushed(ws, name, version)

@@ -10,6 +10,7 @@ import click
 from registry.cli.common import (
     cli_actor,
     echo_json,
+    echo_pushed,
     echo_versions,
     parse_tags,
     progress,
@@ -89,25 +90,24 @@ def push_command(
     parsed_metrics, parsed_tags = _metrics(metrics), parse_tags(tags)
     names = [f.strip() for f in features.split(",")] if features else None
     data = read_file(file, "Reading  ")
-    with workspace() as ws, progress(1, "Uploading") as bar:
-        version = publish_version(
-            ws.db,
-            ws.store,
-            name,
-            data,
-            cli_actor(),
-            feature_names=names,
-            description=description,
-            metrics=parsed_metrics,
-            tags=parsed_tags,
-            activate=activate,
-            timeout=ws.config.intake_timeout,
-            limits=IntakeLimits.from_config(ws.config),
-        )
-        bar.update(1)
-    state = " and activated it" if version.active else ""
-    click.echo(f"Pushed {name} version {version.version}{state}.")
-    echo_versions([version])
+    with workspace() as ws:
+        with progress(1, "Uploading") as bar:
+            version = publish_version(
+                ws.db,
+                ws.store,
+                name,
+                data,
+                cli_actor(),
+                feature_names=names,
+                description=description,
+                metrics=parsed_metrics,
+                tags=parsed_tags,
+                activate=activate,
+                timeout=ws.config.intake_timeout,
+                limits=IntakeLimits.from_config(ws.config),
+            )
+            bar.update(1)
+        echo_pushed(ws, name, version)
 
 
 @versions_group.command(
