@@ -102,7 +102,8 @@ def worker_timeout(config: Any) -> int:
 
 
 WORKER_CLASSES = {
-    # Reads each request whole without blocking before the app's one thread runs it.
+    # Reads each request whole without blocking, then answers it on the event loop's thread
+    # (uploads and training on a pool thread).
     "buffering": "registry.worker.BufferingWorker",
     # gunicorn's sync worker: a client that stalls mid-request holds the worker.
     "sync": "registry.server.JsonErrorSyncWorker",
@@ -121,12 +122,12 @@ def serve(host: str, port: int, workers: int, app_options: dict[str, Any] | None
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": WORKER_CLASSES[config.worker_class],
-        # One thread per worker: the app handles one request at a time in each process,
-        # as it always has; the worker's event loop does the reading and the waiting.
-        "threads": 1,
-        # Each answer closes its connection, as with sync workers: a kept-alive client would
-        # stay on one worker, and wait behind that worker's long requests.
-        "keepalive": 0,
+        # The pool threads of the buffering worker run only uploads and training, which
+        # wait on a child process: two let one of each run while the loop answers the rest.
+        "threads": 2,
+        # A kept-alive client stays on one worker; it never waits behind that worker's long
+        # requests, which run on the pool. (Sync workers close every connection regardless.)
+        "keepalive": 5,
         "timeout": worker_timeout(config),
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,

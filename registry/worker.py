@@ -1,15 +1,17 @@
-"""The gunicorn worker: requests are read whole off the event loop, then run one at a time.
+"""The gunicorn worker: requests are read whole off the event loop, then answered.
 
 gunicorn's sync worker reads each request itself, so two clients that send half a request
-and stall hold both workers. This worker is gunicorn's threaded worker with one change: a
-connection is read without blocking, in the worker's event loop, until its request is
-complete (or evidently malformed, or larger than any body the app accepts); only then does
-the app's single thread see it. Idle and slow clients cost a socket and a buffer, never the
-thread, and a connection that sends nothing for ``REGISTRY_REQUEST_READ_TIMEOUT`` seconds is
-closed. Like a sync worker, it accepts new connections only while its thread is free, so a
-long request (an upload) leaves new clients to the other workers. On SIGTERM the worker first
-accepts every connection already queued on the listening socket, so that they are answered,
-not reset.
+and stall hold both workers. This worker is gunicorn's threaded worker with two changes.
+A connection is read without blocking, in the worker's event loop, until its request is
+complete (or evidently malformed, or larger than any body the app accepts): idle and slow
+clients cost a socket and a buffer, never a thread, and a connection that sends nothing for
+``REGISTRY_REQUEST_READ_TIMEOUT`` seconds is closed. Then a quick request (a prediction, a
+read, an activation) is answered right there, on the event loop's thread, as a sync worker
+would answer it: handing it to another thread costs as much as a single-row prediction.
+Only the requests that wait on a child process (uploads and training) go to the thread pool,
+so predictions keep being answered while they run. On SIGTERM the worker first accepts
+every connection already queued on the listening socket, so that they are answered, not
+reset.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import selectors
 import socket
 import struct
 import time
+from concurrent import futures
 from functools import partial
 from typing import Any
 
@@ -31,6 +34,8 @@ from registry.server import write_json_error
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A chunk-size line longer than this is broken chunking: the parser refuses it.
 CHUNK_LINE_LIMIT = 1 << 10
+# How long a closing connection may still send before it is closed (gunicorn's own limit).
+LINGER_SECONDS = 2.0
 
 
 class RequestBuffer:
@@ -46,6 +51,8 @@ class RequestBuffer:
         # A head without its end past this size is handed over: the parser refuses it.
         self.head_limit = head_limit
         self.expects_continue = False
+        # Uploads and training: the app waits seconds on a child process for these.
+        self.waits_on_child = False
         self.data = bytearray()
         self.body_start: int | None = None
         self.length: int | None = None
@@ -77,7 +84,10 @@ class RequestBuffer:
     def _read_head(self, end: int) -> bool:
         """Note where the body starts and how long it is; True when that already settles it."""
         self.body_start = self.next_chunk = end + 4
-        for line in bytes(self.data[:end]).split(b"\r\n")[1:]:
+        request_line, *header_lines = bytes(self.data[:end]).split(b"\r\n")
+        path = request_line.split(b" ")[1].partition(b"?")[0] if b" " in request_line else b""
+        self.waits_on_child = path.endswith(b"/train")
+        for line in header_lines:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -87,6 +97,8 @@ class RequestBuffer:
                     return True
             elif name == b"transfer-encoding":
                 self.chunked = b"chunked" in value.lower()
+            elif name == b"content-type":
+                self.waits_on_child |= value.strip().lower().startswith(b"multipart/")
             elif name == b"expect":
                 self.expects_continue = value.strip().lower() == b"100-continue"
         if self.chunked:
@@ -136,7 +148,7 @@ class BufferingWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.reading: dict[TConn, float] = {}
         self.buffers: dict[TConn, RequestBuffer] = {}
-        self.in_flight = 0
+        self.lingering: dict[TConn, float] = {}  # closing connections, until when
         self.drained = False
         config = Config.from_env()
         self.read_timeout = config.request_read_timeout
@@ -172,25 +184,61 @@ class BufferingWorker(ThreadWorker):
         self.keepalived_conns.remove(conn)
         self._start_reading(conn, b"")
 
-    def enqueue_req(self, conn: TConn) -> None:
-        """Give a whole request to the app's thread; accept nothing new until it is done."""
-        self.in_flight += 1
-        self.set_accept_enabled(False)
-        super().enqueue_req(conn)
+    def answer_here(self, conn: TConn) -> None:
+        """Answer a quick request on the event loop's thread, as a sync worker would."""
+        done: futures.Future[bool] = futures.Future()
+        done.set_result(self.handle(conn))  # gunicorn's handle() catches what the app raises
+        self.finish_request(conn, done)
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
         """After an answer: keep the connection, or read a pipelined request, or close."""
-        self.in_flight -= 1
-        if self.alive:
-            self.set_accept_enabled(self.nr_conns < self.worker_connections)
         try:
             keep = fs.result() if not fs.cancelled() else False
             if keep and conn.parser.unreader.buf.getvalue():
-                self._start_reading(conn, conn.parser.unreader.take_buffered())
+                # Through the loop, not by recursion: a client may pipeline thousands.
+                self.method_queue.defer(
+                    self._start_reading, conn, conn.parser.unreader.take_buffered()
+                )
+                return
+            if not keep:
+                self._linger(conn)
                 return
         except Exception:  # noqa: BLE001 - gunicorn's own handling below closes it
             pass
         super().finish_request(conn, fs)
+
+    def _linger(self, conn: TConn) -> None:
+        """Close after the answer as RFC 9112 (9.6) asks, without waiting on the loop.
+
+        gunicorn half-closes, then reads until the client closes, blocking for up to two
+        seconds; on the loop's thread that would hold every other client. Here the loop
+        reads what the client still sends, and closes at its end or after LINGER_SECONDS.
+        """
+        sock = conn.sock
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+        except OSError:
+            self._close(conn)
+            return
+        self.lingering[conn] = time.monotonic() + LINGER_SECONDS
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._on_linger_readable, conn))
+
+    def _on_linger_readable(self, conn: TConn, client: socket.socket) -> None:
+        try:
+            more = client.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            more = b""
+        if not more:
+            self.poller.unregister(client)
+            self._close(conn)
+
+    def _close(self, conn: TConn) -> None:
+        self.lingering.pop(conn, None)
+        self.nr_conns -= 1
+        util.close(conn.sock)
 
     def _start_reading(self, conn: TConn, already: bytes) -> None:
         conn.sock.setblocking(False)
@@ -227,7 +275,8 @@ class BufferingWorker(ThreadWorker):
                 pass
 
     def _hand_over(self, conn: TConn) -> None:
-        data = bytes(self.buffers.pop(conn).data)
+        buffer = self.buffers.pop(conn)
+        data = bytes(buffer.data)
         del self.reading[conn]
         conn.sock.setblocking(True)
         _socket_timeouts(conn.sock, self.read_timeout)
@@ -236,7 +285,10 @@ class BufferingWorker(ThreadWorker):
             conn.initialized = True
         conn.parser.unreader.unread(data)
         conn.data_ready = True
-        self.enqueue_req(conn)
+        if buffer.waits_on_child:
+            self.enqueue_req(conn)  # to the thread pool
+        else:
+            self.answer_here(conn)
 
     def _drop(self, conn: TConn) -> None:
         self.buffers.pop(conn, None)
@@ -248,6 +300,10 @@ class BufferingWorker(ThreadWorker):
         """Close connections silent for the read timeout; when stopping, for a second."""
         super().murder_pending()
         now = time.monotonic()
+        for conn, deadline in list(self.lingering.items()):
+            if deadline <= now:
+                self.poller.unregister(conn.sock)
+                self._close(conn)
         for conn, deadline in list(self.reading.items()):
             # Stopping: a connection that has sent nothing for a second gets no more time.
             idle = not self.alive and not self.buffers[conn].data
@@ -259,10 +315,7 @@ class BufferingWorker(ThreadWorker):
                 self._drop(conn)
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """Accept only while the app's thread is free; when stopping, first take every
-        connection already queued."""
-        # A busy worker leaves new connections to the others, as a sync worker would.
-        enabled = enabled and self.in_flight == 0
+        """When stopping, first take every connection already queued."""
         if not enabled and not self.alive and not self.drained:
             self.drained = True
             for listener in self.sockets:

@@ -442,20 +442,7 @@ def _house_seed(database_url: str, tmp_path: Path) -> None:
     app.extensions["registry"].db.dispose()
 
 
-@pytest.mark.parametrize(
-    "worker_class",
-    [
-        "sync",
-        pytest.param(
-            "buffering",
-            marks=pytest.mark.xfail(
-                reason="one app thread per worker (registry/server.py threads=1): a prediction "
-                "the event loop queued behind an upload waits for its intake; passes with 2",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("worker_class", ["sync", "buffering"])
 def test_predictions_keep_answering_while_uploads_run(database_url, tmp_path, worker_class):
     from tests.live import start_server
 
