@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
 
 from config import Config
-from registry.api.auth import TokenCache
-from registry.artifacts import ArtifactStore, make_store
-from registry.db import Database, connect
-from registry.intake.readiness import FenceCheck
+from registry.artifacts import make_store
+from registry.db import connect
 from registry.metrics import Metrics
+from registry.services.token_cache import TokenCache
 from registry.serving import Serving
-
-EXTENSION = "registry"
-
-
-@dataclass
-class Registry:
-    """Everything one app instance owns: settings, database, artifact store, serving state."""
-
-    config: Config
-    db: Database
-    store: ArtifactStore
-    serving: Serving
-    metrics: Metrics
-    tokens: TokenCache
-    # Compiled row validators, dropped with the plans they belong to.
-    validators: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
-    # The last probe of the intake sandbox's fences, for readiness.
-    fence_check: FenceCheck = field(default_factory=FenceCheck)
+from registry.state import EXTENSION, Registry
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

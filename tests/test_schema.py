@@ -66,6 +66,48 @@ def test_layers_below_the_api_import_no_web_framework():
         assert not banned, f"{path} imports {banned}"
 
 
+def _module_names() -> dict[str, Path]:
+    modules = {}
+    for path in (ROOT / "registry").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _registry_imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of the registry that ``name`` imports anywhere, TYPE_CHECKING blocks included."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {module for module in found if module in modules and module != name}
+
+
+def test_no_module_imports_itself_through_others():
+    modules = _module_names()
+    graph = {name: _registry_imports(name, path, modules) for name, path in modules.items()}
+
+    def reaches(start: str) -> set[str]:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        return seen
+
+    circles = sorted(name for name in graph if name in reaches(name))
+    assert circles == [], f"these modules import themselves through others: {circles}"
+
+
 def test_unusable_settings_are_one_clear_line(tmp_path):
     import subprocess
     import sys

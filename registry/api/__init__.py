@@ -18,7 +18,7 @@ from registry.api.predict import register_prediction_routes
 from registry.api.request_id import HEADER, request_id
 
 if TYPE_CHECKING:
-    from registry.app import Registry
+    from registry.state import Registry
 
 PREFIX = "/api/v1"
 

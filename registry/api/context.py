@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 if TYPE_CHECKING:
-    from registry.app import Registry
+    from registry.state import Registry
 
 
 def registry() -> Registry:

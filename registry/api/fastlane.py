@@ -22,7 +22,7 @@ from registry.api.predict import answer_body
 from registry.api.request_id import HEADER, request_id
 
 if TYPE_CHECKING:
-    from registry.app import Registry
+    from registry.state import Registry
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -17,7 +17,7 @@ from registry.metrics import UNKNOWN_MODEL
 from registry.plans import NonFiniteScore, Plan, class_label
 
 if TYPE_CHECKING:
-    from registry.app import Registry
+    from registry.state import Registry
 
 
 def row_validator(plan: Plan, validators: Any) -> RowValidator:
