@@ -31,8 +31,10 @@ def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
     body = orjson.dumps(
         {"message": f"{reason}: {message}"[:500], "code": _ERROR_CODES.get(status, "bad_request")}
     )
+    # The request could not be read, so its own X-Request-ID is unknown: a fresh one.
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"X-Request-ID: {os.urandom(16).hex()}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     util.write_nonblock(sock, head.encode("latin-1") + body)

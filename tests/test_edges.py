@@ -131,6 +131,8 @@ def test_gunicorn_refusals_are_json(live_server):
     long_path = "/api/v1/models/" + "a" * 10_000
     answer = requests.get(live_server.url + long_path, timeout=10)
     assert answer.status_code == 414 and answer.json()["code"] == "uri_too_long"
+    # Refused before the app saw it, but with a request ID like every other answer.
+    assert len(answer.headers["X-Request-ID"]) == 32
     request = (
         b"POST /api/v1/models/x/predict HTTP/1.1\r\nHost: x\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n"
