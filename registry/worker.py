@@ -246,26 +246,39 @@ class BufferingWorker(ThreadWorker):
         self.reading[conn] = time.monotonic() + self.read_timeout
         if buffer.complete:
             self._hand_over(conn)
-            return
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        else:
+            # A request usually arrives with its connection: reading it now saves a trip
+            # through the poller (and, on a busy machine, a wait to be scheduled again).
+            self._read(conn, registered=False)
 
-    def _on_readable(self, conn: TConn, client: socket.socket) -> None:
+    def _on_readable(self, conn: TConn, _client: socket.socket) -> None:
+        self._read(conn, registered=True)
+
+    def _read(self, conn: TConn, registered: bool) -> None:
+        client = conn.sock
         try:
             chunk = client.recv(1 << 16)
         except (BlockingIOError, InterruptedError):
+            if not registered:
+                self.poller.register(client, selectors.EVENT_READ, partial(self._on_readable, conn))
             return
         except OSError:
             chunk = b""
         if not chunk:
-            self.poller.unregister(client)
+            if registered:
+                self.poller.unregister(client)
             self._drop(conn)
             return
         self.reading[conn] = time.monotonic() + self.read_timeout
         buffer = self.buffers[conn]
         if buffer.feed(chunk):
-            self.poller.unregister(client)
+            if registered:
+                self.poller.unregister(client)
             self._hand_over(conn)
-        elif buffer.expects_continue and buffer.body_start is not None:
+            return
+        if not registered:
+            self.poller.register(client, selectors.EVENT_READ, partial(self._on_readable, conn))
+        if buffer.expects_continue and buffer.body_start is not None:
             # The client waits for this before it sends the body (gunicorn sends it again
             # when the app reads the body: clients skip a second interim answer).
             buffer.expects_continue = False
