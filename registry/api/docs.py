@@ -24,6 +24,7 @@ from registry.api.auth import current_identity
 from registry.api.context import registry
 from registry.api.exposure import docs_page, reader_only
 from registry.api.model_docs import build_namespace, shown_version
+from registry.api.openapi31 import to_openapi31
 from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
@@ -163,6 +164,7 @@ class RegistryApi(Api):
         self._static: dict[str, Any] | None = None
         self._sections: ModelSections | None = None
         self._document: SpecDocument | None = None
+        self._openapi: SpecDocument | None = None
         self._assembling = threading.Lock()
 
     def handle_error(self, e: Exception):  # type: ignore[override]
@@ -176,6 +178,7 @@ class RegistryApi(Api):
     def init_app(self, app: Flask, **kwargs: Any) -> None:
         super().init_app(app, **kwargs)
         app.view_functions[self.endpoint("specs")] = reader_only(self.serve_specs)
+        app.add_url_rule(f"{self.prefix}/openapi.json", "openapi", reader_only(self.serve_openapi))
 
     def render_doc(self) -> str:  # type: ignore[override]
         """Answer the Swagger UI page; a present but invalid token is refused as anywhere."""
@@ -188,14 +191,24 @@ class RegistryApi(Api):
 
     def serve_specs(self) -> Response:
         """Answer swagger.json, or 304 when the client holds this very document."""
-        document = self.spec_document()
-        if request.if_none_match.contains_weak(document.etag):
-            response = Response(status=304)
-        else:
-            response = Response(document.body, mimetype="application/json")
-        response.set_etag(document.etag)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        return _serve(self.spec_document())
+
+    def serve_openapi(self) -> Response:
+        """Answer openapi.json (OpenAPI 3.1), or 304 when the client holds this very document."""
+        return _serve(self.openapi_document())
+
+    def openapi_document(self) -> SpecDocument:
+        """Return openapi.json for the registry's current generation, made from swagger.json.
+
+        Made only when asked for, so swagger.json costs no more for it.
+        """
+        swagger = self.spec_document()
+        document = self._openapi
+        if document is None or document.generation != swagger.generation:
+            body = orjson.dumps(to_openapi31(orjson.loads(swagger.body)))
+            document = SpecDocument(swagger.generation, body, hashlib.sha256(body).hexdigest())
+            self._openapi = document
+        return document
 
     def spec_document(self) -> SpecDocument:
         """Return swagger.json for the registry's current generation."""
@@ -232,12 +245,26 @@ class RegistryApi(Api):
     def _static_spec(self) -> dict[str, Any]:
         if self._static is None:
             spec = Swagger(self).as_dict()
+            spec.setdefault("definitions", {})
+            # Flask-RESTX lists only models that fields nest; some are named by a schema's $ref.
+            for ns in self.namespaces:
+                for name, model in ns.models.items():
+                    spec["definitions"].setdefault(name, model.__schema__)
             declare_security(self, spec["paths"], not registry().config.auth_reads)
             complete_operations(spec["paths"])
             spec.setdefault("tags", [])
-            spec.setdefault("definitions", {})
             self._static = spec
         return self._static
+
+
+def _serve(document: SpecDocument) -> Response:
+    if request.if_none_match.contains_weak(document.etag):
+        response = Response(status=304)
+    else:
+        response = Response(document.body, mimetype="application/json")
+    response.set_etag(document.etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def _creation_example(schema: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:

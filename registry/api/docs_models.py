@@ -47,6 +47,7 @@ _JSON_TYPES = [
     (mm.Boolean, "boolean"),
     (mm.Integer, "integer"),
     (mm.Float, "number"),
+    (mm.DateTime, "string"),
     (mm.String, "string"),
     (mm.Dict, "object"),
 ]

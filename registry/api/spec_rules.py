@@ -24,6 +24,7 @@ _ANY_ROUTE = {
 }
 _PATH_PARAMS: dict[str, dict[str, Any]] = {
     "name": {"pattern": NAME_PATTERN},
+    "alias": {"pattern": NAME_PATTERN},
     "version": {"minimum": 1, "maximum": MAX_VERSION},
 }
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")

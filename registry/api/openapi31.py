@@ -1,0 +1,186 @@
+"""OpenAPI 3.1 from the Swagger 2.0 document: the same source, said in the newer form.
+
+What 2.0 cannot say is carried in it as extensions and said properly here: ``x-oneOf``
+(the three prediction bodies, both answer shapes) becomes ``oneOf``; ``x-nullable`` becomes a
+``null`` type, as in the JSON Schema of ``/schema``; each status gets its own content type
+(a download's file, its errors' JSON); form fields become a multipart body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_REF_2 = "#/definitions/"
+_REF_31 = "#/components/schemas/"
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_JSON = "application/json"
+# Parameter keywords that belong to the parameter's schema in OpenAPI 3.
+_SCHEMA_KEYS = (
+    "type",
+    "format",
+    "items",
+    "enum",
+    "default",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+)
+
+
+def to_openapi31(swagger: dict[str, Any]) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document saying what ``swagger`` (2.0) says."""
+    produces = swagger.get("produces", [_JSON])
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": swagger["info"],
+        "servers": [{"url": swagger.get("basePath", "/")}],
+        "tags": swagger.get("tags", []),
+        "paths": {
+            path: _path_item(item, produces) for path, item in swagger.get("paths", {}).items()
+        },
+        "components": {
+            "schemas": {
+                name: schema_31(schema) for name, schema in swagger.get("definitions", {}).items()
+            },
+            "securitySchemes": {
+                name: _security_scheme(scheme)
+                for name, scheme in swagger.get("securityDefinitions", {}).items()
+            },
+        },
+    }
+    if "security" in swagger:
+        document["security"] = swagger["security"]
+    return document
+
+
+def schema_31(schema: Any) -> Any:
+    """Return a Swagger 2.0 schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect)."""
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return {"$ref": schema["$ref"].replace(_REF_2, _REF_31, 1)}
+    if "x-oneOf" in schema:
+        # The exact forms replace the one object that stood for all of them in 2.0.
+        kept = {k: schema[k] for k in ("description", "example") if k in schema}
+        return {"oneOf": [schema_31(s) for s in schema["x-oneOf"]], **kept}
+    converted: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "x-nullable":
+            continue
+        if key == "properties":
+            converted[key] = {name: schema_31(s) for name, s in value.items()}
+        elif key in ("items", "additionalProperties"):
+            converted[key] = schema_31(value)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            converted[key] = [schema_31(s) for s in value]
+        else:
+            converted[key] = value
+    if schema.get("x-nullable"):
+        if isinstance(converted.get("type"), str):
+            converted["type"] = [converted["type"], "null"]
+        if "enum" in converted and None not in converted["enum"]:
+            converted["enum"] = [*converted["enum"], None]
+    return converted
+
+
+def _security_scheme(scheme: dict[str, Any]) -> dict[str, Any]:
+    if scheme.get("type") == "apiKey" and scheme.get("name") == "Authorization":
+        # The header is 'Bearer <token>': said as HTTP bearer, tools send the token alone.
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The token alone, as `python manage.py create-token` printed it; "
+            "it is sent as `Authorization: Bearer <token>`.",
+        }
+    return scheme
+
+
+def _path_item(item: dict[str, Any], produces: list[str]) -> dict[str, Any]:
+    converted: dict[str, Any] = {}
+    if "parameters" in item:
+        converted["parameters"] = [_parameter(p) for p in item["parameters"]]
+    for method, operation in item.items():
+        if method in _METHODS:
+            converted[method] = _operation(operation, produces)
+    return converted
+
+
+def _operation(operation: dict[str, Any], produces: list[str]) -> dict[str, Any]:
+    converted = {
+        key: operation[key]
+        for key in ("tags", "summary", "description", "operationId", "security", "deprecated")
+        if key in operation
+    }
+    params = operation.get("parameters", [])
+    plain = [_parameter(p) for p in params if p["in"] not in ("body", "formData")]
+    if plain:
+        converted["parameters"] = plain
+    body = [p for p in params if p["in"] == "body"]
+    form = [p for p in params if p["in"] == "formData"]
+    if body:
+        converted["requestBody"] = _json_body(body[0])
+    elif form:
+        converted["requestBody"] = _form_body(form)
+    types = operation.get("produces", produces)
+    converted["responses"] = {
+        status: _response(status, response, types)
+        for status, response in operation.get("responses", {}).items()
+    }
+    return converted
+
+
+def _parameter(param: dict[str, Any]) -> dict[str, Any]:
+    schema = {k: param[k] for k in _SCHEMA_KEYS if k in param}
+    if param.get("type") == "array" and "items" not in schema:
+        schema["items"] = {"type": "string"}
+    converted = {k: param[k] for k in ("name", "in", "description") if k in param}
+    converted["required"] = bool(param.get("required")) or param["in"] == "path"
+    converted["schema"] = schema_31(schema)
+    return converted
+
+
+def _json_body(param: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "required": bool(param.get("required")),
+        "content": {_JSON: {"schema": schema_31(param["schema"])}},
+    }
+    if "description" in param:
+        body["description"] = param["description"]
+    return body
+
+
+def _form_body(params: list[dict[str, Any]]) -> dict[str, Any]:
+    properties = {}
+    for param in params:
+        if param.get("type") == "file":
+            prop: dict[str, Any] = {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+            }
+        else:
+            prop = schema_31({k: param[k] for k in _SCHEMA_KEYS if k in param})
+        if "description" in param:
+            prop["description"] = param["description"]
+        properties[param["name"]] = prop
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [p["name"] for p in params if p.get("required")]
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+def _response(status: str, response: dict[str, Any], types: list[str]) -> dict[str, Any]:
+    converted = {"description": response.get("description", "")}
+    schema = response.get("schema")
+    if schema is None:
+        return converted
+    # Errors are JSON on every route; a success answers in the operation's own types, so a
+    # download's file and its JSON errors each get theirs.
+    if not status.startswith("2"):
+        media = [_JSON]
+    else:
+        media = [t for t in types if t != _JSON] or [_JSON]
+    converted["content"] = {m: {"schema": schema_31(schema)} for m in media}
+    return converted
