@@ -290,3 +290,21 @@ def test_errors_of_a_large_batch_are_summarised(registry):
         registry.predict("house-prices", bad)
     text = str(caught.value)
     assert len(text) < 1_500 and "more" in text
+
+
+def test_predictions_say_which_rows_had_features_filled_in(registry):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame, price = factories.house_frame()
+    fitted = make_pipeline(SimpleImputer(), StandardScaler(), LinearRegression()).fit(frame, price)
+    registry.push("imputing", fitted, activate=True)
+    full = registry.predict("imputing", pd.DataFrame([SEED_HOUSE] * 2))
+    assert "imputed" not in full.attrs
+    gaps = pd.DataFrame([SEED_HOUSE, {**SEED_HOUSE, "bedrooms": math.nan}])
+    answer = registry.predict("imputing", gaps)
+    assert answer.attrs["imputed"] == [[], ["bedrooms"]]
+    no_age = pd.DataFrame([SEED_HOUSE]).drop(columns="age")
+    assert registry.predict("imputing", no_age, allow_missing=True).attrs["imputed"] == [["age"]]

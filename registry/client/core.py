@@ -243,8 +243,10 @@ class Registry(Transport):
         ``X`` is a DataFrame (answers a Series named "prediction" with X's index), a list of
         row dicts or a 2-D array (a Series on a fresh index; an array's columns are the
         version's features in order), or one row dict (answers the scalar). ``attrs["version"]``
-        names the version that answered. ``proba=True`` (logistic) answers a DataFrame of
-        probabilities, one column per class (a dict for one row). ``explain=True`` answers a
+        names the version that answered; ``attrs["imputed"]``, present when some row lacked a
+        value (NaN, None or an absent column), lists per row the features the server filled
+        in. ``proba=True`` (logistic) answers a DataFrame of probabilities, one column per
+        class (a dict for one row). ``explain=True`` answers a
         pair (that answer, contributions): a DataFrame of each feature's additive part plus
         "_intercept" (columns (class, feature) for a multinomial model; a dict for one row).
         Large inputs go in chunks of ``max_batch_rows``, all to the version the first answered.

@@ -119,7 +119,7 @@ def _unwrap(answer: dict[str, Any]) -> dict[str, Any]:
         return answer
     out = {"model": answer["model"], "version": answer["version"]}
     out["prediction"] = answer["predictions"][0]
-    for key in ("probabilities", "contributions"):
+    for key in ("probabilities", "contributions", "imputed"):
         if key in answer:
             out[key] = answer[key][0]
     return out
@@ -157,6 +157,13 @@ def _batch_result(
         predictions = [p for answer in answers for p in answer["predictions"]]
         result = pd.Series(predictions, index=index, name="prediction")
     result.attrs["version"] = version
+    if any("imputed" in answer for answer in answers):
+        # Per row, the features the server filled in; only when some row lacked one.
+        result.attrs["imputed"] = [
+            names
+            for answer in answers
+            for names in answer.get("imputed") or [[] for _ in answer["predictions"]]
+        ]
     if not explain:
         return result
     parts = [c for answer in answers for c in answer["contributions"]]
