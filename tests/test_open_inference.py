@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+
 import numpy as np
 import pytest
 
@@ -240,3 +243,79 @@ def test_tritonclient_reads_metadata_and_infers_json_and_binary(make_app, live_s
             client.infer("house-prices", [bad])
     finally:
         client.close()
+
+
+def binary_request(header: dict, *chunks: bytes, length: int | None = None):
+    head = json.dumps(header).encode()
+    size = len(head) if length is None else length
+    return head + b"".join(chunks), {"Inference-Header-Content-Length": str(size)}
+
+
+def test_binary_tensor_extension_by_hand(client, house):
+    rows = np.array([[1500, 3, 2, 10], [2400, 4, 3, 2]], dtype="<f8").tobytes()
+    header = {
+        "inputs": [
+            {
+                "name": "x",
+                "datatype": "FP64",
+                "shape": [2, 4],
+                "parameters": {"binary_data_size": len(rows)},
+            }
+        ],
+        "outputs": [{"name": "predict", "parameters": {"binary_data": True}}],
+    }
+    body, headers = binary_request(header, rows)
+    response = client.post(f"{house}/infer", data=body, headers=headers)
+    assert response.status_code == 200, response.get_data()
+    length = int(response.headers["Inference-Header-Content-Length"])
+    answer = json.loads(response.get_data()[:length])
+    [output] = answer["outputs"]
+    assert output["parameters"] == {"binary_data_size": 16} and "data" not in output
+    values = np.frombuffer(response.get_data()[length:], dtype="<f8").tolist()
+    assert values == [pytest.approx(PRICE), pytest.approx(house_price(2400, 4, 3, 2))]
+
+
+@pytest.mark.parametrize(
+    "size, chunk, length, fragment",
+    [
+        (32, b"\0" * 16, None, "shorter than its size"),
+        (32, b"\0" * 48, None, "no input's binary_data_size claims"),
+        (-1, b"", None, "byte count"),
+        (7, b"\0" * 7, None, "not a whole number of FP64"),
+        (32, b"\0" * 32, 10**6, "header's length"),
+    ],
+)
+def test_broken_binary_requests_are_400(client, house, size, chunk, length, fragment):
+    header = {
+        "inputs": [
+            {
+                "name": "x",
+                "datatype": "FP64",
+                "shape": [1, 4],
+                "parameters": {"binary_data_size": size},
+            }
+        ]
+    }
+    body, headers = binary_request(header, chunk, length=length)
+    response = client.post(f"{house}/infer", data=body, headers=headers)
+    assert response.status_code == 400, response.get_data()
+    assert fragment in response.get_json()["error"]
+
+
+def test_broken_bytes_elements_are_400(client, app):
+    add_plan_version(app, "churn", churn_plan(), activate=True)
+    cut = struct.pack("<I", 10) + b"abc"
+    header = {
+        "inputs": [
+            {
+                "name": "plan",
+                "datatype": "BYTES",
+                "shape": [1],
+                "parameters": {"binary_data_size": len(cut)},
+            }
+        ]
+    }
+    body, headers = binary_request(header, cut)
+    response = client.post("/v2/models/churn/infer", data=body, headers=headers)
+    assert response.status_code == 400
+    assert "shorter than its length" in response.get_json()["error"]
