@@ -126,7 +126,9 @@ def test_train_then_manage_versions_aliases_and_predict(run, house_csv, tmp_path
 
 def test_train_errors_are_sentences(run, house_csv, tmp_path):
     missing = run("train", house_csv, "--target", "nope", "--model", "houses", code=1)
-    assert "Error: The CSV has no column 'nope' to use as the target." in missing.output
+    assert "Error: The CSV has no column 'nope' to use as the target; it has 'area'" in (
+        missing.output
+    )
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert (
@@ -240,3 +242,20 @@ def test_demo_that_serves_ends_its_output_with_the_token(database_url, tmp_path)
     finally:
         demo.terminate()
         demo.wait(30)
+
+
+def test_train_fits_in_the_fenced_child_with_its_limits(database_url, tmp_path, house_csv):
+    # The CLI trains as HTTP does: the parent checks the CSV against the limits, and the
+    # fit runs in the fenced child, whose fences are reported back.
+    runner = CliRunner(
+        env={
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+            "REGISTRY_MAX_CSV_ROWS": "30",
+        }
+    )
+    refused = runner.invoke(
+        build_cli(), ["train", str(house_csv), "--target", "price", "--model", "houses"]
+    )
+    assert refused.exit_code == 1, refused.output
+    assert "REGISTRY_MAX_CSV_ROWS" in refused.output

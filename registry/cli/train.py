@@ -16,7 +16,14 @@ from registry.cli.common import (
     workspace,
 )
 from registry.intake.sandbox import IntakeLimits
-from registry.trainer import KINDS, TrainedModel, kind_to_train, publish_trained
+from registry.trainer import (
+    KINDS,
+    TrainedModel,
+    TrainLimits,
+    kind_to_train,
+    publish_trained,
+    train_in_child,
+)
 
 
 def echo_metrics(trained: TrainedModel) -> None:
@@ -64,16 +71,20 @@ def train_command(
     activate: bool,
     description: str,
 ) -> None:
-    from registry import training
-
     with workspace() as ws:
         kind = kind_to_train(ws.db, name, kind)
         data = read_file(csv, "Reading  ")
-        frame = training.read_csv(data)
-        with progress(len(training.STAGES), "Fitting  ") as bar:
-            trained = training.train(
-                frame, target, kind, test_size, progress=lambda _stage: bar.update(1)
+        # As over HTTP: the CSV checked here against the limits, the fit in a fenced child.
+        with progress(1, "Fitting  ") as bar:
+            trained = train_in_child(
+                data,
+                target,
+                kind,
+                test_size,
+                ws.config.train_timeout,
+                TrainLimits.from_config(ws.config),
             )
+            bar.update(1)
         with progress(1, "Uploading") as bar:
             version = publish_trained(
                 ws.db,
