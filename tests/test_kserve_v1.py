@@ -151,3 +151,23 @@ def test_tf_serving_requests_on_a_live_server(make_app, live_server):
     assert answer["predictions"] == [pytest.approx(PRICE)]
     refused = requests.post(f"{url}:predict", json={"instances": [[1500, 3]]}, timeout=10)
     assert refused.status_code == 400 and "feature order" in refused.json()["error"]
+
+
+def nested(levels: int) -> list:
+    deep: list = [1]
+    for _ in range(levels):
+        deep = [deep]
+    return deep
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"instances": [{**SEED, "area": nested(40)}]},
+        {"instances": [SEED], "signature_name": nested(40)},
+    ],
+)
+def test_bodies_nested_past_the_limit_are_invalid_json(client, house, body):
+    response = client.post(f"{house}:predict", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_json"

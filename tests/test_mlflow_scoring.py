@@ -160,3 +160,13 @@ def test_mlflow_scoring_client_scores_frames_and_arrays_on_a_live_server(make_ap
     )
     assert response.json()["predictions"] == pytest.approx(expected)
     assert np.isfinite(response.json()["predictions"]).all()
+
+
+def test_bodies_nested_past_the_limit_are_invalid_json(client, house):
+    deep: list = [1]
+    for _ in range(40):
+        deep = [deep]
+    for body in ({"instances": [{**SEED, "area": deep}]}, {"instances": [SEED], "params": deep}):
+        response = client.post(f"{house}/invocations", json=body)
+        assert response.status_code == 400
+        assert response.get_json()["code"] == "invalid_json"

@@ -17,21 +17,29 @@ from registry.api.features import RowValidator
 from registry.api.jsonio import json_response, read_json_body
 from registry.errors import BadRequest, RegistryError
 from registry.plans import Plan
-from registry.protocols.rows import columns_from_mapping, columns_from_rows
+from registry.protocols.rows import (
+    columns_from_mapping,
+    columns_from_rows,
+    depth_checked_if_refused,
+)
 from registry.protocols.scoring import error_answer, resolve_read, score
 
 blueprint = Blueprint("kserve_v1", __name__, url_prefix="/v1/models")
 blueprint.register_error_handler(RegistryError, error_answer)
 # TF-Serving's optional keys that change nothing here.
-_IGNORED = frozenset({"signature_name", "parameters", "id"})
+_IGNORED = ("signature_name", "parameters", "id")
 
 
 def _body_columns(plan: Plan, validator: RowValidator, max_rows: int) -> dict[str, Any]:
-    body = read_json_body(registry().config.max_body_bytes)
+    body = read_json_body(registry().config.max_body_bytes, depth=False)
+    return depth_checked_if_refused(body, _IGNORED, lambda: _columns(body, validator, max_rows))
+
+
+def _columns(body: Any, validator: RowValidator, max_rows: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object with 'instances' or 'inputs'.")
     forms = [key for key in ("instances", "inputs") if key in body]
-    unknown = sorted(set(body) - {"instances", "inputs"} - _IGNORED)
+    unknown = sorted(set(body) - {"instances", "inputs", *_IGNORED})
     if len(forms) != 1 or unknown:
         raise BadRequest(
             "The body holds exactly one of 'instances' or 'inputs'"

@@ -19,7 +19,11 @@ from registry.api.jsonio import json_response, read_body, read_json_body
 from registry.api.predict import check_count, is_csv_body
 from registry.errors import BadRequest
 from registry.plans import Plan
-from registry.protocols.rows import columns_from_mapping, columns_from_rows
+from registry.protocols.rows import (
+    columns_from_mapping,
+    columns_from_rows,
+    depth_checked_if_refused,
+)
 from registry.protocols.scoring import resolve_read, score
 
 blueprint = Blueprint("mlflow", __name__)
@@ -69,7 +73,10 @@ def _body_columns(plan: Plan, validator: RowValidator, max_rows: int) -> dict[st
     if is_csv_body():
         table = read_csv_table(read_body(max_bytes), plan, max_rows, [])
         return validator.from_table(table.names, table.rows)
-    return _json_columns(read_json_body(max_bytes), validator, max_rows)
+    body = read_json_body(max_bytes, depth=False)
+    return depth_checked_if_refused(
+        body, ("params",), lambda: _json_columns(body, validator, max_rows)
+    )
 
 
 def _invoke(name: str, version: int | None, alias: str | None) -> Response:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from registry.api.features import RowValidator
+from registry.api.jsonio import check_depth
 from registry.api.predict import check_count
-from registry.errors import BadRequest
+from registry.errors import BadRequest, RegistryError
 
 
 def columns_from_rows(rows: Any, validator: RowValidator, max_rows: int, field: str) -> Any:
@@ -57,3 +59,24 @@ def columns_from_mapping(
         raise BadRequest(f"The columns of '{field}' must be non-empty and of one length.")
     check_count(lengths.pop(), max_rows)
     return validator.from_table(list(mapping), [list(row) for row in zip(*values, strict=True)])
+
+
+def depth_checked_if_refused(
+    body: Any, ignored: tuple[str, ...], columns: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Return ``columns()``, checking the body's nesting only when it is refused.
+
+    As on the native routes (see predict.parse_body_rows): accepted rows hold only scalars,
+    so only a refused body needs the costly walk, to answer invalid_json. Keys the protocol
+    ignores are walked at once: nothing else would look at them.
+    Raises InvalidJson, and whatever ``columns`` raises.
+    """
+    if isinstance(body, dict):
+        for key in ignored:
+            if key in body:
+                check_depth(body[key])
+    try:
+        return columns()
+    except RegistryError:
+        check_depth(body)
+        raise
