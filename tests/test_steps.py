@@ -17,9 +17,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     Binarizer,
     FunctionTransformer,
+    KBinsDiscretizer,
     MinMaxScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     StandardScaler,
+    TargetEncoder,
 )
 
 from registry.errors import UnsupportedEstimator
@@ -364,3 +367,81 @@ def test_ops_apply_in_order_one_row_and_many():
     xs = [-5.0, 1.0, 1.5, 2.0, 9.0]
     assert plan.predict({"x": xs}).predictions == [10.0, 20.0, 20.0, 30.0, 30.0]
     assert [plan.predict({"x": [x]}).predictions[0] for x in xs] == [10.0, 20.0, 20.0, 30.0, 30.0]
+
+
+ORDINAL = [
+    {},
+    {"handle_unknown": "use_encoded_value", "unknown_value": -1, "encoded_missing_value": -2},
+    {"handle_unknown": "use_encoded_value", "unknown_value": 9, "min_frequency": 20},
+    {"max_categories": 3, "encoded_missing_value": -1},
+]
+
+
+@pytest.mark.parametrize("settings", ORDINAL, ids=lambda s: "-".join(map(str, s.values())) or "0")
+def test_ordinal_encoder_codes_each_category(settings):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (make_pipeline(OrdinalEncoder(**settings), SimpleImputer(), StandardScaler()), ["city"]),
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["area", "rooms"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    plan = assert_exact(estimator, frame)
+    city = next(f for f in plan.features if f.name == "city")
+    assert city.nullable and city.accepts_unknown == ("unknown_value" in settings)
+
+
+def test_ordinal_encoder_of_numbers_over_http(client, tokens):
+    X, y = _diabetes()
+    columns = make_column_transformer(
+        (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["sex"]),
+        remainder=StandardScaler(),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), X, y)
+    assert_exact(estimator, X)
+    body = upload_and_predict(client, tokens, estimator, X, "ordinal")
+    sex = next(f for f in body["features"] if f["name"] == "sex")
+    assert sex["enum"] == [1.0, 2.0] and sex["accepts_unknown"]
+
+
+@pytest.mark.parametrize("target", ["continuous", "binary", "multiclass"])
+def test_target_encoder_uses_its_fitted_encodings(target, client, tokens):
+    frame, y = _shops()
+    if target == "binary":
+        y, head = np.where(y > np.median(y), "dear", "cheap"), LogisticRegression()
+    elif target == "multiclass":
+        y, head = np.digitize(y, np.quantile(y, [0.33, 0.66])), LogisticRegression()
+    else:
+        head = Ridge()
+    columns = make_column_transformer(
+        (TargetEncoder(random_state=0), ["city"]),
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["area", "rooms"]),
+    )
+    estimator = _fit(make_pipeline(columns, head), frame, y)
+    assert estimator[0].named_transformers_["targetencoder"].target_type_ == target
+    plan = assert_exact(estimator, frame)
+    city = next(f for f in plan.features if f.name == "city")
+    assert city.nullable and city.accepts_unknown
+    if target == "multiclass":
+        upload_and_predict(client, tokens, estimator, frame, "targeted")
+
+
+@pytest.mark.parametrize("encode", ["ordinal", "onehot", "onehot-dense"])
+@pytest.mark.parametrize("strategy", ["uniform", "quantile", "kmeans"])
+def test_kbins_discretizer_bins_as_scikit_learn(encode, strategy):
+    X, y = _diabetes()
+    step = KBinsDiscretizer(n_bins=4, encode=encode, strategy=strategy, subsample=None)
+    estimator = _fit(make_pipeline(step, Ridge()), X, y)
+    plan = assert_exact(estimator, X)
+    assert all(c.get("ops") for c in plan.to_json()["columns"])
+
+
+def test_kbins_discretizer_after_an_imputer_in_a_column_transformer(client, tokens):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), KBinsDiscretizer(n_bins=5)), ["area"]),
+        (SimpleImputer(), ["rooms"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    assert_exact(estimator, frame)
+    upload_and_predict(client, tokens, estimator, frame, "binned")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,98 +17,39 @@ from sklearn.feature_selection import (
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
-    Binarizer,
     FunctionTransformer,
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from registry.errors import InvalidArtifact, UnsupportedEstimator
-from registry.intake.allowlist import function_sentence, printable, unsupported_message
+from registry.intake.allowlist import unsupported_message
+from registry.intake.design import (
+    NO_FILL,
+    Categorical,
+    Column,
+    Raw,
+    Value,
+    as_number,
+    divisor,
+    name_of,
+    vector,
+)
+from registry.intake.elementwise import ELEMENTWISE, bins, through_op
 from registry.intake.encoders import Encoding, encode_column, python_value
-from registry.plans.ops import UFUNCS, parse_ops
-
-NO_FILL: Any = type("NoFill", (), {"__repr__": lambda self: "NO_FILL"})()
-
-
-@dataclass(frozen=True)
-class Raw:
-    """An input value on its way, untouched but for the value an imputer gives a missing one."""
-
-    source: int
-    fill: Any = NO_FILL
-
-
-@dataclass(frozen=True)
-class Value:
-    """A numeric column: (ops(x) - center) * mul + add, or ``missing`` (None: refused)."""
-
-    source: int
-    mul: float = 1.0
-    add: float = 0.0
-    missing: float | None = None
-    center: float = 0.0  # subtracted from x before mul, as the scaler itself does
-    ops: tuple[dict[str, Any], ...] = ()  # plan ops applied to x first (registry.plans.ops)
-
-
-@dataclass(frozen=True)
-class Categorical:
-    """A column of a categorical input: mul * L(x) + add, or ``missing`` for a missing x.
-
-    L(x) is the value ``values`` pairs with category x, 0 for another known category, and
-    ``unknown`` for a category the encoder never saw. A one-hot column pairs 1 with one category.
-    """
-
-    source: int
-    values: tuple[tuple[Any, float], ...]
-    mul: float
-    add: float
-    missing: float | None
-    unknown: float = 0.0
-
-
-Column = Raw | Value | Categorical
-
-
-def _name(step: Any) -> str:
-    return type(step).__name__
+from registry.intake.lookups import ordinal_column, target_columns
 
 
 def _is_identity(step: Any) -> bool:
     if step is None or (isinstance(step, str) and step == "passthrough"):
         return True
     return type(step) is FunctionTransformer and step.func is None
-
-
-def vector(step: Any, attribute: str, width: int) -> np.ndarray:
-    """Return a fitted per-column attribute as finite float64 values, one per column."""
-    value = getattr(step, attribute, None)
-    if type(value) is not np.ndarray or value.dtype.kind not in "iuf" or value.shape != (width,):
-        raise InvalidArtifact(
-            f"{_name(step)}.{attribute} does not hold one number per column; is it fitted?"
-        )
-    value = value.astype(np.float64)
-    if not np.all(np.isfinite(value)):
-        raise InvalidArtifact(f"{_name(step)}.{attribute} holds values that are not finite.")
-    return value
-
-
-def _divisor(step: Any, attribute: str, width: int) -> np.ndarray:
-    value = vector(step, attribute, width)
-    if np.any(value == 0.0):
-        raise InvalidArtifact(f"{_name(step)}.{attribute} holds a zero scale.")
-    return value
-
-
-def _as_number(value: Any, step: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UnsupportedEstimator(
-            f"{_name(step)} receives a column that is not numeric; encode it with OneHotEncoder."
-        )
-    return float(value)
 
 
 class Preparation:
@@ -129,10 +70,10 @@ class Preparation:
                 columns = self.apply(inner, columns)
             return columns
         _check_width(step, len(columns))
-        if kind in _ELEMENTWISE:
+        if kind in ELEMENTWISE:
             return [
                 through_op(step, c, op)
-                for c, op in zip(columns, _ELEMENTWISE[kind](step, len(columns)), strict=True)
+                for c, op in zip(columns, ELEMENTWISE[kind](step, len(columns)), strict=True)
             ]
         if kind is MissingIndicator:
             out = _indicators(step, step, columns)
@@ -150,6 +91,10 @@ class Preparation:
             return _select(step, columns)
         if kind is OneHotEncoder:
             return self._one_hot(step, columns)
+        if kind in (OrdinalEncoder, TargetEncoder):
+            return self._lookups(step, columns)
+        if kind is KBinsDiscretizer:
+            return bins(step, columns)
         if kind in _SCALERS:
             # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
             sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))
@@ -161,7 +106,7 @@ class Preparation:
                 clip = {"op": "clip", "low": low, "high": high}
                 columns = [through_op(step, c, clip) for c in columns]
             return columns
-        raise UnsupportedEstimator(unsupported_message(_name(step)))
+        raise UnsupportedEstimator(unsupported_message(name_of(step)))
 
     def _one_hot(self, step: OneHotEncoder, columns: list[Column]) -> list[Column]:
         out: list[Column] = []
@@ -192,6 +137,37 @@ class Preparation:
             )
         return out
 
+    def _lookups(self, step: Any, columns: list[Column]) -> list[Column]:
+        out: list[Column] = []
+        for j, column in enumerate(columns):
+            if type(column) is not Raw:
+                raise UnsupportedEstimator(
+                    f"{name_of(step)} must see the input values themselves; scaling before it "
+                    "is not supported."
+                )
+            has_fill = column.fill is not NO_FILL
+            if type(step) is OrdinalEncoder:
+                encoding, cell = ordinal_column(step, j, has_fill, column.fill)
+                cells = [cell]
+            else:
+                encoding, cells = target_columns(step, j, has_fill, column.fill)
+            self._remember(column.source, encoding)
+            out.extend(
+                Categorical(column.source, c.values, 1.0, 0.0, c.missing, c.unknown) for c in cells
+            )
+        return out
+
+    def _remember(self, source: int, encoding: Encoding) -> None:
+        known = self.encodings.get(source)
+        if known is not None and (known.enum, known.accepts_unknown) != (
+            encoding.enum,
+            encoding.accepts_unknown,
+        ):
+            raise UnsupportedEstimator(
+                "One input is encoded twice with different categories, which is not supported."
+            )
+        self.encodings[source] = encoding
+
     def _column_transformer(self, step: ColumnTransformer, columns: list[Column]) -> list[Column]:
         indices = getattr(step, "_transformer_to_input_indices", None)
         fitted = getattr(step, "transformers_", None)
@@ -212,7 +188,7 @@ class Preparation:
             produced = self.apply(transformer, [columns[i] for i in selected])
             weight = weights.get(name)
             if weight is not None:
-                weight = _as_number(python_value(weight), step)
+                weight = as_number(python_value(weight), step)
                 produced = [_affine(step, c, 0.0, 1.0, weight, 0.0) for c in produced]
             span = outputs.get(name)
             if type(span) is not slice or span.stop - span.start != len(produced):
@@ -241,10 +217,10 @@ def _check_width(step: Any, width: int) -> None:
     if expected is None and type(step) is FunctionTransformer:
         return  # validate=False keeps no width in older releases; the function is elementwise
     if type(expected) is not int:
-        raise InvalidArtifact(f"The {_name(step)} is not fitted.")
+        raise InvalidArtifact(f"The {name_of(step)} is not fitted.")
     if expected != width:
         raise InvalidArtifact(
-            f"{_name(step)} was fitted on {expected} columns but receives {width}."
+            f"{name_of(step)} was fitted on {expected} columns but receives {width}."
         )
 
 
@@ -265,8 +241,8 @@ def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
             )
         if type(column) is Raw and column.fill is NO_FILL:
             column = replace(column, fill=value)
-        elif type(column) is Value and column.missing is None:
-            column = replace(column, missing=_as_number(value, step))
+        elif type(column) in (Value, Categorical) and column.missing is None:
+            column = replace(column, missing=as_number(value, step))
         out.append(column)
     if step.add_indicator:
         out.extend(_indicators(step, getattr(step, "indicator_", None), columns))
@@ -283,11 +259,11 @@ def _indicators(step: Any, indicator: Any, columns: list[Column]) -> list[Column
             )
     features = getattr(indicator, "features_", None)
     if type(features) is not np.ndarray or features.dtype.kind not in "iu":
-        raise InvalidArtifact(f"The {_name(step)}'s missing indicator is not fitted.")
+        raise InvalidArtifact(f"The {name_of(step)}'s missing indicator is not fitted.")
     out: list[Column] = []
     for index in features.tolist():
         if not 0 <= index < len(columns):
-            raise InvalidArtifact(f"The {_name(step)}'s missing indicator is damaged.")
+            raise InvalidArtifact(f"The {name_of(step)}'s missing indicator is damaged.")
         column = columns[index]
         if type(column) is Raw:
             # A value an earlier imputer filled in never reaches this one as missing.
@@ -296,7 +272,7 @@ def _indicators(step: Any, indicator: Any, columns: list[Column]) -> list[Column
             missing = None if column.missing is None else 0.0
         else:
             raise UnsupportedEstimator(
-                f"A missing indicator ({_name(step)}) after OneHotEncoder is not supported."
+                f"A missing indicator ({name_of(step)}) after OneHotEncoder is not supported."
             )
         out.append(Value(column.source, mul=0.0, add=0.0, missing=missing))
     return out
@@ -307,10 +283,10 @@ def _select(step: Any, columns: list[Column]) -> list[Column]:
     try:
         mask = step._get_support_mask()
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
-        raise InvalidArtifact(f"The {_name(step)} is not fitted.") from exc
+        raise InvalidArtifact(f"The {name_of(step)} is not fitted.") from exc
     mask = np.asarray(mask)
     if mask.dtype != bool or mask.shape != (len(columns),):
-        raise InvalidArtifact(f"The {_name(step)}'s selection does not fit its input.")
+        raise InvalidArtifact(f"The {name_of(step)}'s selection does not fit its input.")
     return [column for column, keep in zip(columns, mask.tolist(), strict=True) if keep]
 
 
@@ -321,7 +297,7 @@ def _affine(step: Any, column: Column, sub: float, div: float, times: float, plu
         return ((x - sub) / div) * times + plus
 
     if type(column) is Raw:
-        fill = None if column.fill is NO_FILL else through(_as_number(column.fill, step))
+        fill = None if column.fill is NO_FILL else through(as_number(column.fill, step))
         return Value(column.source, times / div, plus, fill, center=sub)
     missing = None if column.missing is None else through(column.missing)
     return replace(column, mul=column.mul / div * times, add=through(column.add), missing=missing)
@@ -330,7 +306,7 @@ def _affine(step: Any, column: Column, sub: float, div: float, times: float, plu
 def _standard(step: StandardScaler, width: int) -> tuple[np.ndarray, ...]:
     zeros, ones = np.zeros(width), np.ones(width)
     mean = vector(step, "mean_", width) if step.with_mean else zeros
-    scale = _divisor(step, "scale_", width) if step.with_std else ones
+    scale = divisor(step, "scale_", width) if step.with_std else ones
     return mean, scale, ones, zeros
 
 
@@ -341,13 +317,13 @@ def _min_max(step: MinMaxScaler, width: int) -> tuple[np.ndarray, ...]:
 
 def _max_abs(step: MaxAbsScaler, width: int) -> tuple[np.ndarray, ...]:
     zeros, ones = np.zeros(width), np.ones(width)
-    return zeros, _divisor(step, "scale_", width), ones, zeros
+    return zeros, divisor(step, "scale_", width), ones, zeros
 
 
 def _robust(step: RobustScaler, width: int) -> tuple[np.ndarray, ...]:
     zeros, ones = np.zeros(width), np.ones(width)
     center = vector(step, "center_", width) if step.with_centering else zeros
-    scale = _divisor(step, "scale_", width) if step.with_scaling else ones
+    scale = divisor(step, "scale_", width) if step.with_scaling else ones
     return center, scale, ones, zeros
 
 
@@ -365,97 +341,3 @@ def _may_miss(column: Column) -> bool:
     if type(column) is Raw:
         return column.fill is NO_FILL
     return column.missing is None or type(column) is Categorical
-
-
-def through_op(step: Any, column: Column, op: dict[str, Any]) -> Column:
-    """Follow an elementwise plan op (registry.plans.ops) through a column."""
-    if type(column) is Categorical:
-        raise UnsupportedEstimator(
-            f"{_name(step)} after an encoder is not supported; place it before the encoder."
-        )
-    apply = parse_ops([op], "op")[0].apply
-
-    def through(x: float) -> float:
-        value = float(apply(np.array([x], dtype=np.float64))[0])
-        if not math.isfinite(value):
-            raise UnsupportedEstimator(
-                f"{_name(step)} turns the value that fills a missing input into {value}."
-            )
-        return value
-
-    if type(column) is Raw:
-        fill = None if column.fill is NO_FILL else through(_as_number(column.fill, step))
-        return Value(column.source, missing=fill, ops=(op,))
-    ops = column.ops
-    if (column.center, column.mul, column.add) != (0.0, 1.0, 0.0):
-        affine = {"op": "affine", "center": column.center, "mul": column.mul, "add": column.add}
-        ops = (*ops, affine)
-    missing = None if column.missing is None else through(column.missing)
-    return Value(column.source, missing=missing, ops=(*ops, op))
-
-
-def _ufunc(step: FunctionTransformer, width: int) -> list[dict[str, Any]]:
-    name = next((n for n, f in UFUNCS.items() if step.func is f), None)
-    if name is None:
-        raise UnsupportedEstimator(
-            f"FunctionTransformer(func={printable(getattr(step.func, '__name__', '?'))}) is not "
-            f"supported; {function_sentence()}."
-        )
-    if step.kw_args:
-        raise UnsupportedEstimator(
-            "FunctionTransformer with kw_args is not supported; numpy's functions here take none."
-        )
-    return [{"op": "ufunc", "name": name}] * width
-
-
-def _binarize(step: Binarizer, width: int) -> list[dict[str, Any]]:
-    threshold = step.threshold
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise UnsupportedEstimator("Binarizer is supported with one number as its threshold.")
-    # x > threshold is 1: searchsorted(side='left') counts the edges strictly below x.
-    op = {"op": "step", "edges": [float(threshold)], "side": "left", "values": [0.0, 1.0]}
-    return [op] * width
-
-
-_ELEMENTWISE = {FunctionTransformer: _ufunc, Binarizer: _binarize}
-
-
-# Where each function is worth probing, in its own input: inside its domain, away from overflow.
-_UFUNC_SPANS = {
-    "log": (1.0, 20.0),
-    "log1p": (-0.5, 20.0),
-    "sqrt": (0.0, 20.0),
-    "exp": (-3.0, 3.0),
-    "expm1": (-3.0, 3.0),
-    "square": (-3.0, 3.0),
-    "abs": (-3.0, 3.0),
-}
-
-
-def probe_range(column: Value) -> tuple[float, float] | None:
-    """Return input values that exercise a column's first op that is not affine, if any.
-
-    A clip or step is probed around its bounds, a function inside its domain; the range is
-    mapped back through the affine ops before it to the input's own units.
-    """
-    before = []
-    for op in column.ops:
-        if op["op"] == "affine":
-            before.append(op)
-            continue
-        if op["op"] == "ufunc":
-            low, high = _UFUNC_SPANS[op["name"]]
-        else:
-            low, high = (op["low"], op["high"]) if op["op"] == "clip" else _ends(op["edges"])
-            width = (high - low) or max(abs(low), 1.0)
-            low, high = low - width / 4, high + width / 4
-        for affine in reversed(before):
-            low, high = (
-                (v - affine["add"]) / affine["mul"] + affine["center"] for v in (low, high)
-            )
-        return (min(low, high), max(low, high))
-    return None
-
-
-def _ends(edges: list[float]) -> tuple[float, float]:
-    return edges[0], edges[-1]

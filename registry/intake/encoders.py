@@ -127,47 +127,70 @@ class Cell:
     missing: float | None
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """One input's fitted categories, with the missing-value category apart."""
+
+    values: list[Any]  # as categories_ lists them
+    marker: int | None  # the index of the missing-value category (None or NaN), if any
+    spelt_none: bool  # that category is None, which JSON null stands for (NaN is not filled)
+
+    def encoding(self, kind: str, accepts_unknown: bool) -> Encoding:
+        """Return the feature's encoding."""
+        enum = tuple(v for k, v in enumerate(self.values) if k != self.marker)
+        return Encoding(
+            type=_feature_type(enum),
+            enum=enum,
+            kind=kind,
+            missing_input=None if self.spelt_none else math.nan,
+            accepts_unknown=accepts_unknown,
+        )
+
+    def hit(self, fill: Any) -> int | None:
+        """Return the index of the category an imputer's fill value is, if it is one."""
+        return next((k for k, v in enumerate(self.values) if _same(v, fill)), None)
+
+
+def fitted_categories(step: Any, j: int) -> tuple[Fitted, str]:
+    """Return input j's fitted categories and their numpy dtype kind."""
+    name = type(step).__name__
+    categories = getattr(step, "categories_", None)
+    if type(categories) is not list or j >= len(categories):
+        raise InvalidArtifact(f"The {name} is not fitted.")
+    fitted = categories[j]
+    if type(fitted) is not np.ndarray or fitted.ndim != 1 or len(fitted) == 0:
+        raise InvalidArtifact(f"The {name}'s categories are damaged.")
+    values = [python_value(v) for v in fitted]
+    markers = [k for k, v in enumerate(values) if is_missing(v)]
+    if len(markers) > 1:
+        raise UnsupportedEstimator(
+            f"{name} categories with both None and NaN as missing values are not supported."
+        )
+    marker = markers[0] if markers else None
+    if len(values) == len(markers):
+        raise UnsupportedEstimator(f"{name} with only a missing-value category is not supported.")
+    # An imputer (missing_values=np.nan) does not replace None; an encoder that learnt None as a
+    # category was fitted on missing values spelt None, and JSON null means that category.
+    spelt_none = marker is not None and values[marker] is None
+    return Fitted(values, marker, spelt_none), fitted.dtype.kind
+
+
 def encode_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encoding, list[Cell]]:
     """Return input j's encoding and its output columns.
 
     ``fill`` is what an imputer before the encoder puts in place of a missing input.
     """
     _check_encoder(step)
-    categories = getattr(step, "categories_", None)
-    if type(categories) is not list or j >= len(categories):
-        raise InvalidArtifact("The OneHotEncoder is not fitted.")
-    fitted = categories[j]
-    if type(fitted) is not np.ndarray or fitted.ndim != 1 or len(fitted) == 0:
-        raise InvalidArtifact("The OneHotEncoder's categories are damaged.")
-    values = [python_value(v) for v in fitted]
-    markers = [k for k, v in enumerate(values) if is_missing(v)]
-    if len(markers) > 1:
-        raise UnsupportedEstimator(
-            "OneHotEncoder categories with both None and NaN as missing values are not supported."
-        )
-    marker = markers[0] if markers else None
-    enum = tuple(v for k, v in enumerate(values) if k != marker)
-    if not enum:
-        raise UnsupportedEstimator(
-            "OneHotEncoder with only a missing-value category is not supported."
-        )
-    # An imputer (missing_values=np.nan) does not replace None; an encoder that learnt None as a
-    # category was fitted on missing values spelt None, and JSON null means that category.
-    spelt_none = marker is not None and values[marker] is None
-    encoding = Encoding(
-        type=_feature_type(enum),
-        enum=enum,
-        kind=fitted.dtype.kind,
-        missing_input=None if spelt_none else math.nan,
-        accepts_unknown=step.handle_unknown != "error",
-    )
+    fitted, kind = fitted_categories(step, j)
+    values, marker, spelt_none = fitted.values, fitted.marker, fitted.spelt_none
+    encoding = fitted.encoding(kind, step.handle_unknown != "error")
     groups, infrequent = _grouping(step, j, len(values))
     # Unknown categories go to the infrequent group, when there is one and the encoder says so.
     unknown_group = infrequent if step.handle_unknown in ("infrequent_if_exist", "warn") else None
     if has_fill and not spelt_none:
-        hits = [k for k, v in enumerate(values) if _same(v, fill)]
-        missing_group = groups[hits[0]] if hits else unknown_group
-        refused = not hits and step.handle_unknown == "error"
+        hit = fitted.hit(fill)
+        missing_group = unknown_group if hit is None else groups[hit]
+        refused = hit is None and step.handle_unknown == "error"
     else:
         missing_group = None if marker is None else groups[marker]
         refused = marker is None

@@ -44,15 +44,9 @@ from registry.intake.allowlist import (
     supported_sentence,
     unsupported_message,
 )
-from registry.intake.columns import (
-    NO_FILL,
-    Categorical,
-    Column,
-    Preparation,
-    Raw,
-    Value,
-    probe_range,
-)
+from registry.intake.columns import Preparation
+from registry.intake.design import NO_FILL, Categorical, Column, Raw, Value
+from registry.intake.elementwise import probe_range
 from registry.intake.encoders import python_value
 from registry.intake.inert import Inert, inert_name
 from registry.intake.wrappers import WRAPPERS, inner_estimator, unwrap

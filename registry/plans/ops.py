@@ -87,7 +87,8 @@ def _parse(raw: Any, where: str) -> Op:
         function = UFUNCS.get(raw["name"]) if isinstance(raw["name"], str) else None
         _require(function is not None, f"{where}.name must be one of {sorted(UFUNCS)}.")
         return Op(raw, function)
-    edges = _numbers(raw["edges"], f"{where}.edges")
+    # No edges: one bin (a KBinsDiscretizer input with a single value).
+    edges = _numbers(raw["edges"], f"{where}.edges") if raw["edges"] != [] else np.empty(0)
     values = _numbers(raw["values"], f"{where}.values")
     _require(bool(np.all(np.diff(edges) >= 0)), f"{where}.edges must be ascending.")
     _require(len(values) == len(edges) + 1, f"{where}.values must have one more than edges.")

@@ -1,0 +1,140 @@
+"""Elementwise steps (functions, Binarizer, clipping, bins) as plan ops on a design column."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.preprocessing import Binarizer, FunctionTransformer, KBinsDiscretizer
+
+from registry.errors import InvalidArtifact, UnsupportedEstimator
+from registry.intake.allowlist import function_sentence, printable
+from registry.intake.design import NO_FILL, Categorical, Column, Raw, Value, as_number, name_of
+from registry.plans.ops import UFUNCS, parse_ops
+
+
+def through_op(step: Any, column: Column, op: dict[str, Any]) -> Column:
+    """Follow an elementwise plan op (registry.plans.ops) through a column."""
+    if type(column) is Categorical:
+        raise UnsupportedEstimator(
+            f"{name_of(step)} after an encoder is not supported; place it before the encoder."
+        )
+    apply = parse_ops([op], "op")[0].apply
+
+    def through(x: float) -> float:
+        value = float(apply(np.array([x], dtype=np.float64))[0])
+        if not math.isfinite(value):
+            raise UnsupportedEstimator(
+                f"{name_of(step)} turns the value that fills a missing input into {value}."
+            )
+        return value
+
+    if type(column) is Raw:
+        fill = None if column.fill is NO_FILL else through(as_number(column.fill, step))
+        return Value(column.source, missing=fill, ops=(op,))
+    ops = column.ops
+    if (column.center, column.mul, column.add) != (0.0, 1.0, 0.0):
+        affine = {"op": "affine", "center": column.center, "mul": column.mul, "add": column.add}
+        ops = (*ops, affine)
+    missing = None if column.missing is None else through(column.missing)
+    return Value(column.source, missing=missing, ops=(*ops, op))
+
+
+def _ufunc(step: FunctionTransformer, width: int) -> list[dict[str, Any]]:
+    name = next((n for n, f in UFUNCS.items() if step.func is f), None)
+    if name is None:
+        raise UnsupportedEstimator(
+            f"FunctionTransformer(func={printable(getattr(step.func, '__name__', '?'))}) is not "
+            f"supported; {function_sentence()}."
+        )
+    if step.kw_args:
+        raise UnsupportedEstimator(
+            "FunctionTransformer with kw_args is not supported; numpy's functions here take none."
+        )
+    return [{"op": "ufunc", "name": name}] * width
+
+
+def _binarize(step: Binarizer, width: int) -> list[dict[str, Any]]:
+    threshold = step.threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise UnsupportedEstimator("Binarizer is supported with one number as its threshold.")
+    # x > threshold is 1: searchsorted(side='left') counts the edges strictly below x.
+    op = {"op": "step", "edges": [float(threshold)], "side": "left", "values": [0.0, 1.0]}
+    return [op] * width
+
+
+ELEMENTWISE = {FunctionTransformer: _ufunc, Binarizer: _binarize}
+
+
+# Where each function is worth probing, in its own input: inside its domain, away from overflow.
+_UFUNC_SPANS = {
+    "log": (1.0, 20.0),
+    "log1p": (-0.5, 20.0),
+    "sqrt": (0.0, 20.0),
+    "exp": (-3.0, 3.0),
+    "expm1": (-3.0, 3.0),
+    "square": (-3.0, 3.0),
+    "abs": (-3.0, 3.0),
+}
+
+
+def probe_range(column: Value) -> tuple[float, float] | None:
+    """Return input values that exercise a column's first op that is not affine, if any.
+
+    A clip or step is probed around its bounds, a function inside its domain; the range is
+    mapped back through the affine ops before it to the input's own units.
+    """
+    before = []
+    for op in column.ops:
+        if op["op"] == "affine":
+            before.append(op)
+            continue
+        if op["op"] == "ufunc":
+            low, high = _UFUNC_SPANS[op["name"]]
+        elif op["op"] == "step" and not op["edges"]:
+            return None  # one bin: every value gives the same
+        else:
+            low, high = (op["low"], op["high"]) if op["op"] == "clip" else _ends(op["edges"])
+            width = (high - low) or max(abs(low), 1.0)
+            low, high = low - width / 4, high + width / 4
+        for affine in reversed(before):
+            low, high = (
+                (v - affine["add"]) / affine["mul"] + affine["center"] for v in (low, high)
+            )
+        return (min(low, high), max(low, high))
+    return None
+
+
+def _ends(edges: list[float]) -> tuple[float, float]:
+    return edges[0], edges[-1]
+
+
+def bins(step: KBinsDiscretizer, columns: list[Column]) -> list[Column]:
+    """KBinsDiscretizer: a step op per input (ordinal) or per bin (one-hot)."""
+    if getattr(step, "dtype", None) not in (None, np.float64):
+        raise UnsupportedEstimator("KBinsDiscretizer is supported with dtype=None or float64.")
+    edges = getattr(step, "bin_edges_", None)
+    counts = getattr(step, "n_bins_", None)
+    if not (
+        type(edges) is np.ndarray
+        and type(counts) is np.ndarray
+        and edges.shape == counts.shape == (len(columns),)
+    ):
+        raise InvalidArtifact("The KBinsDiscretizer is not fitted.")
+    out: list[Column] = []
+    for column, bin_edges, count in zip(columns, edges, counts.tolist(), strict=True):
+        if type(bin_edges) is not np.ndarray or bin_edges.shape != (count + 1,):
+            raise InvalidArtifact("The KBinsDiscretizer's bin edges are damaged.")
+        if bin_edges.dtype.kind != "f" or not np.all(np.isfinite(bin_edges)):
+            raise InvalidArtifact("The KBinsDiscretizer's bin edges are damaged.")
+        # transform: numpy.searchsorted(bin_edges[1:-1], x, side="right") is the bin's index.
+        cut = bin_edges[1:-1].astype(np.float64).tolist()
+        if step.encode == "ordinal":
+            targets = [[float(b) for b in range(count)]]
+        else:
+            targets = [[float(b == k) for b in range(count)] for k in range(count)]
+        for values in targets:
+            op = {"op": "step", "edges": cut, "side": "right", "values": values}
+            out.append(through_op(step, column, op))
+    return out
