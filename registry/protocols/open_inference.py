@@ -37,7 +37,7 @@ _MODEL = "/models/<name>"
 _VERSION = "/models/<name>/versions/<int:version>"
 
 
-@dataclass
+@dataclass(frozen=True)
 class InferRequest:
     """What an inference request asks for besides its rows."""
 
@@ -106,7 +106,7 @@ def _whole(values: list[Any]) -> list[Any]:
     return [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
 
 
-def _table(req: InferRequest, plan: Plan, validator: RowValidator, max_rows: int) -> Any:
+def _table(req: InferRequest, plan: Plan, validator: RowValidator, max_rows: int) -> dict[str, Any]:
     """Return validated columns for the request's tensors. Raises BadRequest, 413, 422."""
     names = list(validator.names)
     integer = {f.name for f in plan.features if f.type == "integer"}
@@ -190,7 +190,7 @@ def _answer(req: InferRequest, name: str, version: int, plan: Plan, answer: dict
 def _infer(name: str, version: int | None) -> Response:
     holder: dict[str, InferRequest] = {}
 
-    def parse(plan: Plan, validator: RowValidator, max_rows: int) -> Any:
+    def parse(plan: Plan, validator: RowValidator, max_rows: int) -> dict[str, Any]:
         req = holder["request"] = _read_request(registry().config.max_body_bytes)
         available = {out[0] for out in _outputs(plan)}
         unknown = [o for o, _ in req.outputs or () if o not in available]

@@ -11,7 +11,9 @@ from registry.api.predict import check_count
 from registry.errors import BadRequest, RegistryError
 
 
-def columns_from_rows(rows: Any, validator: RowValidator, max_rows: int, field: str) -> Any:
+def columns_from_rows(
+    rows: Any, validator: RowValidator, max_rows: int, field: str
+) -> dict[str, Any]:
     """Return validated columns for a list of rows: objects by name, or lists in feature order.
 
     A model with one feature also takes a list of plain values, one per row.
@@ -42,7 +44,7 @@ def columns_from_rows(rows: Any, validator: RowValidator, max_rows: int, field: 
 
 def columns_from_mapping(
     mapping: dict[str, Any], validator: RowValidator, max_rows: int, field: str
-) -> Any:
+) -> dict[str, Any]:
     """Return validated columns for ``{feature: [values]}`` (or one row of plain values).
 
     Raises BadRequest, PayloadTooLarge, ValidationFailed.
