@@ -75,8 +75,9 @@ def publish_version(
                 sha256,
                 actor,
                 description=description,
-                metrics=metrics,
-                tags=tags,
+                # A search's records, unless the uploader gave the same keys.
+                metrics={**inspected.metrics, **(metrics or {})},
+                tags={**inspected.tags, **(tags or {})},
                 activate=activate,
                 artifact_format=artifact_format,
             )

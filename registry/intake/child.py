@@ -123,6 +123,7 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
         "plan": extraction.plan,
         "probes": {"rows": rows, "outputs": outputs},
         "sklearn_version": extraction.release,
+        "search": extraction.search,
         "server_sklearn_version": sklearn.__version__,
     }
 

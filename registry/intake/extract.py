@@ -103,6 +103,7 @@ class Extraction:
     has_names: bool
     hints: dict[str, Hint] = field(default_factory=dict)
     release: str | None = None  # the scikit-learn release that saved the estimator
+    search: dict[str, Any] | None = None  # a fitted search's summary (intake.searches)
 
 
 def extract(
@@ -117,7 +118,7 @@ def extract(
     optionally ``nullable`` (only to refuse nulls) and ``enum`` (must match the encoder).
     Raises UnsupportedEstimator, InvalidFeatures or InvalidArtifact.
     """
-    model, steps, target = _split(estimator)
+    model, steps, target, search = _split(estimator)
     names, has_names = _input_names(estimator, feature_names)
     preparation = Preparation()
     columns: list[Column] = [Raw(i) for i in range(len(names))]
@@ -146,7 +147,14 @@ def extract(
     if target:
         plan["target"] = target
     return Extraction(
-        kind, describe(estimator), plan, tuple(names), has_names, hints, saved_release(estimator)
+        kind,
+        describe(estimator),
+        plan,
+        tuple(names),
+        has_names,
+        hints,
+        saved_release(estimator),
+        search,
     )
 
 
@@ -158,14 +166,16 @@ def saved_release(estimator: Any) -> str | None:
     return None
 
 
-def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]]]:
-    """Return the head, the steps before it, and the inverse target steps after it.
+def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """Return the head, the steps before it, the inverse target steps after it, and the
+    summary of the outermost search around it.
 
     Pipelines are flattened and wrappers opened: a TransformedTargetRegressor passes its inputs
     to its regressor unchanged, so the regressor's own steps follow those around it.
     """
     before: list[Any] = []
     target: list[dict[str, Any]] = []
+    search = None
     model = estimator
     while True:
         if type(model) is Pipeline:
@@ -178,6 +188,7 @@ def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]]]:
             inside = unwrap(model)
             # An outer wrapper's inverse applies after the inner one's.
             target[:0] = inside.target
+            search = search or inside.search
             model = inside.inner
         else:
             break
@@ -192,7 +203,7 @@ def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]]]:
                 f"TransformedTargetRegressor around {type(model).__name__} is not supported; "
                 "it needs a regressor."
             )
-        return model, before, target
+        return model, before, target, search
     name = type(model).__name__
     if name in SUPPORTED_STEPS or type(model) is FunctionTransformer:
         raise UnsupportedEstimator(f"The file holds a {name}, not a model; {supported_sentence()}.")

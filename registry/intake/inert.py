@@ -21,6 +21,19 @@ class InertName:
         self.name = name
 
 
+class InertAttribute:
+    """``getattr`` as a placeholder reads it: only on an Inert, giving another Inert.
+
+    scipy's discrete distributions pickle bound methods as getattr(distribution, name). The
+    real getattr is never looked up; any other receiver is refused by the unpickler.
+    """
+
+    __slots__ = ()
+
+
+INERT_ATTRIBUTE = frozenset({("builtins", "getattr"), ("__builtin__", "getattr")})
+
+
 class Inert:
     """A placeholder for an object intake does not use; ``name`` is "module.Name"."""
 
@@ -109,6 +122,9 @@ SEARCH_SAMPLING = (
     | _names("numpy.random.bit_generator", "SeedSequence __pyx_unpickle_SeedSequence")
     | _names("numpy.random.mtrand", "RandomState")
     | _names("numpy.random._generator", "Generator")
+    | _names("numpy", "vectorize")
+    | _names("numpy.lib.function_base", "vectorize")
+    | _names("numpy.lib._function_base_impl", "vectorize")
 )
 INERT = GLM_LOSS | SEARCH_PARTS | SEARCH_SAMPLING
 # skops builds these itself, as objects of its own node types; its sampling objects are refused.

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from registry.errors import (
     UntrustedArtifact,
 )
 from registry.intake.limits import check_categories
+from registry.intake.searches import search_records
 from registry.intake.slots import sandbox_slot, slot_folder
 from registry.intake.verify import Reference, check_probes
 from registry.intake.wire import encode_request
@@ -88,6 +89,9 @@ class IntakeResult:
     sklearn_version: str | None  # the release that saved the file, when it says
     sandbox: dict[str, bool]
     verification: dict[str, Any]  # what the plan's outputs were checked against
+    # What a fitted search learnt (registry.intake.searches); empty for other models.
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class _Overflow(Exception):
@@ -342,6 +346,7 @@ def _result(
         rows = check_probes(plan, probes.get("rows"), probes.get("outputs"))
         verification = {"against": "server", "sklearn_version": server_release, "rows": rows}
     classes = plan.classes
+    metrics, tags = search_records(answer.get("search"))
     return IntakeResult(
         kind=kind,
         estimator=estimator[:500],
@@ -351,6 +356,8 @@ def _result(
         sklearn_version=None if release is None else release[:50],
         sandbox={str(k): v for k, v in sandbox.items() if type(v) is bool},
         verification=verification,
+        metrics=metrics,
+        tags=tags,
     )
 
 

@@ -23,7 +23,7 @@ from registry.intake.allowlist import (
     resolve,
     unsupported_message,
 )
-from registry.intake.inert import Inert, InertName
+from registry.intake.inert import INERT_ATTRIBUTE, Inert, InertAttribute, InertName
 from registry.intake.streams import open_stream
 
 _Base = pickle._Unpickler  # the pure-Python unpickler, whose dispatch table can be replaced
@@ -117,6 +117,8 @@ class RestrictedUnpickler(_Base):
     def find_class(self, module: str, name: str) -> Any:
         """Return the object for an exact allow-listed (module, name), or refuse."""
         entry = ALLOWED.get((module, name))
+        if entry is None and (module, name) in INERT_ATTRIBUTE:
+            return InertAttribute()
         if entry is None:
             refusal = _refuse_global(module, name)
             plain = name.isidentifier() and all(p.isidentifier() for p in module.split("."))
@@ -156,6 +158,13 @@ class RestrictedUnpickler(_Base):
             raise func.refusal
         if type(func) is InertName:
             self.stack[-1] = Inert(func.name)  # its arguments were read, and are dropped
+            return
+        if type(func) is InertAttribute:
+            if type(args) is not tuple or len(args) != 2 or type(args[0]) is not Inert:
+                raise UntrustedArtifact(
+                    "The file reads an attribute of an object that is not inert."
+                )
+            self.stack[-1] = Inert(f"{args[0].name}.{printable(str(args[1]))}")
             return
         if type(func) is not _Callable:
             raise UntrustedArtifact("The file calls something other than an allowed function.")

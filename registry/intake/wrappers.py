@@ -1,7 +1,9 @@
-"""Estimators that wrap a supported model: TransformedTargetRegressor.
+"""Estimators that wrap a supported model: TransformedTargetRegressor and fitted searches.
 
 A TransformedTargetRegressor predicts the inverse target transform of its regressor's output;
-the inverse becomes the plan's ``target`` steps.
+the inverse becomes the plan's ``target`` steps. A fitted GridSearchCV or RandomizedSearchCV
+predicts with its ``best_estimator_``; its summary becomes the version's metrics and tags
+(registry.intake.searches).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
@@ -22,8 +25,9 @@ from sklearn.preprocessing import (
 
 from registry.errors import InvalidArtifact, UnsupportedEstimator
 from registry.intake.allowlist import FUNCTIONS, function_sentence, printable
+from registry.intake.searches import search_summary
 
-SEARCHES: tuple[type, ...] = ()
+SEARCHES = (GridSearchCV, RandomizedSearchCV)
 WRAPPERS = (TransformedTargetRegressor, *SEARCHES)
 _TARGET_SCALERS = (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler)
 
@@ -34,6 +38,7 @@ class Unwrapped:
 
     inner: Any
     target: list[dict[str, Any]]  # inverse target steps, applied after the inner prediction
+    search: dict[str, Any] | None  # a search's best score and parameters
 
 
 def inner_estimator(wrapper: Any) -> Any:
@@ -53,7 +58,9 @@ def inner_estimator(wrapper: Any) -> Any:
 def unwrap(wrapper: Any) -> Unwrapped:
     """Return what a wrapper of WRAPPERS holds. Raises UnsupportedEstimator, InvalidArtifact."""
     inner = inner_estimator(wrapper)
-    return Unwrapped(inner, inverse_target(wrapper))
+    if type(wrapper) is TransformedTargetRegressor:
+        return Unwrapped(inner, inverse_target(wrapper), None)
+    return Unwrapped(inner, [], search_summary(wrapper))
 
 
 def inverse_target(model: TransformedTargetRegressor) -> list[dict[str, Any]]:
