@@ -217,3 +217,33 @@ def test_a_revoked_token_signs_the_viewer_out_of_pages(closed_app):
     assert refused.status_code == 401
     assert "not valid any more" in refused.get_data(as_text=True)
     assert "registry_ui_token=;" in refused.headers["Set-Cookie"]  # forgotten
+
+
+def test_coefficients_name_transformed_and_grouped_columns(client, app):
+    plan = house_plan()
+    plan["features"].append(
+        {"name": "zone", "type": "string", "enum": ["a", "b", "c", "d"], "nullable": False}
+    )
+    plan["columns"][0]["ops"] = [{"op": "ufunc", "name": "log1p"}]
+    plan["columns"] += [
+        {"feature": "zone", "category": "a", "mul": 1.0, "add": 0.0, "missing": None},
+        {
+            "feature": "zone",
+            "lookup": [["c", 1], ["d", 1]],
+            "mul": 1.0,
+            "add": 0.0,
+            "missing": None,
+        },
+    ]
+    plan["coef"][0] += [700.0, -900.0]
+    add_plan_version(app, "house-prices", plan)
+    html = client.get("/ui/models/house-prices/versions/1").get_data(as_text=True)
+    rows = dict(
+        re.findall(
+            r"<tr><td>([^<]+)</td><td class=\"num\">[^<]+</td><td class=\"num\">([^<]+)</td>", html
+        )
+    )
+    assert rows["area (log1p)"] == "–"  # no unit of the raw input: the column is log1p(area)
+    assert rows["zone = a"] == "700"
+    assert rows["zone = one of c, d"] == "-900"
+    assert rows["age"] == "-800"  # -8000 a unit of age / 10

@@ -14,12 +14,13 @@ class Term:
 
     ``coefficient`` is the fitted weight on the column as the head sees it (after scaling);
     ``per_unit`` is the change in score for one unit of the raw input (or for the category
-    being present), which is what the weight means in the input's own units.
+    being present), which is what the weight means in the input's own units; None where the
+    column transforms its input in a way that has no such unit (a log, bins, an encoding).
     """
 
     label: str
     coefficient: float
-    per_unit: float
+    per_unit: float | None
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,38 @@ class Head:
     terms: tuple[Term, ...]
 
 
-def _column_label(column: dict[str, Any]) -> str:
-    if "category" not in column:
-        return str(column["feature"])
-    category = column["category"]
-    shown = "(missing)" if category is None else class_label(category)
-    return f"{column['feature']} = {shown}"
+def _op_name(op: dict[str, Any]) -> str:
+    return str(op.get("name") if op.get("op") == "ufunc" else op.get("op"))
+
+
+def _term(column: dict[str, Any], weight: float) -> Term:
+    feature = str(column["feature"])
+    effect = weight * float(column["mul"])
+    if "category" in column:
+        category = column["category"]
+        shown = "(missing)" if category is None else class_label(category)
+        return Term(f"{feature} = {shown}", weight, effect)
+    if "lookup" in column:
+        pairs = column["lookup"]
+        if all(value == 1 for _, value in pairs):
+            # OneHotEncoder's infrequent column: 1 for each rare category.
+            names = ", ".join(class_label(c) for c, _ in pairs[:3])
+            more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+            return Term(f"{feature} = one of {names}{more}", weight, effect)
+        return Term(f"{feature} (encoded)", weight, None)
+    ops = column.get("ops") or []
+    if any(op.get("op") != "affine" for op in ops):
+        return Term(f"{feature} ({', '.join(_op_name(op) for op in ops)})", weight, None)
+    for op in ops:
+        effect *= float(op["mul"])
+    return Term(feature, weight, effect)
 
 
 def _titles(plan: dict[str, Any]) -> list[str]:
     classes = plan.get("classes")
     if plan.get("kind") == "linear" or not classes:
-        return ["prediction"]
+        title = "log of the prediction" if plan.get("link") == "log" else "prediction"
+        return [f"{title}, before the target's transform" if plan.get("target") else title]
     if plan.get("link") == "logistic":
         return [f"log-odds of class {class_label(classes[1])}"]
     return [f"class {class_label(c)}" for c in classes]
@@ -55,10 +76,7 @@ def heads(plan: dict[str, Any]) -> list[Head]:
     for title, row, intercept in zip(
         _titles(plan), plan.get("coef", []), plan.get("intercept", []), strict=False
     ):
-        terms = [
-            Term(_column_label(column), float(weight), float(weight) * float(column["mul"]))
-            for column, weight in zip(columns, row, strict=True)
-        ]
+        terms = [_term(column, float(weight)) for column, weight in zip(columns, row, strict=True)]
         terms.sort(key=lambda t: abs(t.coefficient), reverse=True)
         found.append(Head(title, float(intercept), tuple(terms)))
     return found
