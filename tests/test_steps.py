@@ -21,6 +21,8 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
+    PowerTransformer,
+    QuantileTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -350,6 +352,15 @@ def _ops_plan(ops) -> dict:
         ([{"op": "step", "edges": [2.0, 1.0], "side": "left", "values": [0, 1, 2]}], "ascending"),
         ([{"op": "step", "edges": [1.0], "side": "left", "values": [0]}], "one more than edges"),
         ([{"op": "step", "edges": [1.0], "side": "up", "values": [0, 1]}], "side must be"),
+        ([{"op": "box_cox", "lambda": "1"}], "lambda must be a number"),
+        (
+            [{"op": "quantile", "quantiles": [2, 1], "references": [0, 1], "output": "normal"}],
+            "quantiles must be ascending",
+        ),
+        (
+            [{"op": "quantile", "quantiles": [1, 2], "references": [0], "output": "normal"}],
+            "must match quantiles",
+        ),
     ],
 )
 def test_ops_are_checked_on_load(ops, message):
@@ -445,3 +456,35 @@ def test_kbins_discretizer_after_an_imputer_in_a_column_transformer(client, toke
     estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
     assert_exact(estimator, frame)
     upload_and_predict(client, tokens, estimator, frame, "binned")
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        PowerTransformer(),
+        PowerTransformer(standardize=False),
+        PowerTransformer(method="box-cox"),
+        QuantileTransformer(n_quantiles=50),
+        QuantileTransformer(n_quantiles=200, output_distribution="normal"),
+    ],
+    ids=lambda s: str(s),
+)
+def test_power_and_quantile_transformers_as_scikit_learn(step):
+    X, y = _diabetes()
+    estimator = _fit(make_pipeline(step, Ridge()), X, y)
+    # Rows past the fitted range too: quantiles clip there, powers keep going.
+    wider = pd.concat([X, X * 1.5 + 0.5])
+    assert_exact(estimator, wider)
+
+
+def test_power_transformer_with_gaps_in_a_classifier(client, tokens):
+    frame, y = _shops()
+    target = np.where(y > np.median(y), "dear", "cheap")
+    columns = make_column_transformer(
+        (make_pipeline(SimpleImputer(), PowerTransformer()), ["area"]),
+        (make_pipeline(QuantileTransformer(n_quantiles=30), SimpleImputer()), ["rooms"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, LogisticRegression()), frame, target)
+    assert_exact(estimator, frame)
+    upload_and_predict(client, tokens, estimator, frame, "powered")

@@ -23,6 +23,7 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
+    PowerTransformer,
     RobustScaler,
     StandardScaler,
     TargetEncoder,
@@ -71,10 +72,15 @@ class Preparation:
             return columns
         _check_width(step, len(columns))
         if kind in ELEMENTWISE:
-            return [
-                through_op(step, c, op)
-                for c, op in zip(columns, ELEMENTWISE[kind](step, len(columns)), strict=True)
-            ]
+            ops = ELEMENTWISE[kind](step, len(columns))
+            columns = [through_op(step, c, op) for c, op in zip(columns, ops, strict=True)]
+            if kind is PowerTransformer and step.standardize:
+                # standardize=True is the fitted StandardScaler it keeps, after the powers.
+                scaler = getattr(step, "_scaler", None)
+                if type(scaler) is not StandardScaler:
+                    raise InvalidArtifact("The PowerTransformer's scaler is damaged.")
+                columns = self.apply(scaler, columns)
+            return columns
         if kind is MissingIndicator:
             out = _indicators(step, step, columns)
             if step.error_on_new and step.features == "missing-only":

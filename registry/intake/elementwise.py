@@ -6,11 +6,26 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import Binarizer, FunctionTransformer, KBinsDiscretizer
+from sklearn.preprocessing import (
+    Binarizer,
+    FunctionTransformer,
+    KBinsDiscretizer,
+    PowerTransformer,
+    QuantileTransformer,
+)
 
 from registry.errors import InvalidArtifact, UnsupportedEstimator
 from registry.intake.allowlist import function_sentence, printable
-from registry.intake.design import NO_FILL, Categorical, Column, Raw, Value, as_number, name_of
+from registry.intake.design import (
+    NO_FILL,
+    Categorical,
+    Column,
+    Raw,
+    Value,
+    as_number,
+    name_of,
+    vector,
+)
 from registry.plans.ops import UFUNCS, parse_ops
 
 
@@ -64,7 +79,44 @@ def _binarize(step: Binarizer, width: int) -> list[dict[str, Any]]:
     return [op] * width
 
 
-ELEMENTWISE = {FunctionTransformer: _ufunc, Binarizer: _binarize}
+def _power(step: PowerTransformer, width: int) -> list[dict[str, Any]]:
+    method = {"yeo-johnson": "yeo_johnson", "box-cox": "box_cox"}.get(step.method)
+    if method is None:
+        raise UnsupportedEstimator("PowerTransformer's method is not supported.")
+    lambdas = vector(step, "lambdas_", width).tolist()
+    return [{"op": method, "lambda": lmbda} for lmbda in lambdas]
+
+
+def _quantiles(step: QuantileTransformer, width: int) -> list[dict[str, Any]]:
+    quantiles = getattr(step, "quantiles_", None)
+    references = getattr(step, "references_", None)
+    if not (
+        type(quantiles) is np.ndarray
+        and type(references) is np.ndarray
+        and quantiles.ndim == 2
+        and quantiles.shape[1] == width
+        and references.shape == (quantiles.shape[0],)
+    ):
+        raise InvalidArtifact("The QuantileTransformer is not fitted.")
+    if step.output_distribution not in ("uniform", "normal"):
+        raise UnsupportedEstimator("QuantileTransformer's output_distribution is not supported.")
+    return [
+        {
+            "op": "quantile",
+            "quantiles": quantiles[:, j].astype(np.float64).tolist(),
+            "references": references.astype(np.float64).tolist(),
+            "output": step.output_distribution,
+        }
+        for j in range(width)
+    ]
+
+
+ELEMENTWISE = {
+    FunctionTransformer: _ufunc,
+    Binarizer: _binarize,
+    PowerTransformer: _power,
+    QuantileTransformer: _quantiles,
+}
 
 
 # Where each function is worth probing, in its own input: inside its domain, away from overflow.
@@ -77,6 +129,7 @@ _UFUNC_SPANS = {
     "square": (-3.0, 3.0),
     "abs": (-3.0, 3.0),
 }
+_OP_SPANS = {"yeo_johnson": (-3.0, 3.0), "box_cox": (0.1, 20.0)}
 
 
 def probe_range(column: Value) -> tuple[float, float] | None:
@@ -92,10 +145,12 @@ def probe_range(column: Value) -> tuple[float, float] | None:
             continue
         if op["op"] == "ufunc":
             low, high = _UFUNC_SPANS[op["name"]]
+        elif op["op"] in _OP_SPANS:
+            low, high = _OP_SPANS[op["op"]]
         elif op["op"] == "step" and not op["edges"]:
             return None  # one bin: every value gives the same
         else:
-            low, high = (op["low"], op["high"]) if op["op"] == "clip" else _ends(op["edges"])
+            low, high = _bounds(op)
             width = (high - low) or max(abs(low), 1.0)
             low, high = low - width / 4, high + width / 4
         for affine in reversed(before):
@@ -106,7 +161,10 @@ def probe_range(column: Value) -> tuple[float, float] | None:
     return None
 
 
-def _ends(edges: list[float]) -> tuple[float, float]:
+def _bounds(op: dict[str, Any]) -> tuple[float, float]:
+    if op["op"] == "clip":
+        return op["low"], op["high"]
+    edges = op["quantiles"] if op["op"] == "quantile" else op["edges"]
     return edges[0], edges[-1]
 
 

@@ -12,6 +12,14 @@ the same ops. Every op maps one float to one float, with numpy, and is one of:
         values[i] where i = numpy.searchsorted(edges, x, side): with side "left", i counts the
         edges below x; with "right", the edges at or below x
 
+    {"op": "yeo_johnson", "lambda": l}   scipy.stats.yeojohnson(x, l), as PowerTransformer
+    {"op": "box_cox", "lambda": l}       scipy.special.boxcox(x, l): log(x), or expm1(l log x) / l
+    {"op": "quantile", "quantiles": [q1 <= ... <= qn], "references": [r1, ..., rn],
+     "output": "uniform" | "normal"}
+        QuantileTransformer: the mean of the interpolations from below and from above, 0 at or
+        below q1 and 1 at or above qn (within 1e-7 for "normal"); "normal" then takes the
+        standard normal quantile (scipy.special.ndtri), clipped as scikit-learn clips it
+
 All parameters are finite JSON numbers. Each op is a few lines of array code, so that the same
 plan can be translated to SQL or ONNX (clip: LEAST/GREATEST, step: a CASE over the edges).
 """
@@ -71,6 +79,9 @@ def _parse(raw: Any, where: str) -> Op:
         "clip": {"low", "high"},
         "ufunc": {"name"},
         "step": {"edges", "side", "values"},
+        "yeo_johnson": {"lambda"},
+        "box_cox": {"lambda"},
+        "quantile": {"quantiles", "references", "output"},
     }
     _require(kind in expected, f"{where}.op must be one of {sorted(expected)}.")
     _require(
@@ -88,6 +99,11 @@ def _parse(raw: Any, where: str) -> Op:
         _require(function is not None, f"{where}.name must be one of {sorted(UFUNCS)}.")
         return Op(raw, function)
     # No edges: one bin (a KBinsDiscretizer input with a single value).
+    if kind in ("yeo_johnson", "box_cox"):
+        lmbda = _finite_number(raw["lambda"], f"{where}.lambda")
+        return Op(raw, _yeo_johnson(lmbda) if kind == "yeo_johnson" else _box_cox(lmbda))
+    if kind == "quantile":
+        return Op(raw, _quantile(raw, where))
     edges = _numbers(raw["edges"], f"{where}.edges") if raw["edges"] != [] else np.empty(0)
     values = _numbers(raw["values"], f"{where}.values")
     _require(bool(np.all(np.diff(edges) >= 0)), f"{where}.edges must be ascending.")
@@ -101,3 +117,61 @@ def _step(x: np.ndarray, edges: np.ndarray, side: str, values: np.ndarray) -> np
     out = values[np.searchsorted(edges, x, side=side)]
     # searchsorted puts NaN past every edge; a NaN that an op made stays NaN.
     return np.where(np.isnan(x), np.nan, out)
+
+
+def _yeo_johnson(lmbda: float) -> Callable[[np.ndarray], np.ndarray]:
+    eps = np.finfo(np.float64).eps
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        pos = x >= 0
+        if abs(lmbda) < eps:
+            out[pos] = np.log1p(x[pos])
+        else:
+            out[pos] = np.expm1(lmbda * np.log1p(x[pos])) / lmbda
+        if abs(lmbda - 2) > eps:
+            out[~pos] = -np.expm1((2 - lmbda) * np.log1p(-x[~pos])) / (2 - lmbda)
+        else:
+            out[~pos] = -np.log1p(-x[~pos])
+        return out
+
+    return apply
+
+
+def _box_cox(lmbda: float) -> Callable[[np.ndarray], np.ndarray]:
+    if abs(lmbda) < 1e-19:
+        return np.log
+    return lambda x: np.expm1(lmbda * np.log(x)) / lmbda
+
+
+_BOUNDS_THRESHOLD = 1e-7  # scikit-learn's QuantileTransformer constant
+
+
+def _quantile(raw: dict[str, Any], where: str) -> Callable[[np.ndarray], np.ndarray]:
+    quantiles = _numbers(raw["quantiles"], f"{where}.quantiles")
+    references = _numbers(raw["references"], f"{where}.references")
+    _require(len(quantiles) >= 2, f"{where}.quantiles needs two or more.")
+    _require(len(references) == len(quantiles), f"{where}.references must match quantiles.")
+    _require(bool(np.all(np.diff(quantiles) >= 0)), f"{where}.quantiles must be ascending.")
+    output = raw["output"]
+    _require(output in ("uniform", "normal"), f"{where}.output must be 'uniform' or 'normal'.")
+    low, high = quantiles[0], quantiles[-1]
+    down_q, down_r = -quantiles[::-1], -references[::-1]
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            if output == "normal":
+                lower, upper = x - _BOUNDS_THRESHOLD < low, x + _BOUNDS_THRESHOLD > high
+            else:
+                lower, upper = x == low, x == high
+        y = 0.5 * (np.interp(x, quantiles, references) - np.interp(-x, down_q, down_r))
+        y[upper] = 1.0
+        y[lower] = 0.0
+        if output == "uniform":
+            return y
+        from scipy.special import ndtri  # scikit-learn's norm.ppf is ndtri
+
+        bound = _BOUNDS_THRESHOLD - np.spacing(1)
+        return np.clip(ndtri(y), ndtri(bound), ndtri(1 - bound))
+
+    return apply
