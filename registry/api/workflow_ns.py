@@ -238,9 +238,11 @@ class TrainVersion(Resource):
         imputation and scaling; text columns: most-frequent imputation and one-hot encoding),
         fits LinearRegression or LogisticRegression on a seeded split of the rows, and stores
         the pipeline fitted on the training rows, with the metrics it scores on the held-out
-        rows (linear: r2, mae, rmse; logistic: accuracy, precision, recall, f1, roc_auc).
-        When no model has this name yet it is created, so a model can be made from this page:
-        choose a CSV file, name the target column and press Execute.
+        rows (linear: r2, mae, rmse; logistic: accuracy, precision, recall, f1, roc_auc;
+        for two classes those of the positive class, the second label in sorted order, and
+        macro averages for more). When no model has this name yet it is created, so a model
+        can be made from this page: choose a CSV file, name the target column and press
+        Execute. The new version answers predictions only once activated (activate=true).
         """
         reg = registry()
         require_multipart()
