@@ -123,3 +123,14 @@ def test_a_first_version_pushed_without_activate_says_how_to_activate_it(run, tm
     # A model with an active version keeps it; nothing to say.
     again = run("versions", "push", "houses", fitted).stdout
     assert "Pushed houses version 3." in again and "not active" not in again
+
+
+def test_field_messages_use_the_cli_names_and_say_nothing_twice(run, tmp_path):
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame(ROWS).assign(price=1.0).to_csv(rows, index=False)
+    refused = run(
+        "train", rows, "--target", "price", "--model", "houses", "--kind", "logistic", code=1
+    )
+    assert refused.output.count("is linear") == 1
+    named = run("models", "create", "Bad Name", code=1).output
+    assert "  NAME: " in named and "  name: " not in named

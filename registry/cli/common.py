@@ -38,12 +38,28 @@ def error_text(error: RegistryError) -> str:
     """Return a RegistryError's message followed by its field messages, one per line."""
     lines = [error.message]
     for field, messages in (error.errors or {}).items():
+        label = cli_name(field)
         if isinstance(messages, list):
-            # A field's message that repeats the sentence above is said once.
-            lines.extend(f"  {field}: {m}" for m in messages if m != error.message)
+            lines.extend(f"  {label}: {m}" for m in messages if not _said(m, error.message))
         else:
-            lines.append(f"  {field}: {json.dumps(messages, default=str)}")
+            lines.append(f"  {label}: {json.dumps(messages, default=str)}")
     return "\n".join(lines)
+
+
+def _said(message: Any, sentence: str) -> bool:
+    """Return whether a field's message only repeats the start of the error's sentence."""
+    return isinstance(message, str) and sentence.startswith(message.rstrip("."))
+
+
+def cli_name(field: str) -> str:
+    """Return an API field's name as the running command spells it (--kind, NAME), if it can."""
+    context = click.get_current_context(silent=True)
+    for param in context.command.params if context is not None else ():
+        if param.name == field:
+            if isinstance(param, click.Option):
+                return param.opts[0]
+            return param.human_readable_name
+    return field
 
 
 @contextmanager
