@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi
 from gunicorn.workers.sync import SyncWorker
 
 from registry.access_log import access_log_options
@@ -40,13 +41,63 @@ def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+class CoalescingResponse(wsgi.Response):
+    """gunicorn's response, sending its head with the first piece of the body.
+
+    gunicorn writes the head and the body with two sends: with TCP_NODELAY, two packets and
+    two wake-ups of the client for every small answer. Here a single-row answer is one.
+    """
+
+    pending_head: bytes | None = None
+
+    def send_headers(self) -> None:
+        if self.headers_sent:
+            return
+        lines = self.default_headers()
+        lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
+        self.pending_head = ("".join(lines) + "\r\n").encode("latin-1")
+        self.headers_sent = True
+
+    def _emit_body(self, data: bytes) -> None:
+        head, self.pending_head = self.pending_head, None
+        if head is not None and not self.chunked:
+            util.write(self.sock, head + data)
+            return
+        if head is not None:
+            util.write(self.sock, head)
+        super()._emit_body(data)
+
+    def flush_head(self) -> None:
+        head, self.pending_head = self.pending_head, None
+        if head is not None:
+            util.write(self.sock, head)
+
+    def sendfile(self, respiter: Any) -> bool:
+        self.flush_head()
+        return super().sendfile(respiter)
+
+    def close(self) -> None:
+        if not self.headers_sent:
+            self.send_headers()
+        self.flush_head()  # an answer without a body, or before the last chunk
+        super().close()
+
+
+def adapt_gunicorn() -> None:
+    """Make this worker process's gunicorn answer the registry's way.
+
+    gunicorn writes its own error pages through util.write_error and builds responses from
+    wsgi.Response; this process serves only the registry, so the replacements stay inside it.
+    """
+    util.write_error = write_json_error
+    wsgi.Response = CoalescingResponse
+
+
 class JsonErrorSyncWorker(SyncWorker):
     """gunicorn's sync worker, whose own error pages (414, 431, bad framing) are JSON too."""
 
     def init_process(self) -> None:
-        # gunicorn writes those pages through util.write_error; this process serves only
-        # the registry, so the replacement stays inside it.
-        util.write_error = write_json_error
+        adapt_gunicorn()
         super().init_process()
 
 

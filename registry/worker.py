@@ -29,7 +29,7 @@ from gunicorn import http, util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from config import Config
-from registry.server import write_json_error
+from registry.server import adapt_gunicorn
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A chunk-size line longer than this is broken chunking: the parser refuses it.
@@ -161,9 +161,7 @@ class BufferingWorker(ThreadWorker):
         )
 
     def init_process(self) -> None:
-        # gunicorn writes its own error pages through util.write_error; this process serves
-        # only the registry, so the replacement stays inside it.
-        util.write_error = write_json_error
+        adapt_gunicorn()
         super().init_process()
 
     def accept(self, listener: socket.socket) -> None:
