@@ -170,6 +170,11 @@ def test_release_file_answers_as_its_release(client, tokens, document_path: Path
             refusal += f" || without {sorted(unknown)}: {outcome}"
         pytest.fail(refusal)
     problems = problems_with(document, answer.get_json())
+    if "best_score" in document:
+        # A fitted search: its best cross-validated score is recorded on the version.
+        recorded = body.get("metrics", {}).get("cv_best_score")
+        if recorded is None or not math.isclose(recorded, document["best_score"], rel_tol=REL):
+            problems.append(f"CV_BEST_SCORE {recorded!r}, file {document['best_score']!r}")
     if body.get("sklearn_version") != release:
         problems.append(f"SKLEARN_VERSION recorded {body.get('sklearn_version')!r}, file {release}")
     assert not problems, "; ".join(problems)

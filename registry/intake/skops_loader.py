@@ -23,12 +23,15 @@ from registry.intake.allowlist import (
     resolve,
     unsupported_message,
 )
+from registry.intake.inert import SEARCH_PARTS
 
 _LOADERS = frozenset(
     "ObjectNode DictNode ListNode TupleNode JsonNode NdArrayNode DTypeNode SliceNode "
     "TypeNode FunctionNode LossNode MaskedArrayNode".split()
 )
 _MAX_DEPTH = 200
+_NULL = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode"}
+_NULL.update({"content": "null", "is_json": True})
 
 
 def _schema(archive: zipfile.ZipFile, max_bytes: int) -> Any:
@@ -123,11 +126,18 @@ def audit(obj: Any) -> None:
 
 
 def _without_stand_ins(node: Any) -> Any:
-    """Return the schema with older releases' helper lists spelt as plain lists."""
+    """Return the schema with older releases' helper lists spelt as plain lists.
+
+    What a search keeps besides its model (scorers, splitters, masked cv_results_ columns)
+    becomes null: it is never used, and a release may no longer have it (1.2's
+    _passthrough_scorer).
+    """
     if isinstance(node, list):
         return [_without_stand_ins(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if (node.get("__module__"), node.get("__class__")) in SEARCH_PARTS:
+        return {**_NULL, "__id__": node.get("__id__")}
     if (node.get("__module__"), node.get("__class__")) in STAND_INS:
         content = node.get("content")
         inner = content.get("content") if isinstance(content, dict) else None

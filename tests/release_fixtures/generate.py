@@ -161,6 +161,9 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 def describe(model) -> str:
+    inner = getattr(model, "best_estimator_", None) or getattr(model, "regressor", None)
+    if inner is not None and not isinstance(model, Pipeline):
+        return f"{type(model).__name__}({describe(inner)})"
     if isinstance(model, Pipeline):
         return "Pipeline(" + ", ".join(describe(step) for _, step in model.steps) + ")"
     if isinstance(model, ColumnTransformer):
@@ -213,6 +216,8 @@ def save(out: Path, name: str, model, train, target, test: pd.DataFrame, numpy_f
         "rows": records(test),
         "predictions": [to_json_value(v) for v in model.predict(inputs)],
     }
+    if hasattr(model, "best_score_"):
+        document["best_score"] = float(model.best_score_)
     if hasattr(model, "predict_proba"):
         document["classes"] = [to_json_value(c) for c in model.classes_]
         document["probabilities"] = [[float(p) for p in row] for row in model.predict_proba(inputs)]
@@ -384,7 +389,54 @@ def build(out: Path) -> list[str]:
         ),
         (train[["color"]], value, test[["color"]]),
     )
+    wrapped_heads(add, reg, (train, targets, test), columns)
     return made
+
+
+def wrapped_heads(add, reg, mixed_data, columns) -> None:
+    """GLMs, transformed targets and fitted searches, on diabetes and the mixed frame."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import GammaRegressor, PoissonRegressor, TweedieRegressor
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    train, targets, test = mixed_data
+    add("glm_poisson", make_pipeline(StandardScaler(), PoissonRegressor(alpha=0.01)), reg)
+    add("glm_gamma", make_pipeline(StandardScaler(), GammaRegressor(alpha=0.01)), reg)
+    add("glm_tweedie_identity", TweedieRegressor(power=0.0, alpha=0.01), reg)
+    add(
+        "target_log1p_ridge",
+        TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), Ridge()), func=np.log1p, inverse_func=np.expm1
+        ),
+        reg,
+    )
+    add(
+        "target_scaled_columns_ridge",
+        make_pipeline(
+            columns("drop", True),
+            TransformedTargetRegressor(Ridge(), transformer=StandardScaler()),
+        ),
+        (train, targets["value"], test),
+    )
+    add(
+        "grid_ridge",
+        GridSearchCV(
+            make_pipeline(StandardScaler(), Ridge()), {"ridge__alpha": [0.1, 1.0, 10.0]}, cv=3
+        ),
+        reg,
+    )
+    add(
+        "random_columns_logistic",
+        RandomizedSearchCV(
+            make_pipeline(columns("drop", True), LogisticRegression(max_iter=1000)),
+            {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]},
+            n_iter=3,
+            cv=3,
+            random_state=0,
+            scoring="neg_log_loss",
+        ),
+        (train, targets["label"], test),
+    )
 
 
 def main() -> None:
