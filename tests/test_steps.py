@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
-from sklearn.compose import make_column_transformer
+from sklearn.compose import ColumnTransformer, make_column_selector, make_column_transformer
 from sklearn.datasets import load_diabetes
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -488,3 +488,102 @@ def test_power_transformer_with_gaps_in_a_classifier(client, tokens):
     estimator = _fit(make_pipeline(columns, LogisticRegression()), frame, target)
     assert_exact(estimator, frame)
     upload_and_predict(client, tokens, estimator, frame, "powered")
+
+
+def _numeric_names(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in ("area", "rooms")]
+
+
+def _city_names(frame: pd.DataFrame) -> list[str]:
+    return ["city"]
+
+
+SELECTIONS = {
+    "selector": lambda: (
+        make_column_selector(dtype_include=np.floating),
+        make_column_selector(dtype_include=object),
+    ),
+    "pattern": lambda: (make_column_selector(pattern="^(area|rooms)$"), ["city"]),
+    "callable": lambda: (_numeric_names, _city_names),
+    "mask": lambda: ([False, True, True], [True, False, False]),
+    "positions": lambda: ([1, 2], [0]),
+    "slice": lambda: (slice(1, 3), slice(0, 1)),
+}
+
+
+@pytest.mark.parametrize("remainder", ["drop", "passthrough", "scaler"])
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_column_transformer_column_choices_and_remainders(selection, remainder):
+    frame, y = _shops()
+    frame = frame.copy()
+    frame["floor"] = np.arange(len(frame)) % 5  # integers, left to the remainder
+    numbers, cities = SELECTIONS[selection]()
+    if selection in ("mask",):
+        numbers, cities = numbers + [False], cities + [False]
+    columns = ColumnTransformer(
+        [
+            ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), numbers),
+            ("cities", make_pipeline(OneHotEncoder(handle_unknown="ignore")), cities),
+        ],
+        remainder=StandardScaler() if remainder == "scaler" else remainder,
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    plan = assert_exact(estimator, frame)
+    used = {f.name for f in plan.features}
+    assert {"city", "area", "rooms"} <= used
+    assert ("floor" in used) == (remainder != "drop")
+
+
+def test_nested_column_transformers_and_pipelines_over_http(client, tokens):
+    frame, y = _shops()
+    inner = ColumnTransformer(
+        [
+            ("log", FunctionTransformer(np.log1p), [0]),
+            ("bins", KBinsDiscretizer(n_bins=3, encode="onehot-dense"), [1]),
+        ]
+    )
+    numbers = make_pipeline(SimpleImputer(strategy="median"), inner, StandardScaler())
+    columns = ColumnTransformer(
+        [
+            ("numbers", numbers, make_column_selector(dtype_include=np.number)),
+            (
+                "cities",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2
+                ),
+                ["city"],
+            ),
+        ],
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    assert_exact(estimator, frame)
+    upload_and_predict(client, tokens, estimator, frame, "nested")
+
+
+@pytest.mark.parametrize("selection", ["callable", "selector", "mask"])
+def test_column_choices_survive_the_upload(client, tokens, selection):
+    frame, y = _shops()
+    numbers, cities = SELECTIONS[selection]()
+    columns = ColumnTransformer(
+        [
+            ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), numbers),
+            ("cities", OneHotEncoder(handle_unknown="ignore"), cities),
+        ],
+        remainder="passthrough",
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    upload_and_predict(client, tokens, estimator, frame, f"chosen-{selection}")
+
+
+def test_a_selector_function_is_never_called_and_a_stray_function_is_still_refused():
+    from registry.errors import UntrustedArtifact
+    from registry.intake.unpickler import load_pickle
+
+    frame, y = _shops()
+    columns = ColumnTransformer([("n", SimpleImputer(), _numeric_names)])
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    loaded = load_pickle(dump(estimator), max_bytes=1 << 24)
+    assert type(loaded[0].transformers[0][2]).__name__ == "_Unlisted"
+    # The same function anywhere else is a name the file may not hold.
+    with pytest.raises(UntrustedArtifact, match="tests.test_steps._numeric_names"):
+        load_pickle(dump({"columns": _numeric_names}), max_bytes=1 << 24)

@@ -58,6 +58,8 @@ ESTIMATORS = {
     ("sklearn.model_selection._search", "RandomizedSearchCV"),
     ("sklearn.pipeline", "Pipeline"),
     ("sklearn.compose._column_transformer", "ColumnTransformer"),
+    # Kept unfitted in ColumnTransformer.transformers; the fitted column lists are what is read.
+    ("sklearn.compose._column_transformer", "make_column_selector"),
     ("sklearn.preprocessing._data", "StandardScaler"),
     ("sklearn.preprocessing._data", "MinMaxScaler"),
     ("sklearn.preprocessing._data", "MaxAbsScaler"),
@@ -91,6 +93,8 @@ _UFUNC_MODULES = ("numpy", "numpy.core._multiarray_umath", "numpy._core._multiar
 
 _VALUE_TYPES = (
     "ndarray float64 float32 float16 int64 int32 int16 int8 uint64 uint32 uint16 uint8 bool_"
+    # the abstract types a make_column_selector may name as dtype_include or dtype_exclude
+    " number floating integer signedinteger unsignedinteger object_ str_ datetime64"
 ).split()
 
 
@@ -135,7 +139,7 @@ def _build() -> dict[tuple[str, str], Entry]:
     table["_codecs", "encode"] = Entry(Use.CALLABLE, "_codecs:encode")
     for builtins in ("builtins", "__builtin__"):
         table[builtins, "slice"] = Entry(Use.CALLABLE, "builtins:slice")
-        for name in ("float", "int", "bool", "str"):
+        for name in ("float", "int", "bool", "str", "object"):
             table[builtins, name] = Entry(Use.VALUE, f"builtins:{name}")
     for name in _VALUE_TYPES:
         table["numpy", name] = Entry(Use.VALUE, f"numpy:{name}")

@@ -8,6 +8,7 @@ import struct
 from typing import Any
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import FunctionTransformer
 
 from registry.errors import InvalidArtifact, RegistryError, UnsupportedEstimator, UntrustedArtifact
@@ -100,16 +101,20 @@ class RestrictedUnpickler(_Base):
         self._estimator_classes: set[type] = set()
         self._unlisted: list[_Unlisted] = []
         self._functions: set[int] = set()  # ids of _Unlisted a FunctionTransformer holds
+        # ids of _Unlisted a ColumnTransformer names as a column selector: never called, since
+        # the fitted column lists are read instead, so the file stands as it is
+        self._selectors: set[int] = set()
 
     def load(self) -> Any:
         """Return the unpickled object; refuse any unlisted name left outside a function."""
         obj = super().load()
-        for unlisted in self._unlisted:
-            if id(unlisted) not in self._functions:
-                raise unlisted.refusal
-        if self._unlisted:
+        unlisted = [u for u in self._unlisted if id(u) not in self._selectors]
+        for one in unlisted:
+            if id(one) not in self._functions:
+                raise one.refusal
+        if unlisted:
             raise UnsupportedEstimator(
-                f"FunctionTransformer(func={self._unlisted[0].name}) is not supported; "
+                f"FunctionTransformer(func={unlisted[0].name}) is not supported; "
                 f"{function_sentence()}."
             )
         return obj
@@ -212,6 +217,8 @@ class RestrictedUnpickler(_Base):
                     for k in ("func", "inverse_func")
                     if type(state.get(k)) is _Unlisted
                 )
+            elif type(inst) is ColumnTransformer:
+                self._selectors.update(_column_callables(state.get("transformers")))
         elif type(inst) is Inert:
             inst.state = state  # kept as read: plain values, arrays and other placeholders
         else:
@@ -272,6 +279,17 @@ class RestrictedUnpickler(_Base):
         dispatch[_opcode[0]] = _refuse
     for _opcode in (pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
         dispatch[_opcode[0]] = _refuse
+
+
+def _column_callables(transformers: Any) -> set[int]:
+    """Return the ids of unlisted names used as a ColumnTransformer entry's column selector."""
+    if type(transformers) is not list:
+        return set()
+    return {
+        id(entry[2])
+        for entry in transformers
+        if type(entry) is tuple and len(entry) == 3 and type(entry[2]) is _Unlisted
+    }
 
 
 def _container(target: Any, kind: type) -> Any:
