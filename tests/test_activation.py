@@ -138,6 +138,17 @@ def test_alias_to_missing_version_is_404_and_bad_body_400(client, app, tokens):
     assert client.delete(f"{BASE}/aliases/nope", headers=headers).status_code == 404
 
 
+def test_alias_version_written_as_a_whole_float_is_that_integer(client, app, tokens):
+    # JSON Schema (and so the spec) counts 1.0 as an integer; 1.5 stays a wrong type.
+    add_plan_version(app, "house-prices", house_plan())
+    headers = tokens["publisher"]
+    answer = client.put(f"{BASE}/aliases/a", json={"version": 1.0}, headers=headers)
+    assert answer.status_code == 200 and answer.get_json()["aliases"] == {"a": 1}
+    assert (
+        client.put(f"{BASE}/aliases/a", json={"version": 1.5}, headers=headers).status_code == 400
+    )
+
+
 def test_aliases_show_on_model_and_version(client, app, tokens):
     add_plan_version(app, "house-prices", house_plan())
     client.put(f"{BASE}/aliases/champion", json={"version": 1}, headers=tokens["publisher"])

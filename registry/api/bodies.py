@@ -42,6 +42,18 @@ def _type_problem(field: fields.Field, value: Any) -> str | None:
     return None
 
 
+def _whole_floats(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """Return ``data`` with whole floats in integer fields as ints: JSON has one number type."""
+    return {
+        key: int(value)
+        if isinstance(schema.fields.get(key), fields.Integer)
+        and isinstance(value, float)
+        and value.is_integer()
+        else value
+        for key, value in data.items()
+    }
+
+
 def check_shape(schema: Schema, data: Any) -> None:
     """Refuse with 400 a body that is not an object or has fields of the wrong JSON type."""
     if not isinstance(data, dict):
@@ -61,6 +73,8 @@ def check_shape(schema: Schema, data: Any) -> None:
 
 def load_body(schema: Schema, data: Any) -> dict[str, Any]:
     """Return the loaded body. Raises BadRequest (shape) or ValidationFailed (values)."""
+    if isinstance(data, dict):
+        data = _whole_floats(schema, data)
     check_shape(schema, data)
     try:
         return schema.load(data)
