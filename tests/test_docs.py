@@ -196,7 +196,8 @@ def test_operations_document_params_and_errors(client, registered):
     alias = operation(document, "/models/house-prices/aliases/{alias}/predict")
     (param,) = [p for p in alias["parameters"] if p["name"] == "alias"]
     assert param["in"] == "path" and "enum" not in param
-    assert param["pattern"] == "^[a-z0-9][a-z0-9_-]{0,63}$" and param["default"] == "prod"
+    assert param["pattern"] == "^(?:[a-z]|[0-9]+[a-z_-])[a-z0-9_-]*$" and param["default"] == "prod"
+    assert param["maxLength"] == 64
     assert "prod" in param["description"]
     by_version = operation(document, "/models/house-prices/versions/{version}/predict")
     (param,) = [p for p in by_version["parameters"] if p["name"] == "version"]

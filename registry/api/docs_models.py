@@ -23,8 +23,10 @@ ERRORS = {
     422: "Well-formed but invalid values",
 }
 
-# The naming rule of models and aliases (an all-digit alias is refused when set: 404 here).
-NAME_PATTERN = ALIAS_PATTERN = f"^{names.NAME_PATTERN.pattern}$"
+# The naming rule of models and aliases; an alias is also not all digits (without lookahead,
+# which not every client's regex engine has; maxLength says the 64).
+NAME_PATTERN = f"^{names.NAME_PATTERN.pattern}$"
+ALIAS_PATTERN = "^(?:[a-z]|[0-9]+[a-z_-])[a-z0-9_-]*$"
 
 PAGING = {
     "page": {
@@ -81,7 +83,11 @@ def _field(field: mm.Field) -> rx.Raw:
     constraints = _constraints(field)
     if isinstance(field, mm.Dict) and field.value_field is not None:
         values = _field(field.value_field)
-        return SchemaField({"type": "object", "additionalProperties": values.__schema__}, **options)
+        schema = {"type": "object", "additionalProperties": values.__schema__}
+        if field.key_field is not None and _constraints(field.key_field):
+            # Swagger 2.0 cannot bound keys; OpenAPI 3.1 says it as propertyNames.
+            schema["x-propertyNames"] = _constraints(field.key_field)
+        return SchemaField(schema, **options)
     if field.allow_none or constraints:
         json_type = next((t for kind, t in _JSON_TYPES if isinstance(field, kind)), None)
         typed = TypedField(json_type, nullable=field.allow_none, **options)

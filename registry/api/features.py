@@ -26,6 +26,9 @@ UNKNOWN_NOTE = (
     "The known values are listed as examples; any other value is scored as the model's encoder "
     "scores a category it never saw."
 )
+# The documented range of numeric features: values a JavaScript client holds exactly, whose
+# scores no model here overflows. Larger ones are accepted unless the score overflows (422).
+DOCUMENTED_BOUND = 1e15
 IGNORED_NOTE = "The fitted model receives this input but does not use it: any value is ignored."
 _TYPES: dict[str, frozenset[type]] = {
     "number": frozenset({int, float}),
@@ -134,8 +137,9 @@ def example_row(plan: Plan) -> dict[str, Any]:
         elif f.type == "string":
             row[f.name] = "text"
         else:
-            value = centers.get(f.name, 1.0)
-            row[f.name] = float(f"{value:.4g}")
+            # What a person would type: two significant digits, whole numbers without ".0".
+            value = float(f"{centers.get(f.name, 1.0):.2g}")
+            row[f.name] = int(value) if value.is_integer() and abs(value) < 1e15 else value
     return row
 
 
@@ -147,17 +151,21 @@ class TypedField(rx.Raw):
         type_: str | None,
         enum: Sequence[Any] | None = None,
         nullable: bool = False,
+        bound: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(nullable=nullable, **kwargs)
         # Flask-RESTX keeps enum for strings only, and formats numbers as 32-bit floats.
         self.__schema_type__ = type_
         self.enum = None if enum is None else list(enum)
+        self.bound = bound
 
     def schema(self) -> dict[str, Any]:
         schema = super().schema()
         if self.enum is not None:
             schema["enum"] = self.enum
+        if self.bound is not None:
+            schema["minimum"], schema["maximum"] = -self.bound, self.bound
         if self.nullable:
             schema["x-nullable"] = True
         return schema
@@ -186,6 +194,7 @@ def swagger_fields(
             f.type,
             enum=None if f.accepts_unknown else f.enum,
             nullable=f.nullable,
+            bound=DOCUMENTED_BOUND if f.type in ("number", "integer") and f.enum is None else None,
             required=not f.nullable,
             example=example.get(f.name),
             description=_field_note(f),

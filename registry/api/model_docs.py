@@ -103,13 +103,13 @@ def _document_predictions(
     row = example_model(ns, f"{name}.Row", fields, example)
     instances = {"instances": rx.List(rx.Nested(row), required=True, min_items=1)}
     example_model(ns, f"{name}.Instances", instances, {"instances": [example]})
-    ns.schema_model(f"{name}.Columns", _columns_schema(plan, example))
+    ns.schema_model(f"{name}.Columns", _columns_schema(plan, example, fields))
     # Swagger 2.0 has no oneOf: the body is one object whose feature fields (a row) and
     # instances / columns+data (a batch) are all optional; x-oneOf names the exact forms.
     example_model(
         ns,
         f"{name}.Body",
-        _body_fields(plan, fields, row),
+        _body_fields(plan, fields, row, example),
         example,
         description=_BODY_HELP.format(name=name),
         **{"x-oneOf": [ref(f"{name}.{form}") for form in ("Row", "Instances", "Columns")]},
@@ -171,21 +171,18 @@ def _document_predictions(
     )
 
 
-def _body_fields(plan: Plan, fields: dict[str, rx.Raw], row: Model) -> dict[str, rx.Raw]:
+def _body_fields(
+    plan: Plan, fields: dict[str, rx.Raw], row: Model, example: dict[str, Any]
+) -> dict[str, rx.Raw]:
     """Return the fields of the one body object: a row's, all optional, and the batch keys."""
     body = {key: copy.copy(field) for key, field in fields.items()}
     for field in body.values():
         field.required = False
+    table = _columns_schema(plan, example, fields)["properties"]
     batch: dict[str, rx.Raw] = {
         "instances": rx.List(rx.Nested(row), min_items=1, description="Rows, as objects"),
-        "columns": SchemaField(
-            {"type": "array", "items": {"type": "string", "enum": [f.name for f in plan.features]}},
-            description="Feature names, in the order of each row of data (with data)",
-        ),
-        "data": SchemaField(
-            {"type": "array", "minItems": 1, "items": {"type": "array", "items": {}}},
-            description="Rows of values, in the order of columns (with columns)",
-        ),
+        "columns": SchemaField(table["columns"]),
+        "data": SchemaField(table["data"]),
     }
     # A feature that happens to be named like a batch key keeps its name: it is the row's.
     return {**{k: v for k, v in batch.items() if k not in body}, **body}
@@ -195,6 +192,7 @@ def _alias_doc(entry: ModelEntry, version: int) -> tuple[str, dict[str, Any]]:
     param: dict[str, Any] = {
         "description": "An alias of the model (an unknown one answers 404)",
         "pattern": ALIAS_PATTERN,
+        "maxLength": 64,
     }
     if not entry.aliases:
         return (
@@ -220,21 +218,39 @@ def _operation(
     ns.route(url)(type(f"{name}:{url}", (Resource,), {"post": ns.doc(**doc)(post)}))
 
 
-def _columns_schema(plan: Plan, example: dict[str, Any]) -> dict[str, Any]:
+def _columns_schema(
+    plan: Plan, example: dict[str, Any], fields: dict[str, rx.Raw]
+) -> dict[str, Any]:
+    # Documented with every feature in the plan's order, so each cell has its type by position
+    # (x-prefixItems, prefixItems in OpenAPI 3.1); the server also takes other orders and
+    # leaves out nullable features.
     names = [f.name for f in plan.features]
+    cells = [{k: v for k, v in fields[n].__schema__.items() if k != "description"} for n in names]
     return {
         "type": "object",
         "required": ["columns", "data"],
         "properties": {
             "columns": {
                 "type": "array",
+                # Swagger 2.0 clients read an array's enum item by item: the names, each once,
+                # and x-const (const in OpenAPI 3.1) the order.
                 "items": {"type": "string", "enum": names},
-                "description": "Feature names, in the order of each row of data",
+                "minItems": len(names),
+                "maxItems": len(names),
+                "uniqueItems": True,
+                "x-const": names,
+                "description": "The feature names, in the order of each row of data",
             },
             "data": {
                 "type": "array",
                 "minItems": 1,
-                "items": {"type": "array", "items": {}},
+                "items": {
+                    "type": "array",
+                    "minItems": len(names),
+                    "maxItems": len(names),
+                    "items": {},
+                    "x-prefixItems": cells,
+                },
                 "description": "Rows of values, in the order of columns",
             },
         },

@@ -57,7 +57,13 @@ class ModelList(Resource):
     @ns.doc(
         params={
             "q": "Name substring",
-            "tag": "key:value",
+            "tag": {
+                "in": "query",
+                "type": "string",
+                # ASCII here; the server takes any printable key:value.
+                "pattern": "^[ -9;-~]+:[ -~]*$",
+                "description": "key:value: models with this tag",
+            },
             "kind": {
                 "in": "query",
                 "type": "string",

@@ -69,6 +69,12 @@ def schema_31(schema: Any) -> Any:
     for key, value in schema.items():
         if key == "x-nullable":
             continue
+        if key in ("x-propertyNames", "x-const"):
+            converted[key.removeprefix("x-")] = value
+            continue
+        if key == "x-prefixItems":
+            converted["prefixItems"] = [schema_31(s) for s in value]
+            continue
         if key == "properties":
             converted[key] = {name: schema_31(s) for name, s in value.items()}
         elif key in ("items", "additionalProperties"):

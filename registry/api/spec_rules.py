@@ -12,7 +12,7 @@ from flask_restx import Api
 from flask_restx.swagger import extract_path
 
 from registry.api.converters import MAX_VERSION
-from registry.api.docs_models import NAME_PATTERN
+from registry.api.docs_models import ALIAS_PATTERN, NAME_PATTERN
 
 CLOSED: list[dict[str, list[str]]] = [{"bearer": []}]
 _ERROR = {"$ref": "#/definitions/Error"}
@@ -24,7 +24,7 @@ _ANY_ROUTE = {
 }
 _PATH_PARAMS: dict[str, dict[str, Any]] = {
     "name": {"pattern": NAME_PATTERN},
-    "alias": {"pattern": NAME_PATTERN},
+    "alias": {"pattern": ALIAS_PATTERN, "maxLength": 64},
     "version": {"minimum": 1, "maximum": MAX_VERSION},
 }
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.api.auth import actor_name, requires
 from registry.api.context import registry
+from registry.api.converters import MAX_VERSION
 from registry.api.docs_models import (
     ERRORS,
     SchemaField,
@@ -128,7 +129,14 @@ scored_out = ns.model(
     },
 )
 versions_params = {
-    side: {"description": text, "type": "integer", "required": True, "in": "query"}
+    side: {
+        "description": text,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_VERSION,
+        "required": True,
+        "in": "query",
+    }
     for side, text in (("a", "The version to compare from"), ("b", "The version to compare to"))
 }
 
