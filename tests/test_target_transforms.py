@@ -112,8 +112,8 @@ def test_other_target_transformers_are_refused_by_name():
     estimator = fit(TransformedTargetRegressor(Ridge(), transformer=transformer), X, y)
     with pytest.raises(UnsupportedEstimator, match="QuantileTransformer"):
         extract(estimator)
-    with pytest.raises(UnsupportedEstimator, match="QuantileTransformer"):
-        load_pickle(dump(estimator), max_bytes=1 << 26)
+    with pytest.raises(UnsupportedEstimator, match="QuantileTransformer on the target"):
+        extract(load_pickle(dump(estimator), max_bytes=1 << 26))
 
 
 def _upload(client, tokens, name, estimator):
@@ -152,3 +152,21 @@ def test_an_unsupported_function_is_a_422_naming_it(client, tokens):
     assert response.status_code == 422, body
     assert body["code"] == "unsupported_estimator"
     assert "numpy.log2" in body["message"] or "numpy.exp2" in body["message"]
+
+
+def test_a_model_that_answers_nan_for_some_inputs_is_checked_on_the_others(client, tokens):
+    # The inverse numpy.sqrt of a negative score is NaN in scikit-learn: a probe row there
+    # checks nothing, and a request there is refused rather than answered NaN.
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    estimator = fit(
+        TransformedTargetRegressor(_scaled_ridge(), func=np.square, inverse_func=np.sqrt), X, y
+    )
+    negative = estimator.regressor_.predict(X) < 0
+    assert negative.any() and not negative.all()
+    response = _upload(client, tokens, "square-root", estimator)
+    assert response.status_code == 201, response.get_json()
+    fine, bad = X[~negative].iloc[0].to_dict(), X[negative].iloc[0].to_dict()
+    answer = client.post("/api/v1/models/square-root/predict", json=fine)
+    expected = estimator.predict(X[~negative].iloc[:1])[0]
+    assert answer.get_json()["prediction"] == pytest.approx(expected, rel=1e-9)
+    assert client.post("/api/v1/models/square-root/predict", json=bad).status_code == 422

@@ -89,7 +89,7 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
 
     from registry.errors import InvalidFeatures
     from registry.intake.extract import extract
-    from registry.intake.probes import probe_rows, sklearn_outputs
+    from registry.intake.probes import keep_finite, probe_rows, sklearn_outputs
 
     names = header.get("feature_names")
     if names is not None and not (type(names) is list and all(type(n) is str for n in names)):
@@ -116,6 +116,8 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
     except (ValueError, TypeError, AttributeError, KeyError, IndexError):
         # The installed release cannot run this file; the parent decides what that means.
         outputs = None
+    if outputs is not None:
+        rows, outputs = keep_finite(rows, outputs)
     return {
         "ok": True,
         "kind": extraction.kind,

@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from registry.errors import UnsupportedEstimator
 from registry.intake.compat import predict_proba, restore_defaults
 from registry.intake.extract import Extraction, Hint
 
@@ -119,3 +120,23 @@ def sklearn_outputs(
         else:
             out = np.asarray(estimator.predict_proba(inputs), dtype=np.float64)
     return out.tolist()
+
+
+def keep_finite(rows: dict[str, list[Any]], outputs: list) -> tuple[dict[str, list[Any]], list]:
+    """Return the probe rows whose scikit-learn outputs are all finite.
+
+    A model may answer NaN for some inputs (an inverse target transform of numpy.sqrt on a
+    negative score); the plan refuses those rows, so they check nothing. Raises
+    UnsupportedEstimator when no row is left.
+    """
+    keep = [i for i, row in enumerate(outputs) if all(math.isfinite(v) for v in row)]
+    if len(keep) == len(outputs):
+        return rows, outputs
+    if not keep:
+        raise UnsupportedEstimator(
+            "scikit-learn's own predictions are not finite on any probe row; the model "
+            "cannot be checked."
+        )
+    return {name: [values[i] for i in keep] for name, values in rows.items()}, [
+        outputs[i] for i in keep
+    ]

@@ -19,7 +19,7 @@ def reference_outputs(
     import sklearn
 
     from registry.intake.extract import extract
-    from registry.intake.probes import probe_rows, sklearn_outputs
+    from registry.intake.probes import keep_finite, probe_rows, sklearn_outputs
 
     names = None if features is None else [f if isinstance(f, str) else f["name"] for f in features]
     types = {
@@ -30,4 +30,5 @@ def reference_outputs(
     extraction = extract(estimator, names, types or None)
     rows = probe_rows(extraction)
     outputs = sklearn_outputs(estimator, extraction, rows, as_saved=False)
+    rows, outputs = keep_finite(rows, outputs)
     return {"sklearn_version": sklearn.__version__, "rows": rows, "outputs": outputs}
