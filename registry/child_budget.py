@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# When the machine is too busy to give a child its CPU in time, clients come back after this.
+BUSY_RETRY_AFTER = 60
+
 
 class OverBudget(Exception):
     """The child used up its CPU seconds (the kernel stopped it)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from config import ROOT
 from registry.artifacts import ArtifactStore
-from registry.child_budget import OverBudget, Starved, run_within_budget
+from registry.child_budget import BUSY_RETRY_AFTER, OverBudget, Starved, run_within_budget
 from registry.csv_check import check_csv
 from registry.db import Database
 from registry.errors import (
@@ -60,8 +60,6 @@ child_main()
 # the child (at a low priority) may get a small share of a core and still finish.
 BASE_CPU_SECONDS = 15.0
 CPU_SECONDS_PER_CELL = 5e-6
-# When the machine is too busy to train in time, clients are told to come back after this.
-BUSY_RETRY_AFTER = 60
 
 # One BLAS thread: training must not take every core away from the predictions.
 _CHILD_ENV = {

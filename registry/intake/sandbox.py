@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry.child_budget import BUSY_RETRY_AFTER, cpu_seconds
 from registry.errors import (
+    IntakeBusy,
     IntakeUnavailable,
     InvalidArtifact,
     InvalidFeatures,
@@ -176,13 +178,14 @@ def _unavailable(missing: list[str]) -> IntakeUnavailable:
 def _run_child(
     request: bytes, artifact_format: str, timeout: float, limits: IntakeLimits
 ) -> dict[str, Any]:
+    cpu_limit = max(1, min(limits.cpu_seconds, math.ceil(timeout)))
     command = [
         sys.executable,
         "-I",
         "-B",
         "-c",
         _BOOTSTRAP.format(root=str(_ROOT)),
-        str(max(1, min(limits.cpu_seconds, math.ceil(timeout)))),
+        str(cpu_limit),
         artifact_format,
         ",".join(sorted(limits.allow_weak)),
         str(os.getpid()),
@@ -202,6 +205,15 @@ def _run_child(
         try:
             stdout, stderr = _exchange(process, request, time.monotonic() + timeout)
         except TimeoutError as exc:
+            used = cpu_seconds(process.pid)
+            if used < cpu_limit / 2:
+                # The child hardly ran: the machine is busy, the file is not to blame.
+                raise IntakeBusy(
+                    f"The server is too busy to open the file now: in {timeout:g} seconds its "
+                    f"sandbox got {used:.1f} of the {cpu_limit} CPU seconds it may use. Try "
+                    "again in a minute.",
+                    retry_after=BUSY_RETRY_AFTER,
+                ) from exc
             raise UntrustedArtifact(
                 f"Opening the file took too long (over {timeout:g} seconds)."
             ) from exc
