@@ -248,7 +248,10 @@ class Registry(Transport):
         in. ``proba=True`` (logistic) answers a DataFrame of probabilities, one column per
         class (a dict for one row). ``explain=True`` answers a
         pair (that answer, contributions): a DataFrame of each feature's additive part plus
-        "_intercept" (columns (class, feature) for a multinomial model; a dict for one row).
+        "_intercept" (columns (class, feature) for a multinomial model; a dict for one row);
+        its ``attrs["space"]`` says where the parts add up when not to the prediction
+        ("linear_predictor" for a GLM's log link, "transformed_target" for a
+        TransformedTargetRegressor).
         Large inputs go in chunks of ``max_batch_rows``, all to the version the first answered.
         """
         if version is not None and alias is not None:

@@ -180,4 +180,7 @@ def _batch_result(
     else:
         contributions = pd.DataFrame(parts, index=index)
     contributions.attrs["version"] = version
+    if "contributions_space" in answers[0]:
+        # The parts sum to the linear predictor or the transformed target, not the prediction.
+        contributions.attrs["space"] = answers[0]["contributions_space"]
     return result, contributions
