@@ -121,8 +121,8 @@ class VersionList(Resource):
     @ns.response(422, "Unreadable, untrusted or unsupported artifact, or kind mismatch", error_out)
     @ns.response(
         503,
-        "intake_busy (every sandbox slot taken; see Retry-After), intake_unavailable or "
-        "database_unavailable",
+        "intake_busy (every sandbox slot taken, or the machine too busy to open the file "
+        "now; see Retry-After), intake_unavailable or database_unavailable",
         error_out,
     )
     @ns.response(507, "insufficient_storage: no room to store the file", error_out)
