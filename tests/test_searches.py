@@ -191,3 +191,13 @@ def test_getattr_is_read_only_on_a_placeholder():
     )
     with pytest.raises(UntrustedArtifact, match="not inert"):
         load_pickle(data, max_bytes=1 << 20)
+
+
+def test_a_placeholder_in_a_model_position_is_refused_by_its_name():
+    from sklearn.model_selection import KFold
+
+    X, y = _diabetes()
+    estimator = fit(make_pipeline(StandardScaler(), Ridge()), X, y)
+    estimator.steps.insert(1, ("folds", KFold(3)))
+    with pytest.raises(UnsupportedEstimator, match="KFold is not supported"):
+        extract(_read_back(estimator))

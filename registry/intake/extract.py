@@ -192,6 +192,10 @@ def _split(estimator: Any) -> tuple[Any, list[Any], list[dict[str, Any]], dict[s
             model = inside.inner
         else:
             break
+    for part in (*before, model):
+        if type(part) is Inert:
+            # Read as a placeholder (a splitter, a scorer): never a step or a model.
+            raise UnsupportedEstimator(unsupported_message(inert_name(part) or "Inert"))
     if type(model) in _HEADS:
         for step in before:
             if type(step) in (*_HEADS, *WRAPPERS):
