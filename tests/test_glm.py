@@ -111,3 +111,31 @@ def test_an_overflowing_row_is_refused_not_answered_infinite(client, tokens):
     answer = client.post("/api/v1/models/counts/predict", json=row)
     assert answer.status_code == 422, answer.get_json()
     assert np.isfinite(estimator.predict(X.iloc[:1])[0])
+
+
+def test_the_spec_documents_and_validates_explained_glm_answers(client, tokens):
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+    from tests.test_openapi import openapi, validator
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    estimator = fit(make_pipeline(StandardScaler(), PoissonRegressor()), X, y)
+    client.post("/api/v1/models", json={"name": "documented"}, headers=tokens["publisher"])
+    client.post(
+        "/api/v1/models/documented/versions",
+        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib"), "activate": "true"},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    document = openapi(client)
+    validate(document, cls=OpenAPIV31SpecValidator)
+    op = document["paths"]["/models/documented/predict"]["post"]
+    answers = validator(document, op["responses"]["200"]["content"]["application/json"]["schema"])
+    schemas = document["components"]["schemas"]
+    assert schemas["documented.Prediction"]["properties"]["contributions_space"]["enum"] == [
+        "linear_predictor"
+    ]
+    for body in ({"instances": [X.iloc[0].to_dict()]}, X.iloc[0].to_dict()):
+        response = client.post("/api/v1/models/documented/predict?explain=true", json=body)
+        assert response.status_code == 200, response.get_json()
+        answers.validate(response.get_json())
