@@ -110,6 +110,8 @@ class ModelVersion(Base):
     sklearn_version: Mapped[str | None] = mapped_column(String(32))
     # What the plan was checked against at upload: {"against", "sklearn_version", "rows"}.
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What a version trained here saw of its held-out split (residuals, or ROC and confusion).
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -39,6 +39,7 @@ def publish_version(
     description: str = "",
     metrics: dict[str, float] | None = None,
     tags: dict[str, str] | None = None,
+    evaluation: dict[str, Any] | None = None,
     activate: bool = False,
     timeout: float = 60.0,
     reference: Reference | None = None,
@@ -78,6 +79,7 @@ def publish_version(
                 # A search's records, unless the uploader gave the same keys.
                 metrics={**inspected.metrics, **(metrics or {})},
                 tags={**inspected.tags, **(tags or {})},
+                evaluation=evaluation,
                 activate=activate,
                 artifact_format=artifact_format,
             )

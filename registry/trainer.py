@@ -92,6 +92,49 @@ class TrainLimits:
         )
 
 
+def _numbers(value: Any, limit: int = 1000) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= limit
+        and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value
+        )
+    )
+
+
+def held_out_view(raw: Any) -> dict[str, Any] | None:
+    """Return the child's held-out view if it has the shape the dashboard draws, else None.
+
+    The view only illustrates the metrics, so a malformed one is dropped, not an error.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("rows"), int):
+        return None
+    if raw.get("type") == "residuals":
+        predicted, actual = raw.get("predicted"), raw.get("actual")
+        if _numbers(predicted) and _numbers(actual) and len(predicted) == len(actual):
+            return raw
+        return None
+    labels, confusion, roc = raw.get("labels"), raw.get("confusion"), raw.get("roc")
+    if raw.get("type") != "classes" or not isinstance(labels, list) or len(labels) > 100:
+        return None
+    if not all(isinstance(label, str) for label in labels):
+        return None
+    if not isinstance(confusion, list) or len(confusion) != len(labels):
+        return None
+    if not all(_numbers(row) and len(row) == len(labels) for row in confusion):
+        return None
+    if roc is not None and not (
+        isinstance(roc, dict)
+        and isinstance(roc.get("positive"), str)
+        and _numbers(roc.get("fpr"))
+        and _numbers(roc.get("tpr"))
+        and len(roc["fpr"]) == len(roc["tpr"])
+    ):
+        return None
+    return raw
+
+
 @dataclass(frozen=True)
 class TrainedModel:
     """A fitted pipeline's joblib bytes with its held-out metrics."""
@@ -106,6 +149,8 @@ class TrainedModel:
     warnings: tuple[str, ...] = ()
     # Which fences stood around the child that fitted it (set by the parent).
     sandbox: dict[str, bool] = field(default_factory=dict)
+    # What the dashboard draws of the held-out split (registry.training.evaluation).
+    evaluation: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form the child process sends back."""
@@ -118,6 +163,7 @@ class TrainedModel:
             "train_rows": self.train_rows,
             "test_rows": self.test_rows,
             "warnings": list(self.warnings),
+            "evaluation": self.evaluation,
         }
 
     @classmethod
@@ -132,6 +178,7 @@ class TrainedModel:
             train_rows=int(raw["train_rows"]),
             test_rows=int(raw["test_rows"]),
             warnings=tuple(raw["warnings"]),
+            evaluation=held_out_view(raw.get("evaluation")),
         )
 
     def tags(self) -> dict[str, str]:
@@ -319,6 +366,7 @@ def publish_trained(
         description=description,
         metrics=trained.metrics,
         tags=trained.tags(),
+        evaluation=trained.evaluation,
         activate=activate,
         timeout=timeout,
         limits=limits,

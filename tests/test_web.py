@@ -70,7 +70,7 @@ def test_version_page_shows_features_coefficients_and_the_try_form(client, app):
     terms = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">", html)
     assert terms[:3] == ["tenure", "plan = basic", "plan = pro"]
     assert 'name="f:plan"' in html and '<option value="&#34;plus&#34;">plus</option>' in html
-    assert "cannot draw a\n  residual plot" in html
+    assert "Uploaded, not trained here" in html and "roc-curve" not in html
 
 
 def test_multinomial_coefficients_are_shown_per_class(client, app):
@@ -247,3 +247,57 @@ def test_coefficients_name_transformed_and_grouped_columns(client, app):
     assert rows["zone = a"] == "700"
     assert rows["zone = one of c, d"] == "-900"
     assert rows["age"] == "-800"  # -8000 a unit of age / 10
+
+
+def _train(client, tokens, name: str, frame, target: str) -> None:
+    import io
+
+    data = (io.BytesIO(frame.to_csv(index=False).encode()), "data.csv")
+    answer = client.post(
+        f"/api/v1/models/{name}/versions/train",
+        data={"data": data, "target": target},
+        headers=tokens["publisher"],
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 201, answer.get_json()
+
+
+def test_a_version_trained_here_shows_its_held_out_residuals(client, tokens):
+    from tests.factories import house_frame
+
+    frame, price = house_frame(200)
+    _train(client, tokens, "houses", frame.assign(price=price), "price")
+    html = client.get("/ui/models/houses/versions/1").get_data(as_text=True)
+    plot = re.search(r'<svg class="residual-plot".*?</svg>', html, re.S).group(0)
+    assert plot.count("<circle") == 40  # the held-out fifth of 200 rows
+    assert "held-out split of 40 rows" in html
+
+
+def test_a_classifier_trained_here_shows_its_roc_curve_and_confusion_matrix(client, tokens):
+    from tests.factories import churn_frame
+
+    frame, churned = churn_frame()
+    _train(client, tokens, "churn", frame.assign(churned=churned), "churned")
+    html = client.get("/ui/models/churn/versions/1").get_data(as_text=True)
+    curve = re.search(r'<svg class="roc-curve".*?<polyline points="([^"]+)"', html, re.S)
+    assert len(curve.group(1).split()) >= 3
+    matrix = re.search(r'<table class="confusion">(.*?)</table>', html, re.S).group(1)
+    counts = [int(c) for c in re.findall(r'<td class="num[^"]*">(\d+)</td>', matrix)]
+    assert len(counts) == 4 and sum(counts) == 24  # the held-out fifth of 120 rows
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        {"type": "residuals", "rows": 3, "predicted": [1.0, 2.0], "actual": [1.0]},
+        {"type": "residuals", "rows": 3, "predicted": [1.0], "actual": [float("nan")]},
+        {"type": "classes", "rows": 3, "labels": ["a", "b"], "confusion": [[1, 2]]},
+        {"type": "classes", "rows": 3, "labels": ["a"], "confusion": [[1]], "roc": {"fpr": []}},
+        {"type": "script", "rows": 3},
+        "<script>",
+    ],
+)
+def test_a_malformed_held_out_view_from_the_child_is_dropped(view):
+    from registry.trainer import held_out_view
+
+    assert held_out_view(view) is None

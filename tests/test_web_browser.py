@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from registry.app import create_app
-from tests.factories import add_plan_version, churn_plan, house_plan
+from tests.factories import add_plan_version, churn_frame, churn_plan, house_plan
 from tests.live import server_env, start_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -130,6 +130,21 @@ def test_every_page_renders_without_console_errors(database_url, tmp_path, live_
     assert page.locator("#compare-table tbody tr").count() == 2
     shoot(page, "compare")
 
+    # A classifier trained here: its held-out ROC curve and confusion matrix.
+    frame, churned = churn_frame()
+    data = frame.assign(churned=churned).to_csv(index=False).encode()
+    trained = requests.post(
+        f"{url}/api/v1/models/churn-trained/versions/train",
+        files={"data": ("churn.csv", data)},
+        data={"target": "churned"},
+        headers={"Authorization": f"Bearer {make_token(live_server, 'publisher')}"},
+        timeout=120,
+    )
+    assert trained.status_code == 201, trained.text
+    page.goto(f"{url}/ui/models/churn-trained/versions/1")
+    assert page.locator("svg.roc-curve polyline").count() == 1
+    assert page.locator("table.confusion tbody tr").count() == 2
+    shoot(page, "version-trained")
     assert page.console.errors == [], page.console.errors  # type: ignore[attr-defined]
 
     answer = page.goto(f"{url}/ui/models/nothing-here")

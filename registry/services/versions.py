@@ -98,6 +98,7 @@ def add_version(
     tags: dict[str, str] | None = None,
     activate: bool = False,
     artifact_format: str = "joblib",
+    evaluation: dict[str, Any] | None = None,
 ) -> VersionInfo:
     """Store an inspected upload as the model's next version.
 
@@ -126,6 +127,7 @@ def add_version(
         artifact_format=artifact_format,
         sklearn_version=inspected.sklearn_version,
         verification=inspected.verification,
+        evaluation=evaluation,
         metrics=metrics or {},
         description=description,
         tags=tags or {},
@@ -167,6 +169,15 @@ def get_plan(session: Session, name: str, version: int) -> dict[str, Any]:
     """Return one version's plan JSON. Raises ModelNotFound, VersionNotFound."""
     model = find_model(session, name)
     return find_version(session, model, version).plan
+
+
+def get_evaluation(session: Session, name: str, version: int) -> dict[str, Any] | None:
+    """Return the held-out view a version trained here keeps, or None.
+
+    Raises ModelNotFound, VersionNotFound.
+    """
+    model = find_model(session, name)
+    return find_version(session, model, version).evaluation
 
 
 def update_version(

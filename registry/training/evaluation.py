@@ -1,4 +1,4 @@
-"""Scoring a fitted pipeline on the held-out split."""
+"""Scoring a fitted pipeline on the held-out split, and the view of it that versions keep."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
+    confusion_matrix,
     f1_score,
     mean_absolute_error,
     mean_squared_error,
@@ -16,6 +17,7 @@ from sklearn.metrics import (
     r2_score,
     recall_score,
     roc_auc_score,
+    roc_curve,
 )
 from sklearn.pipeline import Pipeline
 
@@ -59,3 +61,58 @@ def evaluate(model: Pipeline, kind: str, x: pd.DataFrame, y: pd.Series) -> dict[
             )
         metrics["roc_auc"] = float(score)
     return metrics
+
+
+# Points a stored held-out view keeps at most: enough to draw, small enough to keep per version.
+VIEW_POINTS = 300
+ROC_POINTS = 101
+
+
+def _spread(count: int, limit: int) -> np.ndarray:
+    """Return up to ``limit`` indexes spread evenly over ``count``, the first and last kept."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int))
+
+
+def _label(value: Any) -> str:
+    # As registry.plans.class_label writes classes: JSON text for booleans.
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def held_out_view(model: Pipeline, kind: str, x: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
+    """Return what a person looks at of the held-out split, small enough to store.
+
+    Linear: predicted and actual values of up to VIEW_POINTS rows, spread over the split.
+    Logistic: the confusion matrix (rows: actual class, columns: predicted class) and, when
+    binary and both classes are in the split, the ROC curve of ``classes_[1]`` in up to
+    ROC_POINTS points.
+    """
+    predicted = model.predict(x)
+    if kind == "linear":
+        keep = _spread(len(y), VIEW_POINTS)
+        return {
+            "type": "residuals",
+            "rows": len(y),
+            "predicted": np.asarray(predicted, dtype=float)[keep].tolist(),
+            "actual": np.asarray(y, dtype=float)[keep].tolist(),
+        }
+    classes = model.classes_
+    view: dict[str, Any] = {
+        "type": "classes",
+        "rows": len(y),
+        "labels": [_label(c) for c in classes],
+        "confusion": confusion_matrix(y, predicted, labels=classes).tolist(),
+    }
+    if len(classes) == 2 and set(np.unique(y)) == set(classes):
+        scores = model.predict_proba(x)[:, 1]
+        fpr, tpr, _ = roc_curve(np.asarray(y == classes[1], dtype=int), scores)
+        keep = _spread(len(fpr), ROC_POINTS)
+        view["roc"] = {
+            "positive": _label(classes[1]),
+            "fpr": fpr[keep].tolist(),
+            "tpr": tpr[keep].tolist(),
+        }
+    return view

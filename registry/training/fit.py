@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from registry.trainer import KINDS, TrainedModel
 from registry.training.data import _features, _invalid, _labels, guess_kind
-from registry.training.evaluation import evaluate
+from registry.training.evaluation import evaluate, held_out_view
 from registry.training.pipeline import build_pipeline
 
 RANDOM_STATE = 0
@@ -87,6 +87,7 @@ def train(
             raise _invalid(f"Fitting failed: {_first_line(error)}") from None
         _step(progress, "fit")
         metrics = evaluate(model, kind, x_test, y_test)
+        view = held_out_view(model, kind, x_test, y_test)
         _step(progress, "evaluate")
     notes = tuple(dict.fromkeys(_first_line(w.message) for w in caught))
     if any(not math.isfinite(v) for v in metrics.values()):
@@ -102,6 +103,7 @@ def train(
         train_rows=len(y_train),
         test_rows=len(y_test),
         warnings=notes,
+        evaluation=view,
     )
 
 

@@ -141,3 +141,97 @@ def bar_chart(
         row=row,
         label_width=label_width,
     )
+
+
+@dataclass(frozen=True)
+class XYChart:
+    """Points in a plane with both axes: a scatter, or a curve through the points."""
+
+    title: str
+    x_label: str
+    y_label: str
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    dots: tuple[tuple[float, float], ...]
+    polyline: str | None
+    x_ticks: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, str], ...]
+    guides: tuple[tuple[float, float, float, float], ...]
+
+
+Bounds = tuple[float, float, float, float]
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:
+    """Return round tick values (steps of 1, 2 or 5 times a power of ten) within [low, high]."""
+    raw = (high - low) / max(count - 1, 1)
+    if raw <= 0 or not math.isfinite(raw):
+        return [(low, axis_number(low, 0.0))]
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power * 1.5 >= raw)
+    decimals = max(0, -math.floor(math.log10(step)))
+    first = math.ceil(low / step - 1e-9)
+    ticks = []
+    for i in range(first, first + count + 2):
+        value = i * step
+        if value > high + step * 1e-9:
+            break
+        ticks.append((value, f"{value:,.{decimals}f}" if abs(value) < 1e7 else f"{value:.3g}"))
+    return ticks
+
+
+def _padded(low: float, high: float) -> tuple[float, float]:
+    if high == low:
+        pad = abs(high) * 0.1 or 1.0
+        return low - pad, high + pad
+    return low, high
+
+
+def xy_chart(
+    title: str,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    x_label: str,
+    y_label: str,
+    *,
+    connect: bool = False,
+    bounds: Bounds | None = None,
+    guides: Sequence[Bounds] = (),
+    width: int = 420,
+    height: int = 320,
+) -> XYChart:
+    """Lay out points (x, y); ``guides`` are reference lines (x1, y1, x2, y2) in data units."""
+    left, right, top, bottom = 84.0, width - 34.0, 14.0, height - 44.0
+    if bounds is None:
+        x_low, x_high = _padded(min(xs), max(xs))
+        y_low, y_high = _padded(min(ys), max(ys))
+    else:
+        x_low, x_high, y_low, y_high = bounds
+
+    def px(x: float) -> float:
+        return left + (x - x_low) / (x_high - x_low) * (right - left)
+
+    def py(y: float) -> float:
+        return bottom - (y - y_low) / (y_high - y_low) * (bottom - top)
+
+    dots = tuple((px(x), py(y)) for x, y in zip(xs, ys, strict=True))
+    return XYChart(
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        dots=() if connect else dots,
+        polyline=" ".join(f"{x:.1f},{y:.1f}" for x, y in dots) if connect else None,
+        x_ticks=tuple((px(v), label) for v, label in nice_ticks(x_low, x_high)),
+        y_ticks=tuple((py(v), label) for v, label in nice_ticks(y_low, y_high)),
+        guides=tuple((px(a), py(b), px(c), py(d)) for a, b, c, d in guides),
+    )

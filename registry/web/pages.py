@@ -14,9 +14,9 @@ from registry.services.compare import compare_versions
 from registry.services.events import list_events
 from registry.services.models import get_model, list_models
 from registry.services.results import EventInfo, VersionInfo
-from registry.services.versions import get_plan, get_version, list_versions
+from registry.services.versions import get_evaluation, get_plan, get_version, list_versions
 from registry.web.access import can_write, reader, viewer
-from registry.web.charts import bar_chart, line_chart
+from registry.web.charts import bar_chart, line_chart, xy_chart
 from registry.web.coefficients import heads
 from registry.web.traffic import version_traffic
 
@@ -136,6 +136,51 @@ def model_page(name: str) -> str:
     )
 
 
+def _held_out(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Turn a stored held-out view into what the page draws."""
+    if not view:
+        return None
+    if view["type"] == "residuals":
+        predicted = view["predicted"]
+        residuals = [a - p for p, a in zip(predicted, view["actual"], strict=True)]
+        if not predicted:
+            return None
+        x_low, x_high = min(predicted), max(predicted)
+        y_low, y_high = min(0.0, *residuals), max(0.0, *residuals)
+        pad_x = (x_high - x_low) * 0.04 or 1.0
+        pad_y = (y_high - y_low) * 0.06 or 1.0
+        chart = xy_chart(
+            "Residuals on the held-out split",
+            predicted,
+            residuals,
+            "predicted",
+            "actual − predicted",
+            bounds=(x_low - pad_x, x_high + pad_x, y_low - pad_y, y_high + pad_y),
+            guides=[(x_low - pad_x, 0.0, x_high + pad_x, 0.0)],
+        )
+        return {"type": "residuals", "rows": view["rows"], "shown": len(predicted), "chart": chart}
+    roc = view.get("roc")
+    roc_chart = None
+    if roc:
+        roc_chart = xy_chart(
+            f"ROC curve, positive class {roc['positive']}",
+            roc["fpr"],
+            roc["tpr"],
+            "false positive rate",
+            "true positive rate",
+            connect=True,
+            bounds=(0.0, 1.0, 0.0, 1.0),
+            guides=[(0.0, 0.0, 1.0, 1.0)],
+        )
+    return {
+        "type": "classes",
+        "rows": view["rows"],
+        "labels": view["labels"],
+        "confusion": view["confusion"],
+        "roc": roc_chart,
+    }
+
+
 def version_page(name: str, version: int) -> str:
     """Show a version: its features, its coefficients, its evaluation, a form to try it."""
     reader()
@@ -143,6 +188,7 @@ def version_page(name: str, version: int) -> str:
         model = get_model(session, name)
         info = get_version(session, name, version)
         plan = get_plan(session, name, version)
+        held_out = _held_out(get_evaluation(session, name, version))
     outputs = heads(plan)
     charts = [
         # The heading above the chart names the output already.
@@ -155,6 +201,7 @@ def version_page(name: str, version: int) -> str:
         version=info,
         heads=list(zip(outputs, charts, strict=True)),
         ignored=plan.get("ignored", []),
+        held_out=held_out,
         page_data={
             "model": info.model,
             "version": info.version,
