@@ -49,6 +49,8 @@ class CoalescingResponse(wsgi.Response):
     """
 
     pending_head: bytes | None = None
+    # Set while gunicorn sends a file: it writes the file's bytes itself, right after the head.
+    head_now: bool = False
 
     def send_headers(self) -> None:
         if self.headers_sent:
@@ -57,6 +59,8 @@ class CoalescingResponse(wsgi.Response):
         lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
         self.pending_head = ("".join(lines) + "\r\n").encode("latin-1")
         self.headers_sent = True
+        if self.head_now:
+            self.flush_head()
 
     def _emit_body(self, data: bytes) -> None:
         head, self.pending_head = self.pending_head, None
@@ -73,8 +77,14 @@ class CoalescingResponse(wsgi.Response):
             util.write(self.sock, head)
 
     def sendfile(self, respiter: Any) -> bool:
+        # gunicorn's sendfile calls send_headers and then writes the file to the socket:
+        # the head has to leave first, or the client reads the file's bytes as the head.
         self.flush_head()
-        return super().sendfile(respiter)
+        self.head_now = True
+        try:
+            return super().sendfile(respiter)
+        finally:
+            self.head_now = False
 
     def close(self) -> None:
         if not self.headers_sent:

@@ -6,6 +6,7 @@ screenshot under /tmp/shots, for people to look at.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -277,3 +278,14 @@ def test_closed_reads_ask_for_a_token_once(closed_server, page):
         ]
         * 2
     )
+
+
+def test_static_files_arrive_head_first(live_server):
+    # gunicorn sends files with sendfile, right after the head: the head must leave first.
+    host, port = live_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /ui/static/web/dashboard.css HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += connection.recv(65536)
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n"), received[:80]
