@@ -319,3 +319,25 @@ def test_broken_bytes_elements_are_400(client, app):
     response = client.post("/v2/models/churn/infer", data=body, headers=headers)
     assert response.status_code == 400
     assert "shorter than its length" in response.get_json()["error"]
+
+
+def test_a_tensor_whose_parameters_are_not_an_object_is_a_400(client, house):
+    raw = tensor("x", "FP64", [1, 4], [1500, 3, 2, 10])
+    response = client.post(f"{house}/infer", json={"inputs": [{**raw, "parameters": [1]}]})
+    assert response.status_code == 400
+    assert "parameters" in response.get_json()["error"]
+
+
+def test_a_feature_sent_as_two_tensors_is_a_400_not_one_of_them(client, house):
+    body = {
+        "inputs": [
+            tensor("area", "FP64", [1], [1500]),
+            tensor("area", "FP64", [1], [9000]),
+            tensor("bedrooms", "FP64", [1], [3]),
+            tensor("bathrooms", "FP64", [1], [2]),
+            tensor("age", "FP64", [1], [10]),
+        ]
+    }
+    response = client.post(f"{house}/infer", json=body)
+    assert response.status_code == 400
+    assert "'area'" in response.get_json()["error"]

@@ -8,6 +8,7 @@ binary tensor extension are both read and written. Errors are ``{"error": "..."}
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -76,7 +77,10 @@ def _read_request(max_bytes: int) -> InferRequest:
         raise BadRequest("'inputs' must hold at least one tensor.")
     tensors, offset = [], 0
     for index, raw in enumerate(body["inputs"]):
-        size = raw.get("parameters", {}).get("binary_data_size") if isinstance(raw, dict) else None
+        parameters = raw.get("parameters") if isinstance(raw, dict) else None
+        if parameters is not None and not isinstance(parameters, dict):
+            raise BadRequest(f"inputs[{index}]: 'parameters' must be an object.")
+        size = parameters.get("binary_data_size") if parameters else None
         chunk = None
         if size is not None:
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -113,6 +117,13 @@ def _table(req: InferRequest, plan: Plan, validator: RowValidator, max_rows: int
     known = set(names) | set(plan.ignored)
     tensors = req.tensors
     if all(t.name in known for t in tensors):
+        twice = next((n for n, k in Counter(t.name for t in tensors).items() if k > 1), None)
+        if twice is not None:
+            # Scoring either copy would be a guess: the client meant one of them.
+            raise BadRequest(
+                f"Input {twice!r} is sent as two tensors; send each feature once.",
+                {"inputs": [f"{twice!r} is sent twice."]},
+            )
         counts = {t.rows for t in tensors}
         for t in tensors:
             if len(t.shape) > 2 or (len(t.shape) == 2 and t.shape[1] != 1):
