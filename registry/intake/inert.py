@@ -64,6 +64,9 @@ GLM_LOSS = (
     _names("sklearn._loss.loss", " ".join(_LOSSES))
     | _names("sklearn._loss._loss", " ".join(f"Cy{n}" for n in _LOSSES))
     | _names("sklearn._loss._loss", " ".join(f"__pyx_unpickle_Cy{n}" for n in _LOSSES))
+    # Some releases' Cython (1.5) names the module without its package.
+    | _names("_loss", " ".join(f"Cy{n}" for n in _LOSSES))
+    | _names("_loss", " ".join(f"__pyx_unpickle_Cy{n}" for n in _LOSSES))
     | _names("sklearn._loss.link", "LogLink IdentityLink Interval")
 )
 
@@ -88,6 +91,12 @@ _METRICS = {
 }
 SEARCH_PARTS = (
     {pair for module, names in _METRICS.items() for pair in _names(module, names)}
+    # A scorer's metadata routing requests (1.4 to 1.6).
+    | _names(
+        "sklearn.utils._metadata_requests",
+        "MetadataRequest MethodMetadataRequest MetadataRouter MethodMapping MethodPair "
+        "RouterMappingPair",
+    )
     | _names(
         "sklearn.model_selection._split",
         "KFold StratifiedKFold GroupKFold StratifiedGroupKFold ShuffleSplit "

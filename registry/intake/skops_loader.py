@@ -23,7 +23,7 @@ from registry.intake.allowlist import (
     resolve,
     unsupported_message,
 )
-from registry.intake.inert import SEARCH_PARTS
+from registry.intake.inert import GLM_LOSS, SEARCH_PARTS
 
 _LOADERS = frozenset(
     "ObjectNode DictNode ListNode TupleNode JsonNode NdArrayNode DTypeNode SliceNode "
@@ -138,6 +138,11 @@ def _without_stand_ins(node: Any) -> Any:
         return node
     if (node.get("__module__"), node.get("__class__")) in SEARCH_PARTS:
         return {**_NULL, "__id__": node.get("__id__")}
+    if (node.get("__module__"), node.get("__class__")) in GLM_LOSS and node[
+        "__module__"
+    ] == "_loss":
+        # 1.5's Cython names a GLM loss's module without its package.
+        node = {**node, "__module__": "sklearn._loss._loss"}
     if (node.get("__module__"), node.get("__class__")) in STAND_INS:
         content = node.get("content")
         inner = content.get("content") if isinstance(content, dict) else None
