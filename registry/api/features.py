@@ -28,7 +28,7 @@ UNKNOWN_NOTE = (
 )
 # The documented range of numeric features: values a JavaScript client holds exactly, whose
 # scores no model here overflows. Larger ones are accepted unless the score overflows (422).
-DOCUMENTED_BOUND = 1e15
+DOCUMENTED_BOUND = 10**15
 IGNORED_NOTE = "The fitted model receives this input but does not use it: any value is ignored."
 _TYPES: dict[str, frozenset[type]] = {
     "number": frozenset({int, float}),
@@ -151,7 +151,7 @@ class TypedField(rx.Raw):
         type_: str | None,
         enum: Sequence[Any] | None = None,
         nullable: bool = False,
-        bound: float | None = None,
+        bound: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(nullable=nullable, **kwargs)

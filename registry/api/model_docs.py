@@ -6,7 +6,6 @@ registry.api.predict answer; these only describe them, one literal path per mode
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from flask_restx import Model, Namespace, Resource
@@ -117,7 +116,8 @@ def _document_predictions(
     _answer_models(ns, name, version, plan, example)
     # Models are named, not passed: Flask-RESTX deep-copies every object in a doc it merges.
     common = {
-        "expect": [(f"{name}.Body", _BODY_HELP.format(name=name))],
+        # The help is the Body schema's description, said once per model, not per operation.
+        "expect": [(f"{name}.Body", None)],
         "security": security,
         "responses": {
             "200": (
@@ -175,17 +175,37 @@ def _body_fields(
     plan: Plan, fields: dict[str, rx.Raw], row: Model, example: dict[str, Any]
 ) -> dict[str, rx.Raw]:
     """Return the fields of the one body object: a row's, all optional, and the batch keys."""
-    body = {key: copy.copy(field) for key, field in fields.items()}
-    for field in body.values():
-        field.required = False
-    table = _columns_schema(plan, example, fields)["properties"]
+    # The row's fields without their notes: Row, said once, has them. The exact forms are
+    # the x-oneOf ones; this schema only has to let every form through.
+    body: dict[str, rx.Raw] = {
+        key: SchemaField(_cell(field, ("type", "enum", "x-nullable")))
+        for key, field in fields.items()
+    }
     batch: dict[str, rx.Raw] = {
-        "instances": rx.List(rx.Nested(row), min_items=1, description="Rows, as objects"),
-        "columns": SchemaField(table["columns"]),
-        "data": SchemaField(table["data"]),
+        "instances": rx.List(rx.Nested(row), min_items=1),
+        "columns": SchemaField({"type": "array", "items": {"type": "string"}}),
+        "data": SchemaField(
+            {"type": "array", "minItems": 1, "items": {"type": "array", "items": {}}}
+        ),
     }
     # A feature that happens to be named like a batch key keeps its name: it is the row's.
     return {**{k: v for k, v in batch.items() if k not in body}, **body}
+
+
+def _cell(
+    field: rx.Raw, kept: tuple[str, ...] = ("type", "enum", "minimum", "maximum", "x-nullable")
+) -> dict[str, Any]:
+    """Return a field's schema without its notes and example: its type and bounds."""
+    return {k: v for k, v in field.__schema__.items() if k in kept}
+
+
+def _bare(schema: Any) -> Any:
+    """Return a field's schema (or a part of it) without descriptions."""
+    if isinstance(schema, rx.Raw):
+        schema = schema.__schema__
+    if not isinstance(schema, dict):
+        return schema
+    return {k: _bare(v) for k, v in schema.items() if k != "description"}
 
 
 def _alias_doc(entry: ModelEntry, version: int) -> tuple[str, dict[str, Any]]:
@@ -225,7 +245,7 @@ def _columns_schema(
     # (x-prefixItems, prefixItems in OpenAPI 3.1); the server also takes other orders and
     # leaves out nullable features.
     names = [f.name for f in plan.features]
-    cells = [{k: v for k, v in fields[n].__schema__.items() if k != "description"} for n in names]
+    cells = [_cell(fields[n]) for n in names]
     return {
         "type": "object",
         "required": ["columns", "data"],
@@ -276,9 +296,9 @@ def _answer_models(
     answer: dict[str, rx.Raw] = {
         **one,
         "prediction": _prediction_field(plan, output.predictions[0], required=False),
-        "predictions": rx.List(
-            _prediction_field(plan, output.predictions[0], required=False),
-            description="Each row's prediction, for an instances or columns body",
+        "predictions": SchemaField(
+            {"type": "array", "items": _cell(one["prediction"])},
+            description="A batch's, row by row",
         ),
     }
     example_answer: dict[str, Any] = {
@@ -301,7 +321,7 @@ def _answer_models(
         table = ref(f"{name}.Probabilities")
         answer["probabilities"] = SchemaField(
             {"x-oneOf": [table, {"type": "array", "items": table}]},
-            description="A row body: class -> probability; a batch: a list of those",
+            description="A row's; a batch's, row by row",
         )
         example_answer["probabilities"] = {
             str(c): p for c, p in zip(plan.classes, chances, strict=True)
@@ -323,18 +343,13 @@ def _answer_models(
                 which="each row (a list per row)", absent="no row lacked one"
             ),
         )
-    answer["contributions"] = SchemaField(
-        {}, description=f"{_CONTRIBUTIONS_HELP}; a list of those for a batch"
-    )
+    answer["contributions"] = SchemaField({}, description="A row's; a batch's, row by row")
     if plan.contributions_space is not None:
         answer["contributions_space"] = one["contributions_space"]
     if plan.nullable:
         answer["imputed"] = SchemaField(
-            {"x-oneOf": [one["imputed"].__schema__, many["imputed"].__schema__]},
-            description=_IMPUTED_HELP.format(
-                which="the row, or each row of a batch (a list per row)",
-                absent="no row lacked one",
-            ),
+            {"x-oneOf": [_bare(one["imputed"]), _bare(many["imputed"])]},
+            description="A row's; a batch's, row by row",
         )
     ns.model(f"{name}.Prediction", one)
     ns.model(f"{name}.Predictions", many)
@@ -345,7 +360,7 @@ def _answer_models(
         answer,
         example_answer,
         strict=False,
-        description="A row body answers prediction; an instances or columns body, predictions",
+        description=f"One of {name}.Prediction (a row body) or {name}.Predictions (a batch)",
         **{"x-oneOf": [ref(f"{name}.Prediction"), ref(f"{name}.Predictions")]},
     )
 
@@ -366,11 +381,8 @@ def _prediction_field(plan: Plan, example: Any, required: bool = True) -> rx.Raw
 
 
 _BODY_HELP = (
-    "One of three forms (x-oneOf): one row as an object of feature values ({name}.Row, as "
-    'shown), answered with prediction; or several rows, `{{"instances": [row, ...]}}` '
-    '({name}.Instances) or `{{"columns": [names], "data": [[values], ...]}}` ({name}.Columns), '
-    "answered with predictions. Absent or null nullable features are filled in as the model "
-    "was trained."
+    "One of {name}.Row (as shown; answers prediction), {name}.Instances or {name}.Columns "
+    "(answer predictions). Absent or null nullable features are filled in as trained."
 )
 _EXPLAIN = {
     "explain": {
