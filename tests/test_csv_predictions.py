@@ -168,3 +168,45 @@ def test_csv_predictions_obey_auth_and_count_in_metrics(make_app):
         'registry_prediction_requests_total{model="house-prices",status="401",version="-"} 1.0'
         in metrics
     )
+
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ("NaN", "Must be a number."),
+        ("inf", "Must be a number."),
+        ("1_0", "Must be a number."),
+        ("\u0661\u0660", "Must be a number."),  # Arabic-Indic digits: int() reads them, JSON not
+        ("1e400", "Must be a finite number."),
+    ],
+)
+def test_cells_json_could_not_carry_are_named_not_read_as_numbers(client, house, cell, message):
+    # Python's int() and float() read these; a JSON body could not say them, nor can a CSV.
+    text = f"area,bedrooms,bathrooms,age\n1500,3,2,10\n1500,3,2,{cell}\n"
+    response = post_csv(client, f"{house}/predict", text)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"1": {"age": [message]}}
+
+
+def test_padded_and_decimal_cells_still_read_as_numbers(client, house):
+    text = "area,bedrooms,bathrooms,age\n 1500 ,3.0,2,1e1\n"
+    response = post_csv(client, f"{house}/predict", text)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["predictions"] == [pytest.approx(house_price(1500, 3, 2, 10))]
+
+
+@pytest.mark.parametrize("column", ["prediction", "imputed", "probability_x", "contribution_x"])
+def test_passthrough_named_as_an_answer_column_is_refused_in_csv(client, house, column):
+    text = f"{column},area,bedrooms,bathrooms,age\nold,1500,3,2,10\n"
+    url = f"{house}/predict?passthrough={column}"
+    response = post_csv(client, url, text, Accept="text/csv")
+    assert response.status_code == 400
+    assert list(response.get_json()["errors"]) == ["passthrough"]
+    # A JSON answer keeps passthrough columns apart: nothing clashes there.
+    assert post_csv(client, url, text).get_json()["passthrough"] == {column: ["old"]}
+
+
+def test_a_header_naming_a_column_twice_says_which(client, house):
+    response = post_csv(client, f"{house}/predict", "area,bedrooms, area,age\n1,2,3,4\n")
+    assert response.status_code == 400
+    assert "'area'" in response.get_json()["message"]

@@ -10,15 +10,24 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from registry.api.error_caps import MAX_ROWS, cap_rows
 from registry.csv_cells import csv_cell
-from registry.errors import BadRequest, PayloadTooLarge
+from registry.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from registry.plans import Plan
 
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
+# Columns of a CSV answer besides the passthrough ones (see answer_csv).
+_ANSWER_COLUMNS = ("prediction", "imputed")
+_ANSWER_PREFIXES = ("probability_", "contribution_")
+
+
+class _NotFinite(ValueError):
+    """A number cell too large for a float (1e400): validation names it, as for JSON."""
 
 
 @dataclass(frozen=True)
@@ -31,14 +40,24 @@ class CsvTable:
 
 
 def _number(text: str) -> Any:
+    # Only what a JSON number could say: Python's int() and float() also read other scripts'
+    # digits, "1_0", "NaN" and "inf", which would be guesses. Checked around the conversions,
+    # which stay the fast path.
+    if not text.isascii() or "_" in text:
+        return text
     try:
         return int(text)
     except ValueError:
         pass
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return text
+    if math.isfinite(value):
+        return value
+    if any(c.isdigit() for c in text):
+        raise _NotFinite  # a number past a float's range, such as 1e400
+    return text  # NaN, inf, Infinity
 
 
 def _boolean(text: str) -> Any:
@@ -79,7 +98,8 @@ def read_csv_table(data: bytes, plan: Plan, max_rows: int, keep: list[str]) -> C
         raise BadRequest("The CSV is empty; its first line must name the columns.")
     header, body = [name.strip() for name in lines[0]], lines[1:]
     if len(set(header)) != len(header):
-        raise BadRequest("The CSV's header names a column twice.")
+        twice = next(name for name, count in Counter(header).items() if count > 1)
+        raise BadRequest(f"The CSV's header names a column twice: {twice!r}.")
     unknown = [name for name in keep if name not in header]
     if unknown:
         raise BadRequest(
@@ -98,12 +118,49 @@ def read_csv_table(data: bytes, plan: Plan, max_rows: int, keep: list[str]) -> C
     features = {f.name for f in plan.features}
     scored = [i for i, name in enumerate(header) if name not in keep or name in features]
     readers = [_reader(plan, header[i]) for i in scored]
-    rows = [
-        [None if line[i] == "" else read(line[i]) for i, read in zip(scored, readers, strict=True)]
-        for line in body
-    ]
+    try:
+        rows = [
+            [
+                None if line[i] == "" else read(line[i])
+                for i, read in zip(scored, readers, strict=True)
+            ]
+            for line in body
+        ]
+    except _NotFinite:
+        raise _not_finite(header, body, scored, readers) from None
     kept = {name: [line[header.index(name)] for line in body] for name in keep}
     return CsvTable([header[i] for i in scored], rows, kept)
+
+
+def _not_finite(
+    header: list[str], body: list[list[str]], scored: list[int], readers: list[Any]
+) -> ValidationFailed:
+    """Return the 422 naming, row by row, the number cells no float can hold."""
+    errors: dict[str, Any] = {}
+    for row, line in enumerate(body):
+        for i, read in zip(scored, readers, strict=True):
+            if read is _number and line[i] != "":
+                try:
+                    read(line[i])
+                except _NotFinite:
+                    errors.setdefault(str(row), {})[header[i]] = ["Must be a finite number."]
+    count = len(errors)
+    shown = dict(list(errors.items())[:MAX_ROWS])
+    summary = "1 row has" if count == 1 else f"{count} rows have"
+    return ValidationFailed(f"{summary} invalid values.", cap_rows(shown, count - len(shown)))
+
+
+def check_passthrough_for_csv(keep: list[str]) -> None:
+    """Refuse passthrough columns named as a CSV answer's own columns: one would hide the other.
+
+    Raises BadRequest.
+    """
+    for name in keep:
+        if name in _ANSWER_COLUMNS or name.startswith(_ANSWER_PREFIXES):
+            raise BadRequest(
+                f"The passthrough column {name!r} has the name of a column of the CSV answer.",
+                {"passthrough": [f"{name!r} is a column of the answer; rename it in the CSV."]},
+            )
 
 
 def passthrough_names(raw: str | None) -> list[str]:

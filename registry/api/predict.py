@@ -9,7 +9,12 @@ from flask import Flask, Response, request
 
 from registry.api.auth import check_role
 from registry.api.context import registry
-from registry.api.csv_bodies import answer_csv, passthrough_names, read_csv_table
+from registry.api.csv_bodies import (
+    answer_csv,
+    check_passthrough_for_csv,
+    passthrough_names,
+    read_csv_table,
+)
 from registry.api.features import RowValidator
 from registry.api.jsonio import check_depth, check_utf8, json_response, read_body, read_json_body
 from registry.errors import BadRequest, PayloadTooLarge, RegistryError, ValidationFailed
@@ -192,11 +197,11 @@ def predict(name: str, version: int | None = None, alias: str | None = None) -> 
         explain = _explain_flag()
         if is_csv_body():
             validator = row_validator(plan, reg.validators)
+            keep = passthrough_names(request.args.get("passthrough"))
+            if keep and wants_csv():
+                check_passthrough_for_csv(keep)
             table = read_csv_table(
-                read_body(reg.config.max_body_bytes),
-                plan,
-                reg.config.max_batch_rows,
-                passthrough_names(request.args.get("passthrough")),
+                read_body(reg.config.max_body_bytes), plan, reg.config.max_batch_rows, keep
             )
             kept = table.kept
             columns = validator.from_table(table.names, table.rows)
