@@ -80,6 +80,9 @@ InvalidReference = _error(
 TooManyCategories = _error(
     "TooManyCategories", "too_many_categories", 422, "Over the one-hot category limit."
 )
+NotExportable = _error(
+    "NotExportable", "not_exportable", 422, "The plan holds a step the export format lacks."
+)
 InvalidTrainingData = _error(
     "InvalidTrainingData", "invalid_training_data", 422, "The CSV cannot be trained on."
 )

@@ -25,6 +25,7 @@ PREFIX = "/api/v1"
 
 def init_api(app: Flask, registry: Registry) -> None:
     """Wire every route and error handler of the HTTP layer onto the app."""
+    from registry.api.export_ns import ns as export_ns
     from registry.api.models_ns import ns as models_ns
     from registry.api.tokens_ns import ns as tokens_ns
     from registry.api.versions_ns import ns as versions_ns
@@ -38,6 +39,7 @@ def init_api(app: Flask, registry: Registry) -> None:
     api.add_namespace(models_ns)
     api.add_namespace(versions_ns)
     api.add_namespace(workflow_ns)
+    api.add_namespace(export_ns)
     api.add_namespace(tokens_ns)
     api.init_app(app)
     app.extensions["registry_api"] = api

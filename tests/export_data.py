@@ -1,0 +1,145 @@
+"""Fitted estimators on bundled data, and the tables their exported SQL scores, per database."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    KBinsDiscretizer,
+    MinMaxScaler,
+    OneHotEncoder,
+    PowerTransformer,
+    StandardScaler,
+)
+
+Runner = Callable[[pd.DataFrame, Callable[[str], str]], pd.DataFrame]
+
+
+def diabetes_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """scikit-learn's diabetes data as a mixed frame: a string category and missing values."""
+    data = load_diabetes(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame["sex"] = np.where(frame["sex"] > 0, "male", "female").astype(object)
+    frame.loc[::11, "sex"] = None
+    frame.loc[::7, "bmi"] = np.nan
+    frame.loc[3::9, "bp"] = np.nan
+    return frame, data.target.to_numpy()
+
+
+def diabetes_model():
+    """A ridge regression behind imputation, scaling, bins, a power and a log transform."""
+    frame, target = diabetes_frame()
+    prep = ColumnTransformer(
+        [
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                ["age", "bmi", "bp", "s1", "s2"],
+            ),
+            (
+                "bins",
+                KBinsDiscretizer(
+                    n_bins=4, encode="ordinal", quantile_method="averaged_inverted_cdf"
+                ),
+                ["s3"],
+            ),
+            ("power", PowerTransformer(), ["s4", "s5"]),
+            ("log", make_pipeline(FunctionTransformer(np.log1p), MinMaxScaler(clip=True)), ["s6"]),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="unknown"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                ["sex"],
+            ),
+        ]
+    )
+    return make_pipeline(prep, Ridge(alpha=0.1)).fit(frame, target)
+
+
+def iris_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """Iris with gaps in two columns and the species as strings."""
+    data = load_iris(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame.columns = ["sepal length", 'sepal "width"', "petal length", "petal width"]
+    frame.iloc[::6, 0] = np.nan
+    frame.iloc[2::10, 3] = np.nan
+    return frame, np.array(data.target_names)[data.target]
+
+
+def iris_model():
+    """A multinomial logistic regression (softmax) behind an imputer and a scaler."""
+    frame, species = iris_frame()
+    return make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(C=10.0)).fit(
+        frame, species
+    )
+
+
+@contextmanager
+def sqlite_table(frame: pd.DataFrame) -> Iterator[tuple[Callable[[str], pd.DataFrame], str]]:
+    """Yield a query runner over ``frame`` as SQLite's table t (stdlib sqlite3, in memory)."""
+    connection = sqlite3.connect(":memory:")
+    # Math functions (exp, ln) come with SQLite 3.35+ builds that enable them, as Python's do.
+    assert connection.execute("SELECT exp(1)").fetchone()[0] == np.e
+    frame.to_sql("t", connection, index=False)
+    try:
+        yield (lambda sql: pd.read_sql(sql, connection)), "t"
+    finally:
+        connection.close()
+
+
+@contextmanager
+def duckdb_table(frame: pd.DataFrame) -> Iterator[tuple[Callable[[str], pd.DataFrame], str]]:
+    """Yield a query runner over ``frame`` as DuckDB's table t (NaN becomes NULL)."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.register("frame", frame)
+    connection.execute("CREATE TABLE t AS SELECT * FROM frame")
+    try:
+        yield (lambda sql: connection.execute(sql).df()), "t"
+    finally:
+        connection.close()
+
+
+@contextmanager
+def postgres_table(
+    url: str, frame: pd.DataFrame
+) -> Iterator[tuple[Callable[[str], pd.DataFrame], str]]:
+    """Yield a query runner over ``frame`` as a table in a scratch schema, dropped after."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"export_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        frame.to_sql("t", engine, schema=schema, index=False)
+        with engine.connect() as connection:
+            yield (lambda sql: pd.read_sql(text(sql), connection)), f"{schema}.t"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def database_table(database: str, frame: pd.DataFrame, postgres_url: str | None):
+    """Return the context manager that puts ``frame`` into ``database``."""
+    if database == "sqlite":
+        return sqlite_table(frame)
+    if database == "duckdb":
+        return duckdb_table(frame)
+    assert postgres_url
+    return postgres_table(postgres_url, frame)

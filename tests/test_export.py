@@ -1,0 +1,188 @@
+"""Exported plans run inside SQLite, DuckDB and PostgreSQL and answer as scikit-learn does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from registry.errors import NotExportable
+from registry.export import export_plan
+from registry.intake.extract import extract
+from registry.plans import Plan
+from tests.conftest import POSTGRES_URL
+from tests.export_data import (
+    database_table,
+    diabetes_frame,
+    diabetes_model,
+    iris_frame,
+    iris_model,
+)
+from tests.factories import (
+    add_plan_version,
+    churn_frame,
+    churn_model,
+    churn_plan,
+    house_frame,
+    house_model,
+)
+
+DATABASES = ["sqlite", "duckdb", *(["postgresql"] if POSTGRES_URL else [])]
+MODELS = {
+    "house": (house_model, house_frame),
+    "churn": (churn_model, churn_frame),
+    "diabetes": (diabetes_model, diabetes_frame),
+    "iris": (iris_model, iris_frame),
+}
+
+
+def _scored(database: str, plan: dict, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run the plan's exported SELECT over ``frame`` inside ``database``; rows in frame order."""
+    frame = frame.assign(row_id=np.arange(len(frame)))
+    with database_table(database, frame, POSTGRES_URL) as (run, table):
+        sql = export_plan(plan, "sql", database, table).body.decode()
+        out = run(sql)
+    return out.sort_values("row_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict:
+    return {name: (make(), data()) for name, (make, data) in MODELS.items()}
+
+
+@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("model", MODELS)
+def test_exported_sql_scores_like_scikit_learn_inside_the_database(database, model, fitted):
+    estimator, (frame, _) = fitted[model]
+    out = _scored(database, extract(estimator).plan, frame)
+    assert out["row_id"].tolist() == list(range(len(frame)))
+    assert out[list(frame.columns)].isna().equals(frame.isna())
+    if hasattr(estimator, "predict_proba"):
+        expected = estimator.predict_proba(frame)
+        labels = [str(c) for c in estimator.classes_]
+        got = out[[f"probability_{label}" for label in labels]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
+        assert out["prediction"].tolist() == estimator.predict(frame).tolist()
+    else:
+        np.testing.assert_allclose(out["prediction"], estimator.predict(frame), rtol=1e-9)
+
+
+def _hostile_plan() -> dict:
+    """A plan whose names and categories would break SQL written by pasting them in."""
+    plan = churn_plan(("basic", "O'Brien", 'say "hi"; DROP TABLE t; --'))
+    plan["features"][0]["name"] = 'tenure"; DROP TABLE t; --'
+    plan["columns"][0]["feature"] = 'tenure"; DROP TABLE t; --'
+    plan["features"][2]["accepts_unknown"] = True
+    plan["classes"] = ["stay", "it's gone"]
+    return plan
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_names_and_categories_are_quoted_never_pasted(database):
+    plan = _hostile_plan()
+    frame = pd.DataFrame(
+        {
+            'tenure"; DROP TABLE t; --': [3.0, None, 40.0, 12.0],
+            "seats": [1, 2, 3, 4],
+            "plan": ["O'Brien", 'say "hi"; DROP TABLE t; --', "basic", "unheard of"],
+        }
+    )
+    out = _scored(database, plan, frame)
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    columns['tenure"; DROP TABLE t; --'] = [3.0, None, 40.0, 12.0]
+    expected = Plan(plan).predict(columns)
+    got = out[["probability_stay", "probability_it's gone"]].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected.probabilities, rtol=1e-9, atol=1e-15)
+    assert out["prediction"].tolist() == expected.predictions
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_rows_the_service_refuses_score_null(database):
+    """A required feature left out, or a category outside a closed enum: no guessed answer."""
+    frame = pd.DataFrame(
+        {"tenure": [None, 5.0, 5.0], "seats": [None, 2, 2], "plan": ["pro", "gold", "basic"]}
+    )
+    out = _scored(database, churn_plan(), frame)
+    assert out["prediction"].isna().tolist() == [True, True, False]
+    assert out["probability_1"].isna().tolist() == [True, True, False]
+
+
+def test_a_step_the_exporter_does_not_know_is_refused_by_name():
+    plan = churn_plan()
+    plan["columns"][0]["ops"] = [{"op": "spline", "knots": [1.0, 2.0]}]
+    with pytest.raises(NotExportable, match="'spline'"):
+        export_plan(plan, "sql", "postgresql")
+    plan["columns"][0]["ops"] = [{"op": "quantile"}]
+    with pytest.raises(NotExportable, match="'quantile'"):
+        export_plan(plan, "sql", "sqlite")
+
+
+def _export(client, query: str, headers=None):
+    return client.get(f"/api/v1/models/churn/versions/1/export?{query}", headers=headers)
+
+
+def test_the_export_route_returns_sql_that_runs(app, client):
+    estimator, (frame, _) = churn_model(), churn_frame()
+    add_plan_version(app, "churn", extract(estimator).plan)
+    answer = _export(client, "format=sql&dialect=sqlite&table=t")
+    assert answer.status_code == 200, answer.json
+    assert answer.mimetype == "application/sql"
+    with database_table("sqlite", frame, None) as (run, _):
+        out = run(answer.get_data(as_text=True))
+    np.testing.assert_allclose(out["probability_1"], estimator.predict_proba(frame)[:, 1])
+
+
+def test_the_json_export_is_the_plan(app, client):
+    plan = extract(churn_model()).plan
+    add_plan_version(app, "churn", plan)
+    answer = _export(client, "format=json")
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"
+    assert answer.json == plan
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("", {"format"}),
+        ("format=xml&dialect=sqlite", {"format"}),
+        ("format=sql", {"dialect"}),
+        ("format=sql&dialect=oracle&table=a;b", {"dialect", "table"}),
+        ("format=json&dialect=sqlite&table=t", {"dialect", "table"}),
+        ("format=sql&dialect=duckdb&table=" + "x" * 64, {"table"}),
+    ],
+)
+def test_a_bad_export_request_is_refused_field_by_field(app, client, query, fields):
+    add_plan_version(app, "churn", churn_plan())
+    answer = _export(client, query)
+    assert answer.status_code == 422
+    assert answer.json["code"] == "validation_failed"
+    assert set(answer.json["errors"]) == fields
+
+
+def test_an_unknown_version_is_404(app, client):
+    add_plan_version(app, "churn", churn_plan())
+    answer = client.get("/api/v1/models/churn/versions/2/export?format=json")
+    assert answer.status_code == 404
+    assert answer.json["code"] == "version_not_found"
+
+
+def test_a_plan_with_a_step_sql_lacks_is_422_not_exportable(app, client):
+    plan = churn_plan()
+    plan["columns"][0]["ops"] = [
+        {"op": "quantile", "quantiles": [0.0, 1.0], "references": [0.0, 1.0], "output": "normal"}
+    ]
+    add_plan_version(app, "churn", plan)
+    answer = _export(client, "format=sql&dialect=ansi")
+    assert answer.status_code == 422
+    assert answer.json["code"] == "not_exportable"
+    assert "'quantile'" in answer.json["message"]
+    assert _export(client, "format=json").json == plan
+
+
+def test_exports_are_reads_that_auth_reads_closes(make_app, tokens):
+    app = make_app(auth_reads=True)
+    add_plan_version(app, "churn", churn_plan())
+    client = app.test_client()
+    assert _export(client, "format=json").status_code == 401
+    assert _export(client, "format=json", tokens["reader"]).status_code == 200
