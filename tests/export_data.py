@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -20,6 +20,7 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     OneHotEncoder,
     PowerTransformer,
+    QuantileTransformer,
     StandardScaler,
 )
 
@@ -67,6 +68,32 @@ def diabetes_model():
         ]
     )
     return make_pipeline(prep, Ridge(alpha=0.1)).fit(frame, target)
+
+
+def quantile_model():
+    """A ridge regression on uniform quantiles, of a column with ties among them too."""
+    frame, target = diabetes_frame()
+    frame = frame.assign(s1=frame["s1"].round(2))
+    prep = ColumnTransformer(
+        [
+            ("q", QuantileTransformer(n_quantiles=40), ["s1", "s2"]),
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["bmi", "bp"]),
+        ]
+    )
+    return make_pipeline(prep, Ridge()).fit(frame, target)
+
+
+def poisson_model():
+    """A Poisson GLM (log link) whose target is log1p-transformed on the way in."""
+    frame, target = diabetes_frame()
+    prep = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "bmi", "bp"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["sex"]),
+        ]
+    )
+    glm = make_pipeline(prep, PoissonRegressor(alpha=0.01))
+    return TransformedTargetRegressor(glm, func=np.log1p, inverse_func=np.expm1).fit(frame, target)
 
 
 def iris_frame() -> tuple[pd.DataFrame, np.ndarray]:

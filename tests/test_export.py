@@ -17,6 +17,8 @@ from tests.export_data import (
     diabetes_model,
     iris_frame,
     iris_model,
+    poisson_model,
+    quantile_model,
 )
 from tests.factories import (
     add_plan_version,
@@ -25,6 +27,7 @@ from tests.factories import (
     churn_plan,
     house_frame,
     house_model,
+    iris_plan,
 )
 
 DATABASES = ["sqlite", "duckdb", *(["postgresql"] if POSTGRES_URL else [])]
@@ -33,14 +36,21 @@ MODELS = {
     "churn": (churn_model, churn_frame),
     "diabetes": (diabetes_model, diabetes_frame),
     "iris": (iris_model, iris_frame),
+    "quantiles": (quantile_model, diabetes_frame),
+    "poisson": (poisson_model, diabetes_frame),
 }
 
 
-def _scored(database: str, plan: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """Run the plan's exported SELECT over ``frame`` inside ``database``; rows in frame order."""
+def _scored(
+    database: str, plan: dict, frame: pd.DataFrame, dialect: str | None = None
+) -> pd.DataFrame:
+    """Run the plan's exported SELECT over ``frame`` inside ``database``; rows in frame order.
+
+    The SQL is in the database's own dialect unless ``dialect`` names another (ansi).
+    """
     frame = frame.assign(row_id=np.arange(len(frame)))
     with database_table(database, frame, POSTGRES_URL) as (run, table):
-        sql = export_plan(plan, "sql", database, table).body.decode()
+        sql = export_plan(plan, "sql", dialect or database, table).body.decode()
         out = run(sql)
     return out.sort_values("row_id").reset_index(drop=True)
 
@@ -50,11 +60,14 @@ def fitted() -> dict:
     return {name: (make(), data()) for name, (make, data) in MODELS.items()}
 
 
+@pytest.mark.parametrize("dialect", ["own", "ansi"])
 @pytest.mark.parametrize("database", DATABASES)
 @pytest.mark.parametrize("model", MODELS)
-def test_exported_sql_scores_like_scikit_learn_inside_the_database(database, model, fitted):
+def test_exported_sql_scores_like_scikit_learn_inside_the_database(
+    database, dialect, model, fitted
+):
     estimator, (frame, _) = fitted[model]
-    out = _scored(database, extract(estimator).plan, frame)
+    out = _scored(database, extract(estimator).plan, frame, None if dialect == "own" else dialect)
     assert out["row_id"].tolist() == list(range(len(frame)))
     assert out[list(frame.columns)].isna().equals(frame.isna())
     if hasattr(estimator, "predict_proba"):
@@ -97,6 +110,21 @@ def test_names_and_categories_are_quoted_never_pasted(database):
 
 
 @pytest.mark.parametrize("database", DATABASES)
+def test_one_vs_rest_probabilities_are_normalised_as_the_plan_does(database):
+    plan = iris_plan()
+    plan["link"] = "ovr"
+    frame = pd.DataFrame(
+        {"petal_length": [1.4, 4.5, 6.0, 60.0], "petal_width": [0.2, 1.5, 2.2, 30]}
+    )
+    out = _scored(database, plan, frame)
+    expected = Plan(plan).predict({c: frame[c].tolist() for c in frame.columns})
+    labels = [f"probability_{c}" for c in plan["classes"]]
+    got = out[labels].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected.probabilities, rtol=1e-9, atol=1e-15)
+    assert out["prediction"].tolist() == expected.predictions
+
+
+@pytest.mark.parametrize("database", DATABASES)
 def test_rows_the_service_refuses_score_null(database):
     """A required feature left out, or a category outside a closed enum: no guessed answer."""
     frame = pd.DataFrame(
@@ -112,8 +140,10 @@ def test_a_step_the_exporter_does_not_know_is_refused_by_name():
     plan["columns"][0]["ops"] = [{"op": "spline", "knots": [1.0, 2.0]}]
     with pytest.raises(NotExportable, match="'spline'"):
         export_plan(plan, "sql", "postgresql")
-    plan["columns"][0]["ops"] = [{"op": "quantile"}]
-    with pytest.raises(NotExportable, match="'quantile'"):
+    plan["columns"][0]["ops"] = [
+        {"op": "quantile", "quantiles": [0.0, 1.0], "references": [0.0, 1.0], "output": "normal"}
+    ]
+    with pytest.raises(NotExportable, match="'quantile' with a normal output"):
         export_plan(plan, "sql", "sqlite")
 
 
@@ -146,9 +176,9 @@ def test_the_json_export_is_the_plan(app, client):
     [
         ("", {"format"}),
         ("format=xml&dialect=sqlite", {"format"}),
-        ("format=sql", {"dialect"}),
+        ("format=sql&dialect=oracle", {"dialect"}),
         ("format=sql&dialect=oracle&table=a;b", {"dialect", "table"}),
-        ("format=json&dialect=sqlite&table=t", {"dialect", "table"}),
+        ("format=json&table=a%20b", {"table"}),
         ("format=sql&dialect=duckdb&table=" + "x" * 64, {"table"}),
     ],
 )

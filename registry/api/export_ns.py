@@ -9,7 +9,14 @@ from registry.api.auth import requires
 from registry.api.context import registry
 from registry.api.docs_models import SchemaField, error_model
 from registry.errors import ValidationFailed
-from registry.export import DEFAULT_TABLE, DIALECTS, FORMATS, check_request, export_plan
+from registry.export import (
+    DEFAULT_TABLE,
+    DIALECTS,
+    FORMATS,
+    TABLE_PATTERN,
+    check_request,
+    export_plan,
+)
 from registry.services.versions import get_plan
 
 ns = Namespace("export", description="Scoring where the data lives", path="/models")
@@ -26,14 +33,16 @@ PARAMS = {
         "in": "query",
         "type": "string",
         "enum": list(DIALECTS),
-        "description": "The SQL dialect (format=sql only, and needed there)",
+        "default": "ansi",
+        "description": "The SQL dialect of format=sql (checked, and unused, with json)",
     },
     "table": {
         "in": "query",
         "type": "string",
         "default": DEFAULT_TABLE,
+        "pattern": TABLE_PATTERN,
         "description": "The table holding the feature columns, as table or schema.table "
-        "(format=sql only)",
+        "(checked with any format, used by sql)",
     },
 }
 
@@ -42,13 +51,15 @@ PARAMS = {
 @ns.response(404, "No such model or version", error_out)
 class VersionExport(Resource):
     @ns.doc(params=PARAMS)
+    @ns.vendor({"success-types": ["application/sql", "application/json"]})
     @ns.produces(["application/sql", "application/json"])
     @ns.response(
         200,
         "format=sql: the SELECT (application/sql), returning the table's columns, score, "
         "probability_<class> for a classifier, and prediction; format=json: the plan "
         "(application/json)",
-        SchemaField({"type": "string"}),
+        # SQL text or the plan's JSON object: any value.
+        SchemaField({"description": "The SELECT's text, or the plan"}),
     )
     @ns.response(
         422,
@@ -59,7 +70,7 @@ class VersionExport(Resource):
     @requires("reader")
     def get(self, name: str, version: int):
         """Export a version's plan as SQL or JSON"""
-        format_, dialect = request.args.get("format"), request.args.get("dialect")
+        format_, dialect = request.args.get("format"), request.args.get("dialect", "ansi")
         table = request.args.get("table")
         errors = check_request(format_, dialect, table)
         if errors:

@@ -130,8 +130,10 @@ def _operation(operation: dict[str, Any], produces: list[str]) -> dict[str, Any]
     elif form:
         converted["requestBody"] = _form_body(form)
     types = operation.get("produces", produces)
+    # An operation whose success may itself be JSON (an export's format=json) lists its types.
+    success = operation.get("x-success-types")
     converted["responses"] = {
-        status: _response(status, response, types)
+        status: _response(status, response, types, success)
         for status, response in operation.get("responses", {}).items()
     }
     return converted
@@ -177,7 +179,9 @@ def _form_body(params: list[dict[str, Any]]) -> dict[str, Any]:
     return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
 
 
-def _response(status: str, response: dict[str, Any], types: list[str]) -> dict[str, Any]:
+def _response(
+    status: str, response: dict[str, Any], types: list[str], success: list[str] | None = None
+) -> dict[str, Any]:
     converted = {"description": response.get("description", "")}
     schema = response.get("schema")
     if schema is None:
@@ -186,6 +190,8 @@ def _response(status: str, response: dict[str, Any], types: list[str]) -> dict[s
     # download's file and its JSON errors each get theirs.
     if not status.startswith("2"):
         media = [_JSON]
+    elif success:
+        media = success
     else:
         media = [t for t in types if t != _JSON] or [_JSON]
     converted["content"] = {m: {"schema": schema_31(schema)} for m in media}

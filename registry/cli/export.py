@@ -24,7 +24,11 @@ from registry.services.versions import get_plan
     help="sql: a SELECT over the table's feature columns; json: the plan itself.",
 )
 @click.option(
-    "--dialect", type=click.Choice(tuple(DIALECTS)), help="The SQL dialect (needed for sql)."
+    "--dialect",
+    type=click.Choice(tuple(DIALECTS)),
+    default="ansi",
+    show_default=True,
+    help="The SQL dialect.",
 )
 @click.option(
     "--table", help=f"The table (or schema.table) holding the features; default {DEFAULT_TABLE}."
@@ -39,7 +43,7 @@ def export_command(
     name: str,
     version: int,
     format_: str,
-    dialect: str | None,
+    dialect: str,
     table: str | None,
     output: Path | None,
 ) -> None:

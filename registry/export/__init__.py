@@ -8,11 +8,21 @@ from typing import Any
 
 import orjson
 
-from registry.export.dialects import DIALECTS, check_table_name
+from registry.export.dialects import DIALECTS, TABLE_PATTERN, check_table_name
 from registry.export.elementwise import SQL_OPS
 from registry.export.sql import plan_sql
 from registry.export.support import check_exportable
 from registry.plans import Plan
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "DIALECTS",
+    "FORMATS",
+    "TABLE_PATTERN",
+    "Exported",
+    "check_request",
+    "export_plan",
+]
 
 FORMATS = ("sql", "json")
 SQL_MEDIA_TYPE = "application/sql; charset=utf-8"
@@ -28,7 +38,7 @@ class Exported:
 
 
 def export_plan(
-    raw: Mapping[str, Any], format: str, dialect: str | None = None, table: str = DEFAULT_TABLE
+    raw: Mapping[str, Any], format: str, dialect: str = "ansi", table: str = DEFAULT_TABLE
 ) -> Exported:
     """Return the plan JSON ``raw`` in ``format``; raises NotExportable for a step it lacks.
 
@@ -38,22 +48,22 @@ def export_plan(
         # The plan itself: its own documented format, whatever steps it holds.
         return Exported(orjson.dumps(dict(raw)), "application/json")
     check_exportable(raw, SQL_OPS)
-    assert dialect is not None
     text = plan_sql(Plan(raw), DIALECTS[dialect], table)
     return Exported(text.encode(), SQL_MEDIA_TYPE)
 
 
 def check_request(format: str | None, dialect: str | None, table: str | None) -> dict[str, list]:
-    """Return what is wrong with an export request, field by field (empty when nothing is)."""
+    """Return what is wrong with an export request, field by field (empty when nothing is).
+
+    The dialect and table are checked with any format, though only SQL uses them: one
+    request's fields are valid or not on their own.
+    """
     errors: dict[str, list] = {}
     if format not in FORMATS:
         errors["format"] = [f"Use one of {', '.join(FORMATS)}."]
-    if format == "sql" and dialect not in DIALECTS:
-        errors["dialect"] = [f"format=sql needs a dialect: one of {', '.join(DIALECTS)}."]
-    elif format in FORMATS and format != "sql" and dialect is not None:
-        errors["dialect"] = ["Only format=sql takes a dialect."]
-    if table is not None and format in FORMATS:
-        why = check_table_name(table) if format == "sql" else "Only format=sql takes a table."
-        if why:
-            errors["table"] = [why]
+    if dialect not in DIALECTS:
+        errors["dialect"] = [f"Use one of {', '.join(DIALECTS)}."]
+    why = None if table is None else check_table_name(table)
+    if why:
+        errors["table"] = [why]
     return errors

@@ -10,7 +10,8 @@ from typing import Any
 from registry.errors import NotExportable
 
 # A table name the caller may give: an identifier, optionally schema-qualified.
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?")
+TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"
+_TABLE_NAME = re.compile(TABLE_PATTERN.strip("^$"))
 # exp of anything below this is 0 in float64; PostgreSQL raises "underflow" instead of saying 0.
 _EXP_FLOOR = -745.0
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from registry.errors import NotExportable
 from registry.export.dialects import Dialect
 
 # Below this size log1p and expm1 take their Taylor series: LN(1 + x) and EXP(x) - 1 would
@@ -14,8 +15,8 @@ from registry.export.dialects import Dialect
 _SERIES_BOUND = 1e-5
 _EPS = float(np.finfo(np.float64).eps)
 
-# The ops the SQL exporter writes; "quantile" needs an interpolation table it does not.
-SQL_OPS = {"affine", "clip", "ufunc", "step", "yeo_johnson", "box_cox"}
+# The ops the SQL exporter writes (a quantile op only with a uniform output, see _quantile).
+SQL_OPS = {"affine", "clip", "ufunc", "step", "yeo_johnson", "box_cox", "quantile"}
 
 
 def log1p(x: str, d: Dialect) -> str:
@@ -79,6 +80,8 @@ def op_sql(op: dict[str, Any], x: str, d: Dialect) -> str:
         return _yeo_johnson(x, float(op["lambda"]), d)
     if kind == "box_cox":
         return _box_cox(x, float(op["lambda"]), d)
+    if kind == "quantile":
+        return _quantile(x, op, d)
     raise ValueError(f"No SQL for the op {kind!r}.")  # check_exportable refused it already
 
 
@@ -120,3 +123,44 @@ def target_sql(function: str, center: float, mul: float, add: float, y: str, d: 
     if function == "affine":
         return affine(y, center, mul, add, d)
     return FUNCTIONS[function](y, d)
+
+
+def _quantile(x: str, op: dict[str, Any], d: Dialect) -> str:
+    """QuantileTransformer's uniform output, as registry.plans.ops computes it, bit for bit.
+
+    The mean of numpy.interp from below and from above: at a knot, the mean of the first and
+    last reference of the knot's value; between two knots, both interpolations on the same
+    slope. The normal output takes the inverse normal CDF, which no SQL dialect has.
+    """
+    if op["output"] != "uniform":
+        raise NotExportable(
+            "The plan holds the step kind 'quantile' with a normal output (the inverse normal "
+            "CDF), which SQL cannot compute exactly.",
+            {"plan": ["Unknown step kind for SQL: quantile (output normal)."]},
+        )
+    n = d.number
+    quantiles = [float(q) for q in op["quantiles"]]
+    references = [float(r) for r in op["references"]]
+    first: dict[float, int] = {}
+    last: dict[float, int] = {}
+    for i, q in enumerate(quantiles):
+        first.setdefault(q, i)
+        last[q] = i
+    knots = sorted(first)
+    low, high = quantiles[0], quantiles[-1]
+    branches = [
+        f"WHEN {x} = {n(low)} THEN {n(0.0)}",
+        f"WHEN {x} = {n(high)} THEN {n(1.0)}",
+        f"WHEN {x} < {n(low)} THEN {n(references[0])}",
+        f"WHEN {x} > {n(high)} THEN {n(references[-1])}",
+    ]
+    for left, right in zip(knots, knots[1:], strict=False):
+        a, b = last[left], first[right]
+        r_a, r_b = references[a], references[b]
+        at_knot = 0.5 * (references[first[left]] + references[last[left]])
+        branches.append(f"WHEN {x} = {n(left)} THEN {n(at_knot)}")
+        slope = (r_b - r_a) / (right - left)
+        up = f"{n(slope)} * ({x} - {n(left)}) + {n(r_a)}"
+        down = f"{n(slope)} * ({n(right)} - {x}) - {n(r_b)}"
+        branches.append(f"WHEN {x} < {n(right)} THEN {n(0.5)} * (({up}) - ({down}))")
+    return "(CASE " + " ".join(branches) + " END)"
