@@ -44,6 +44,8 @@ class Registry:
     # generated client can import).
     swagger: dict
     openapi: bytes
+    # Where the tools write their caches and reports, out of the repository.
+    scratch: Path
 
     @property
     def url(self) -> str:
@@ -87,7 +89,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         assert alias.status_code == 200, alias.text
         swagger = requests.get(f"{server.url}/api/v1/swagger.json", timeout=30).json()
         openapi = requests.get(f"{server.url}/api/v1/openapi.json", timeout=30).content
-        yield Registry(server, admin, reader, swagger, openapi)
+        yield Registry(server, admin, reader, swagger, openapi, root)
     finally:
         server.stop()
 
@@ -110,6 +112,7 @@ def schemathesis(registry: Registry, spec: str, token: str, *args: str) -> None:
         capture_output=True,
         text=True,
         timeout=400,
+        cwd=registry.scratch,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
