@@ -19,9 +19,11 @@ from sklearn.preprocessing import (
     KBinsDiscretizer,
     MinMaxScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     PowerTransformer,
     QuantileTransformer,
     StandardScaler,
+    TargetEncoder,
 )
 
 Runner = Callable[[pd.DataFrame, Callable[[str], str]], pd.DataFrame]
@@ -94,6 +96,34 @@ def poisson_model():
     )
     glm = make_pipeline(prep, PoissonRegressor(alpha=0.01))
     return TransformedTargetRegressor(glm, func=np.log1p, inverse_func=np.expm1).fit(frame, target)
+
+
+def lookup_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """The diabetes frame with an age band and no gaps (TargetEncoder takes none)."""
+    frame, target = diabetes_frame()
+    frame = frame.assign(
+        band=pd.cut(frame["age"], 5, labels=["a", "b", "c", "d", "e"]).astype(object),
+        sex=frame["sex"].fillna("unknown"),
+    )
+    return frame.fillna(0.0), target > np.median(target)
+
+
+def lookup_model():
+    """A logistic regression over target-encoded, ordinal-encoded and infrequent categories."""
+    frame, high = lookup_frame()
+    prep = ColumnTransformer(
+        [
+            ("target", TargetEncoder(), ["band"]),
+            ("ordinal", OrdinalEncoder(), ["sex"]),
+            (
+                "rare",
+                OneHotEncoder(min_frequency=60, handle_unknown="infrequent_if_exist"),
+                ["band"],
+            ),
+            ("num", StandardScaler(), ["bmi", "s5"]),
+        ]
+    )
+    return make_pipeline(prep, LogisticRegression()).fit(frame, high)
 
 
 def iris_frame() -> tuple[pd.DataFrame, np.ndarray]:
