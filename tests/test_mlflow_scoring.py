@@ -151,6 +151,9 @@ def test_mlflow_scoring_client_scores_frames_and_arrays_on_a_live_server(make_ap
 
     with pytest.raises(Exception, match="error code 422"):
         houses.invoke(pd.DataFrame([{**SEED, "area": "big"}]))
+    # The client writes a missing value as NaN, which JSON has not: the error says what to send.
+    with pytest.raises(Exception, match="error code 400.*send null for a missing value"):
+        houses.invoke(pd.DataFrame([{**SEED, "area": np.nan}]))
     # MLflow's CSV form, as `curl --data-binary @file.csv -H 'Content-Type: text/csv'` sends it.
     response = requests.post(
         f"{live_server.url}/api/v1/models/house-prices/invocations",
@@ -170,3 +173,14 @@ def test_bodies_nested_past_the_limit_are_invalid_json(client, house):
         response = client.post(f"{house}/invocations", json=body)
         assert response.status_code == 400
         assert response.get_json()["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_in_a_json_body_is_invalid_json_that_says_to_send_null(client, house, word):
+    body = '{"dataframe_split": {"columns": ["area"], "data": [[WORD]]}}'.replace("WORD", word)
+    response = client.post(
+        f"{house}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_json"
+    assert "send null for a missing value" in response.get_json()["message"]

@@ -37,6 +37,14 @@ def check_depth(value: Any) -> None:
         raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
 
 
+def _hint(error: orjson.JSONDecodeError) -> str:
+    # pandas (MLflow's client) and tritonclient write a missing value as NaN, which JSON has not.
+    at = error.doc[error.pos : error.pos + 8] if isinstance(error.doc, str) else ""
+    if at.startswith(("NaN", "Infinity")):
+        return " NaN and Infinity are not JSON: send null for a missing value."
+    return ""
+
+
 def parse_json(data: bytes, depth: bool = True) -> Any:
     """Parse strict JSON; ``depth=False`` leaves the nesting check to the caller.
 
@@ -45,7 +53,7 @@ def parse_json(data: bytes, depth: bool = True) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise InvalidJson(f"The body is not valid JSON: {error.msg}.") from None
+        raise InvalidJson(f"The body is not valid JSON: {error.msg}.{_hint(error)}") from None
     if depth:
         check_depth(value)
     return value
