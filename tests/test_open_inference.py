@@ -177,6 +177,10 @@ def test_closed_reads_need_a_token_and_counts_are_shared(make_app):
     assert client.get(url).status_code == 401
     assert client.get(f"{url}/ready").status_code == 401
     assert client.get("/v2/health/ready").status_code == 200
+    # Server metadata names the software and its version: a read like the spec documents.
+    assert client.get("/v2").status_code == 401
+    assert client.get("/v2", headers={"Authorization": "Bearer reg_not-a-token"}).status_code == 401
+    assert client.get("/v2", headers=reader).status_code == 200
     assert client.post(f"{url}/infer", json=body, headers=reader).status_code == 200
     metrics = client.get("/metrics", headers=reader).get_data(as_text=True)
     assert 'registry_prediction_rows_total{model="house-prices",version="1"} 1.0' in metrics

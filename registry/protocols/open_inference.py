@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from registry.api.auth import check_role
 from registry.api.context import registry
 from registry.api.features import RowValidator
 from registry.api.jsonio import dump_json, json_response, parse_json, read_body
@@ -240,6 +241,9 @@ def _model_ready(name: str, version: int | None) -> Response:
 
 @blueprint.get("")
 def server_metadata() -> Response:
+    # It names the software and its version, which closed reads keep from strangers as they
+    # keep the spec documents; health stays open for probes.
+    check_role("reader")
     try:
         version = metadata.version("sklearn-registry")
     except metadata.PackageNotFoundError:
