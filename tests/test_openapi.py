@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from registry.app import create_app
-from tests.test_docs import create, registered, release_generation_watch  # noqa: F401
+from tests.test_docs import HOUSE, ROOMS, add, create, registered, release_generation_watch  # noqa: F401
 
 OPENAPI = "/api/v1/openapi.json"
 FORMS = ("Row", "Instances", "Columns")
@@ -146,3 +146,28 @@ def test_closed_reads_close_it_and_declare_every_operation_closed(database_url, 
         for method, op in item.items():
             if method != "parameters":
                 assert op["security"] == [{"bearer": []}], op["operationId"]
+
+
+def test_follows_every_change_section_by_section(app, client, tokens):
+    create(client, tokens, "house-prices")
+    add(app, "house-prices", HOUSE)
+    add(app, "house-prices", ROOMS, activate=False)
+    create(client, tokens, "other")
+    add(app, "other", HOUSE)
+    schemas = openapi(client)["components"]["schemas"]
+    assert set(schemas["house-prices.Row"]["properties"]) == {"area", "bedrooms", "city", "garage"}
+    example = schemas["ModelCreate"]["example"]
+    assert (
+        client.post("/api/v1/models", json=example, headers=tokens["publisher"]).status_code == 201
+    )
+    response = client.post(
+        "/api/v1/models/house-prices/versions/2/activate?force=true", headers=tokens["publisher"]
+    )
+    assert response.status_code == 200
+    document = openapi(client)
+    validate(document, cls=OpenAPIV31SpecValidator)
+    schemas = document["components"]["schemas"]
+    assert set(schemas["house-prices.Row"]["properties"]) == {"rooms"}
+    assert set(schemas["other.Row"]["properties"]) == {"area", "bedrooms", "city", "garage"}
+    assert schemas["ModelCreate"]["example"]["name"] != example["name"]
+    assert example["name"] in {t["name"] for t in document["tags"]}

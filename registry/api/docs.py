@@ -24,7 +24,7 @@ from registry.api.auth import current_identity
 from registry.api.context import registry
 from registry.api.exposure import docs_page, reader_only
 from registry.api.model_docs import build_namespace, shown_version
-from registry.api.openapi31 import to_openapi31
+from registry.api.openapi31 import convert_paths, convert_schemas, schema_31, to_openapi31
 from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
@@ -44,20 +44,38 @@ AUTHORIZATIONS = {
 
 @dataclass(frozen=True)
 class SpecDocument:
-    """swagger.json as served for one registry generation."""
+    """swagger.json (or openapi.json) as served for one registry generation."""
 
     generation: int
     body: bytes
     etag: str
+    # What swagger.json was assembled from, for openapi.json to convert section by section.
+    sections: tuple[Section, ...] = ()
+    model_create: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
     """One model's part of swagger.json: its tag, and its paths and definitions as JSON."""
 
     tag: dict[str, str]
     paths: dict[str, orjson.Fragment]
     definitions: dict[str, orjson.Fragment]
+    # The same JSON as bytes (the fragments hold these very objects), read by openapi.json.
+    raw_paths: dict[str, bytes]
+    raw_definitions: dict[str, bytes]
+
+    @classmethod
+    def of(cls, tag: dict[str, str], paths: dict[str, Any], definitions: dict[str, Any]) -> Section:
+        raw_paths = {path: orjson.dumps(item) for path, item in paths.items()}
+        raw_definitions = {name: orjson.dumps(schema) for name, schema in definitions.items()}
+        return cls(
+            tag,
+            {path: orjson.Fragment(data) for path, data in raw_paths.items()},
+            {name: orjson.Fragment(data) for name, data in raw_definitions.items()},
+            raw_paths,
+            raw_definitions,
+        )
 
 
 class SectionKey(NamedTuple):
@@ -100,13 +118,10 @@ class _SectionSwagger(Swagger):
         complete_operations(paths)
         for name in self._ns.models:
             self.register_model(name)
-        return Section(
-            tag={"name": self._ns.name, "description": self._ns.description},
-            paths={path: orjson.Fragment(orjson.dumps(item)) for path, item in paths.items()},
-            definitions={
-                name: orjson.Fragment(orjson.dumps(schema))
-                for name, schema in self.serialize_definitions().items()
-            },
+        return Section.of(
+            {"name": self._ns.name, "description": self._ns.description},
+            paths,
+            self.serialize_definitions(),
         )
 
 
@@ -165,6 +180,8 @@ class RegistryApi(Api):
         self._sections: ModelSections | None = None
         self._document: SpecDocument | None = None
         self._openapi: SpecDocument | None = None
+        self._static_openapi: dict[str, Any] | None = None
+        self._converted: dict[int, tuple[Section, Section]] = {}
         self._assembling = threading.Lock()
 
     def handle_error(self, e: Exception):  # type: ignore[override]
@@ -205,10 +222,40 @@ class RegistryApi(Api):
         swagger = self.spec_document()
         document = self._openapi
         if document is None or document.generation != swagger.generation:
-            body = orjson.dumps(to_openapi31(orjson.loads(swagger.body)))
-            document = SpecDocument(swagger.generation, body, hashlib.sha256(body).hexdigest())
-            self._openapi = document
+            with self._assembling:
+                document = self._openapi
+                if document is None or document.generation != swagger.generation:
+                    document = self._openapi = self._assemble_openapi(swagger)
         return document
+
+    def _assemble_openapi(self, swagger: SpecDocument) -> SpecDocument:
+        if self._static_openapi is None:
+            self._static_openapi = to_openapi31(self._static_spec())
+        static = self._static_openapi
+        produces = self._static_spec().get("produces", ["application/json"])
+        # Each model's section is converted once, while it stays the same object.
+        converted = {
+            id(s): self._converted.get(id(s)) or (s, _section_31(s, produces))
+            for s in swagger.sections
+        }
+        self._converted = converted
+        sections = [converted[id(s)][1] for s in swagger.sections]
+        components = static["components"]
+        spec = {
+            **static,
+            "paths": {**static["paths"], **{p: f for s in sections for p, f in s.paths.items()}},
+            "tags": [*static["tags"], *(s.tag for s in sections)],
+            "components": {
+                **components,
+                "schemas": {
+                    **components["schemas"],
+                    "ModelCreate": schema_31(swagger.model_create),
+                    **{n: f for s in sections for n, f in s.definitions.items()},
+                },
+            },
+        }
+        body = orjson.dumps(spec)
+        return SpecDocument(swagger.generation, body, hashlib.sha256(body).hexdigest())
 
     def spec_document(self) -> SpecDocument:
         """Return swagger.json for the registry's current generation."""
@@ -229,18 +276,20 @@ class RegistryApi(Api):
             reserved = {t["name"] for t in static["tags"]} | {"default"}
             self._sections = ModelSections(self, reserved, not registry().config.auth_reads)
         sections = self._sections.sections(snapshot, db)
+        model_create = _creation_example(static["definitions"]["ModelCreate"], snapshot)
         spec = {
             **static,
             "paths": {**static["paths"], **{p: f for s in sections for p, f in s.paths.items()}},
             "tags": [*static["tags"], *(s.tag for s in sections)],
             "definitions": {
                 **static["definitions"],
-                "ModelCreate": _creation_example(static["definitions"]["ModelCreate"], snapshot),
+                "ModelCreate": model_create,
                 **{n: f for s in sections for n, f in s.definitions.items()},
             },
         }
         body = orjson.dumps(spec)
-        return SpecDocument(snapshot.generation, body, hashlib.sha256(body).hexdigest())
+        digest = hashlib.sha256(body).hexdigest()
+        return SpecDocument(snapshot.generation, body, digest, tuple(sections), model_create)
 
     def _static_spec(self) -> dict[str, Any]:
         if self._static is None:
@@ -255,6 +304,15 @@ class RegistryApi(Api):
             spec.setdefault("tags", [])
             self._static = spec
         return self._static
+
+
+def _section_31(section: Section, produces: list[str]) -> Section:
+    """Return a model's section said in OpenAPI 3.1."""
+    return Section.of(
+        section.tag,
+        convert_paths({p: orjson.loads(b) for p, b in section.raw_paths.items()}, produces),
+        convert_schemas({n: orjson.loads(b) for n, b in section.raw_definitions.items()}),
+    )
 
 
 def _serve(document: SpecDocument) -> Response:

@@ -55,6 +55,16 @@ def to_openapi31(swagger: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def convert_paths(paths: dict[str, Any], produces: list[str]) -> dict[str, Any]:
+    """Return Swagger 2.0 path items said in OpenAPI 3.1."""
+    return {path: _path_item(item, produces) for path, item in paths.items()}
+
+
+def convert_schemas(definitions: dict[str, Any]) -> dict[str, Any]:
+    """Return Swagger 2.0 definitions as OpenAPI 3.1 component schemas."""
+    return {name: schema_31(schema) for name, schema in definitions.items()}
+
+
 def schema_31(schema: Any) -> Any:
     """Return a Swagger 2.0 schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect)."""
     if not isinstance(schema, dict):
