@@ -171,3 +171,24 @@ def test_bodies_nested_past_the_limit_are_invalid_json(client, house, body):
     response = client.post(f"{house}:predict", json=body)
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "application/x-www-form-urlencoded"}, {"Content-Type": "text/plain"}],
+)
+def test_the_body_is_json_whatever_its_content_type_says(client, house, headers):
+    # TF-Serving's and KServe's own examples are `curl -d '{"instances": ...}'`, which sends
+    # application/x-www-form-urlencoded; TF-Serving reads the body as JSON all the same.
+    body = b'{"instances": [[1500, 3, 2, 10]]}'
+    response = client.post(f"{house}:predict", data=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["predictions"] == [pytest.approx(PRICE)]
+
+
+def test_a_charset_other_than_utf8_is_still_refused(client, house):
+    headers = {"Content-Type": "application/json; charset=latin-1"}
+    response = client.post(
+        f"{house}:predict", data=b'{"instances": [[1, 2, 3, 4]]}', headers=headers
+    )
+    assert response.status_code == 415

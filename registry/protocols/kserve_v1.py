@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from registry.api.context import registry
 from registry.api.features import RowValidator
-from registry.api.jsonio import json_response, read_json_body
+from registry.api.jsonio import check_utf8, json_response, parse_json, read_body
 from registry.errors import BadRequest, RegistryError
 from registry.plans import Plan
 from registry.protocols.rows import (
@@ -30,8 +30,16 @@ blueprint.register_error_handler(RegistryError, error_answer)
 _IGNORED = ("signature_name", "parameters", "id")
 
 
+def _read_json(max_bytes: int) -> Any:
+    # TF-Serving reads the body as JSON whatever its Content-Type says, and its documented
+    # examples (KServe's too) are `curl -d '{...}'`, which says form data: only a charset
+    # other than UTF-8 is refused.
+    check_utf8(request.environ.get("CONTENT_TYPE", "").partition(";")[2])
+    return parse_json(read_body(max_bytes), depth=False)
+
+
 def _body_columns(plan: Plan, validator: RowValidator, max_rows: int) -> dict[str, Any]:
-    body = read_json_body(registry().config.max_body_bytes, depth=False)
+    body = _read_json(registry().config.max_body_bytes)
     return depth_checked_if_refused(body, _IGNORED, lambda: _columns(body, validator, max_rows))
 
 
