@@ -27,7 +27,8 @@ PARAMS = {
         "type": "string",
         "enum": list(FORMATS),
         "required": True,
-        "description": "sql: a SELECT that scores a table's rows; json: the plan itself",
+        "description": "sql: a SELECT that scores a table's rows; json: the plan itself; onnx: "
+        "the plan as an ONNX graph (opset 19)",
     },
     "dialect": {
         "in": "query",
@@ -51,13 +52,15 @@ PARAMS = {
 @ns.response(404, "No such model or version", error_out)
 class VersionExport(Resource):
     @ns.doc(params=PARAMS)
-    @ns.vendor({"success-types": ["application/sql", "application/json"]})
-    @ns.produces(["application/sql", "application/json"])
+    @ns.vendor(
+        {"success-types": ["application/sql", "application/json", "application/octet-stream"]}
+    )
+    @ns.produces(["application/sql", "application/json", "application/octet-stream"])
     @ns.response(
         200,
         "format=sql: the SELECT (application/sql), returning the table's columns, score, "
         "probability_<class> for a classifier, and prediction; format=json: the plan "
-        "(application/json)",
+        "(application/json); format=onnx: the ONNX model (application/octet-stream)",
         # SQL text or the plan's JSON object: any value.
         SchemaField({"description": "The SELECT's text, or the plan"}),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -21,7 +22,8 @@ from registry.services.versions import get_plan
     type=click.Choice(FORMATS),
     default="sql",
     show_default=True,
-    help="sql: a SELECT over the table's feature columns; json: the plan itself.",
+    help="sql: a SELECT over the table's feature columns; json: the plan itself; "
+    "onnx: an ONNX graph.",
 )
 @click.option(
     "--dialect",
@@ -55,7 +57,10 @@ def export_command(
             plan = get_plan(session, name, version)
         exported = export_plan(plan, format_, dialect, table or DEFAULT_TABLE)
     if output is None:
-        click.echo(exported.body.decode(), nl=False)
+        # Bytes as they are: an ONNX graph is binary, SQL and JSON are UTF-8 already.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(exported.body)
+        sys.stdout.buffer.flush()
     else:
         output.write_bytes(exported.body)
         click.echo(f"Wrote {output} ({len(exported.body)} bytes).", err=True)

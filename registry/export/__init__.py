@@ -24,7 +24,9 @@ __all__ = [
     "export_plan",
 ]
 
-FORMATS = ("sql", "json")
+FORMATS = ("sql", "json", "onnx")
+# Steps the ONNX graph builds: a quantile's interpolation table is left to SQL.
+ONNX_OPS = {"affine", "clip", "ufunc", "step", "yeo_johnson", "box_cox"}
 SQL_MEDIA_TYPE = "application/sql; charset=utf-8"
 DEFAULT_TABLE = "features"
 
@@ -47,6 +49,11 @@ def export_plan(
     if format == "json":
         # The plan itself: its own documented format, whatever steps it holds.
         return Exported(orjson.dumps(dict(raw)), "application/json")
+    if format == "onnx":
+        from registry.export.onnx_graph import plan_onnx  # onnx loads only when asked for
+
+        check_exportable(raw, ONNX_OPS)
+        return Exported(plan_onnx(Plan(raw)), "application/octet-stream")
     check_exportable(raw, SQL_OPS)
     text = plan_sql(Plan(raw), DIALECTS[dialect], table)
     return Exported(text.encode(), SQL_MEDIA_TYPE)
