@@ -26,6 +26,8 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from tests.factories import churn_frame, churn_model, churn_plan, house_frame, house_model
+
 Runner = Callable[[pd.DataFrame, Callable[[str], str]], pd.DataFrame]
 
 
@@ -142,6 +144,28 @@ def iris_model():
     return make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(C=10.0)).fit(
         frame, species
     )
+
+
+def hostile_plan() -> dict:
+    """A plan whose names and categories would break SQL written by pasting them in."""
+    plan = churn_plan(("basic", "O'Brien", 'say "hi"; DROP TABLE t; --'))
+    plan["features"][0]["name"] = 'tenure"; DROP TABLE t; --'
+    plan["columns"][0]["feature"] = 'tenure"; DROP TABLE t; --'
+    plan["features"][2]["accepts_unknown"] = True
+    plan["classes"] = ["stay", "it's gone"]
+    return plan
+
+
+# Each fitted on its frame: name -> (make the estimator, make the frame and target).
+MODELS = {
+    "house": (house_model, house_frame),
+    "churn": (churn_model, churn_frame),
+    "diabetes": (diabetes_model, diabetes_frame),
+    "iris": (iris_model, iris_frame),
+    "quantiles": (quantile_model, diabetes_frame),
+    "poisson": (poisson_model, diabetes_frame),
+    "lookups": (lookup_model, lookup_frame),
+}
 
 
 @contextmanager

@@ -12,36 +12,19 @@ from registry.intake.extract import extract
 from registry.plans import Plan, class_label
 from tests.conftest import POSTGRES_URL
 from tests.export_data import (
+    MODELS,
     database_table,
-    diabetes_frame,
-    diabetes_model,
-    iris_frame,
-    iris_model,
-    lookup_frame,
-    lookup_model,
-    poisson_model,
-    quantile_model,
+    hostile_plan,
 )
 from tests.factories import (
     add_plan_version,
     churn_frame,
     churn_model,
     churn_plan,
-    house_frame,
-    house_model,
     iris_plan,
 )
 
 DATABASES = ["sqlite", "duckdb", *(["postgresql"] if POSTGRES_URL else [])]
-MODELS = {
-    "house": (house_model, house_frame),
-    "churn": (churn_model, churn_frame),
-    "diabetes": (diabetes_model, diabetes_frame),
-    "iris": (iris_model, iris_frame),
-    "quantiles": (quantile_model, diabetes_frame),
-    "poisson": (poisson_model, diabetes_frame),
-    "lookups": (lookup_model, lookup_frame),
-}
 
 
 def _scored(
@@ -83,19 +66,9 @@ def test_exported_sql_scores_like_scikit_learn_inside_the_database(
         np.testing.assert_allclose(out["prediction"], estimator.predict(frame), rtol=1e-9)
 
 
-def _hostile_plan() -> dict:
-    """A plan whose names and categories would break SQL written by pasting them in."""
-    plan = churn_plan(("basic", "O'Brien", 'say "hi"; DROP TABLE t; --'))
-    plan["features"][0]["name"] = 'tenure"; DROP TABLE t; --'
-    plan["columns"][0]["feature"] = 'tenure"; DROP TABLE t; --'
-    plan["features"][2]["accepts_unknown"] = True
-    plan["classes"] = ["stay", "it's gone"]
-    return plan
-
-
 @pytest.mark.parametrize("database", DATABASES)
 def test_names_and_categories_are_quoted_never_pasted(database):
-    plan = _hostile_plan()
+    plan = hostile_plan()
     frame = pd.DataFrame(
         {
             'tenure"; DROP TABLE t; --': [3.0, None, 40.0, 12.0],

@@ -11,9 +11,8 @@ from registry.errors import NotExportable
 from registry.export import export_plan
 from registry.intake.extract import extract
 from registry.plans import Plan
-from tests.export_data import quantile_model
+from tests.export_data import MODELS, hostile_plan, quantile_model
 from tests.factories import add_plan_version, churn_model, churn_plan
-from tests.test_export import MODELS, _hostile_plan
 
 
 def _run(plan: dict, frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -44,7 +43,7 @@ def test_onnx_export_scores_like_scikit_learn(model):
 
 
 def test_onnx_export_quotes_nothing_and_refuses_what_the_service_refuses():
-    plan = _hostile_plan()
+    plan = hostile_plan()
     frame = pd.DataFrame(
         {
             'tenure"; DROP TABLE t; --': [3.0, None, 40.0, 12.0, 5.0],

@@ -42,7 +42,8 @@ class Dialect:
         if not math.isfinite(value):
             raise ValueError(f"{value!r} has no SQL literal.")
         text = repr(value)  # 17 significant digits at most: it round-trips
-        if self.float_style == "plain":
+        # A whole number reads back exactly as any numeric type, and keeps the query legible.
+        if self.float_style == "plain" or (value.is_integer() and abs(value) < 2.0**53):
             return f"({text})" if text.startswith("-") else text
         if self.float_style == "exponent":
             # An approximate numeric literal (mantissa E exponent) is a float in standard SQL.
