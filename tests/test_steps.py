@@ -21,6 +21,7 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
+    PolynomialFeatures,
     PowerTransformer,
     QuantileTransformer,
     StandardScaler,
@@ -587,3 +588,84 @@ def test_a_selector_function_is_never_called_and_a_stray_function_is_still_refus
     # The same function anywhere else is a name the file may not hold.
     with pytest.raises(UntrustedArtifact, match="tests.test_steps._numeric_names"):
         load_pickle(dump({"columns": _numeric_names}), max_bytes=1 << 24)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        PolynomialFeatures(degree=2),
+        PolynomialFeatures(degree=3, include_bias=False),
+        PolynomialFeatures(degree=2, interaction_only=True),
+        PolynomialFeatures(degree=(2, 3)),
+    ],
+    ids=str,
+)
+def test_polynomial_features_explain_in_the_expanded_space(step):
+    X, y = _diabetes()
+    X = X[["age", "bmi", "bp", "s5"]]
+    estimator = _fit(make_pipeline(StandardScaler(), step, StandardScaler(), Ridge()), X, y)
+    plan = assert_exact(estimator, X)
+    parts = plan.predict(_rows(X.iloc[:2], X.columns), explain=True).contributions[0]
+    # A product of two inputs is its own part; a power of one input stays with it.
+    if step.interaction_only or step.degree == 2:
+        assert "age*bmi" in parts
+    assert not any("^" in name for name in parts)
+
+
+def test_polynomial_features_with_gaps_and_categories_over_http(client, tokens):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (
+            make_pipeline(SimpleImputer(), PolynomialFeatures(2), StandardScaler()),
+            ["area", "rooms"],
+        ),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    assert_exact(estimator, frame)
+    upload_and_predict(client, tokens, estimator, frame, "poly")
+    row = {k: v[0] for k, v in _rows(frame.iloc[1:2], ["area", "rooms", "city"]).items()}
+    answer = client.post("/api/v1/models/poly/predict?explain=true", json=row).get_json()
+    parts = answer["contributions"]
+    assert set(parts) == {"area", "rooms", "city", "area*rooms", "_intercept"}
+    assert sum(parts.values()) == pytest.approx(answer["prediction"], rel=1e-9)
+    # The docs' example row and the dashboard's coefficients read product columns too.
+    assert client.get("/api/v1/swagger.json").status_code == 200
+    page = client.get("/ui/models/poly/versions/1", headers=tokens["reader"])
+    assert page.status_code == 200 and "area × rooms" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("product", "message"),
+    [
+        ({"product": [{"feature": "x", "mul": 1.0, "add": 0.0, "missing": None}]}, "two or more"),
+        ({"product": "x"}, "two or more"),
+        ({"product": [{"feature": "x", "category": 1}] * 2}, "must list value columns"),
+        (
+            {"product": [{"feature": "y", "mul": 1, "add": 0, "missing": None}] * 2},
+            "name a feature",
+        ),
+    ],
+)
+def test_product_columns_are_checked_on_load(product, message):
+    raw = _ops_plan([])
+    raw["columns"] = [{"mul": 1.0, "add": 0.0, **product}]
+    with pytest.raises(PlanError, match=message):
+        Plan(raw)
+
+
+def test_a_product_column_multiplies_its_factors_and_names_its_part():
+    raw = _ops_plan([])
+    raw["features"].append({"name": "w", "type": "number", "nullable": True})
+    x = {"feature": "x", "mul": 1.0, "add": 0.0, "missing": None}
+    w = {"feature": "w", "mul": 1.0, "add": 1.0, "missing": 0.0}
+    raw["columns"] = [
+        x,
+        {"product": [x, w], "mul": 2.0, "add": 0.5},
+        {"product": [x, x], "mul": 1.0, "add": 0.0},
+    ]
+    raw["coef"] = [[1.0, 10.0, 100.0]]
+    output = Plan(raw).predict({"x": [2.0, 3.0], "w": [1.0, None]}, explain=True)
+    # 2 + 10 * (2 * 2 * 2 + 0.5) + 100 * 4; then w is missing (its factor is 0): 3 + 5 + 900
+    assert output.predictions == [487.0, 908.0]
+    assert output.contributions[0] == {"x": 402.0, "w": 0.0, "x*w": 85.0, "_intercept": 0.0}

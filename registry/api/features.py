@@ -121,7 +121,8 @@ def example_row(plan: Plan) -> dict[str, Any]:
     """Return a row that the plan accepts, with typical values where the plan knows them."""
     centers: dict[str, float] = {}
     for column in plan.to_json()["columns"]:
-        if "category" not in column and column["mul"] != 0:
+        # Product columns (PolynomialFeatures) have no feature of their own.
+        if "feature" in column and "category" not in column and column["mul"] != 0:
             # A scaled column is (x - center) * mul + add: zero (the training mean) at this x.
             centers.setdefault(
                 column["feature"], column.get("center", 0.0) - column["add"] / column["mul"]

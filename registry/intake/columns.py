@@ -23,6 +23,7 @@ from sklearn.preprocessing import (
     MinMaxScaler,
     OneHotEncoder,
     OrdinalEncoder,
+    PolynomialFeatures,
     PowerTransformer,
     RobustScaler,
     StandardScaler,
@@ -35,6 +36,7 @@ from registry.intake.design import (
     NO_FILL,
     Categorical,
     Column,
+    Product,
     Raw,
     Value,
     as_number,
@@ -45,6 +47,7 @@ from registry.intake.design import (
 from registry.intake.elementwise import ELEMENTWISE, bins, through_op
 from registry.intake.encoders import Encoding, encode_column, python_value
 from registry.intake.lookups import ordinal_column, target_columns
+from registry.intake.products import polynomial
 
 
 def _is_identity(step: Any) -> bool:
@@ -101,6 +104,8 @@ class Preparation:
             return self._lookups(step, columns)
         if kind is KBinsDiscretizer:
             return bins(step, columns)
+        if kind is PolynomialFeatures:
+            return polynomial(step, columns)
         if kind in _SCALERS:
             # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
             sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))
@@ -305,6 +310,8 @@ def _affine(step: Any, column: Column, sub: float, div: float, times: float, plu
     if type(column) is Raw:
         fill = None if column.fill is NO_FILL else through(as_number(column.fill, step))
         return Value(column.source, times / div, plus, fill, center=sub)
+    if type(column) is Product:
+        return replace(column, mul=column.mul / div * times, add=through(column.add))
     missing = None if column.missing is None else through(column.missing)
     return replace(column, mul=column.mul / div * times, add=through(column.add), missing=missing)
 

@@ -49,7 +49,19 @@ class Categorical:
     unknown: float = 0.0
 
 
-Column = Raw | Value | Categorical
+@dataclass(frozen=True)
+class Product:
+    """A product of value columns (PolynomialFeatures): mul * (f1 * f2 * ...) + add.
+
+    No factors is PolynomialFeatures' bias column, the constant mul + add.
+    """
+
+    factors: tuple[Value, ...]
+    mul: float = 1.0
+    add: float = 0.0
+
+
+Column = Raw | Value | Categorical | Product
 
 
 def name_of(step: Any) -> str:

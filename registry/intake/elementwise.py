@@ -18,7 +18,6 @@ from registry.errors import InvalidArtifact, UnsupportedEstimator
 from registry.intake.allowlist import function_sentence, printable
 from registry.intake.design import (
     NO_FILL,
-    Categorical,
     Column,
     Raw,
     Value,
@@ -31,9 +30,10 @@ from registry.plans.ops import UFUNCS, parse_ops
 
 def through_op(step: Any, column: Column, op: dict[str, Any]) -> Column:
     """Follow an elementwise plan op (registry.plans.ops) through a column."""
-    if type(column) is Categorical:
+    if type(column) not in (Raw, Value):
         raise UnsupportedEstimator(
-            f"{name_of(step)} after an encoder is not supported; place it before the encoder."
+            f"{name_of(step)} after an encoder or PolynomialFeatures is not supported; place it "
+            "before them."
         )
     apply = parse_ops([op], "op")[0].apply
 

@@ -45,10 +45,11 @@ from registry.intake.allowlist import (
     unsupported_message,
 )
 from registry.intake.columns import Preparation
-from registry.intake.design import NO_FILL, Categorical, Column, Raw, Value
+from registry.intake.design import NO_FILL, Categorical, Column, Product, Raw, Value
 from registry.intake.elementwise import probe_range
 from registry.intake.encoders import python_value
 from registry.intake.inert import Inert, inert_name
+from registry.intake.products import fold_constants
 from registry.intake.wrappers import WRAPPERS, inner_estimator, unwrap
 from registry.plans import PLAN_FORMAT
 
@@ -131,6 +132,7 @@ def extract(
             f"{len(columns)} columns."
         )
     design = [_to_design(c, model) for c in columns]
+    design, coef, intercept = fold_constants(design, coef, intercept)
     features, hints = _features(names, design, preparation, feature_types or {})
     used = {f["name"] for f in features}
     plan = {
@@ -370,7 +372,7 @@ def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:
     )
 
 
-def _to_design(column: Column, model: Any) -> Value | Categorical:
+def _to_design(column: Column, model: Any) -> Value | Categorical | Product:
     if type(column) is not Raw:
         return column
     if column.fill is NO_FILL:
@@ -386,14 +388,16 @@ def _to_design(column: Column, model: Any) -> Value | Categorical:
 
 def _features(
     names: list[str],
-    design: list[Value | Categorical],
+    design: list[Value | Categorical | Product],
     preparation: Preparation,
     declared: dict[str, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
     features: list[dict[str, Any]] = []
     hints: dict[str, Hint] = {}
+    # A product's factors are value columns of their inputs.
+    flat = [f for c in design for f in (c.factors if type(c) is Product else (c,))]
     for source, name in enumerate(names):
-        fed = [c for c in design if c.source == source]
+        fed = [c for c in flat if c.source == source]
         if not fed:
             continue
         one_hot = {type(c) is Categorical for c in fed}
@@ -447,7 +451,13 @@ def _check_declared(spec: dict[str, Any], said: dict[str, Any], nullable: bool) 
         )
 
 
-def _column_json(column: Value | Categorical, names: list[str]) -> dict[str, Any]:
+def _column_json(column: Value | Categorical | Product, names: list[str]) -> dict[str, Any]:
+    if type(column) is Product:
+        return {
+            "product": [_column_json(f, names) for f in column.factors],
+            "mul": _finite_float(column.mul),
+            "add": _finite_float(column.add),
+        }
     out: dict[str, Any] = {
         "feature": names[column.source],
         "mul": _finite_float(column.mul),

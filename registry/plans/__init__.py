@@ -6,7 +6,8 @@ A plan is JSON (format 1):
      "link": "identity" | "log" | "logistic" | "softmax" | "ovr",
      "features": [{"name", "type", "enum"?, "nullable", "accepts_unknown"?}],
      "columns": [{"feature", "center"?, "mul", "add", "missing", "ops"?,
-                  "category"? | ("lookup", "unknown"?)}],
+                  "category"? | ("lookup", "unknown"?)}
+                 | {"product": [value columns], "mul", "add"}],
      "ignored": [names]?,
      "coef": [[...], ...], "intercept": [...], "classes": [...] | null,
      "target": [{"function", "center"?, "mul"?, "add"?}]?}
@@ -20,7 +21,12 @@ key) is ``mul * (x == category) + add``
 column (``lookup: [[category, v], ...]``) is ``mul * L(x) + add`` where L(x) is the v paired with
 x, 0 for a known category not listed, and ``unknown`` (default 0) for a value outside the enum:
 OneHotEncoder's infrequent column pairs 1 with each rare category. A missing
-input gives the column's ``missing`` value, or is refused when that is null. The head is
+input gives the column's ``missing`` value, or is refused when that is null. A product column
+(PolynomialFeatures) is ``mul * f1 * f2 * ... + add`` over two or more value columns (the
+factors, each computed as a value column is, missing value included); it has no coefficient of
+its own factors. Explain gives each input its columns' parts; a product of one input's powers
+goes to that input, a product of several inputs gets its own part, named "a*b" (the expanded
+feature space): the parts still sum to the raw score. The head is
 ``coef @ z + intercept`` followed by the link; a linear plan's ``log`` link and ``target``
 transforms are described in registry.plans.target. ``ignored`` names inputs the fitted model
 receives but does not use; a feature with ``accepts_unknown`` scores values outside its enum

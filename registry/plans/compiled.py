@@ -103,8 +103,13 @@ class CompiledPlan:
         value_src, value_cols = [], []
         value_ops: list[tuple[Op, ...]] = []
         onehot: dict[int, list[tuple[int, Lookup]]] = {}
+        # A product column's factors are value columns of their own, appended after the plan's
+        # columns with no coefficient: the product multiplies their design values.
+        columns, factors = _with_factors(columns)
         for j, column in enumerate(columns):
             _require(isinstance(column, dict), f"columns[{j}] must be an object.")
+            if j in factors:
+                continue
             source = self._index.get(column.get("feature"))
             _require(source is not None, f"columns[{j}].feature must name a feature.")
             if "category" in column or "lookup" in column:
@@ -146,7 +151,15 @@ class CompiledPlan:
         self._value_missing = missing[value_cols_array]
         self._value_center = center[value_cols_array]
         value_center = self._value_center.tolist()
-        self._value_coef = self.coef[:, value_cols].T  # (value columns, outputs)
+        hidden = len(columns) - self.coef.shape[1]
+        coef = np.hstack([self.coef, np.zeros((self.coef.shape[0], hidden))])
+        self._value_coef = coef[:, value_cols].T  # (value columns, outputs)
+        position = {j: k for k, j in enumerate(value_cols)}
+        self._products = tuple(
+            (j, np.array([position[f] for f in found], dtype=np.intp), mul[j], add[j])
+            for j, found in factors.items()
+        )
+        self._interactions = self._interaction_names()
         # Value columns with ops, by their index among value columns; most columns have none.
         self._value_ops = tuple((k, ops) for k, ops in enumerate(value_ops) if ops)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
@@ -175,6 +188,21 @@ class CompiledPlan:
                 allowed or not feature.nullable,
                 f"Feature {feature.name!r} is nullable but a column has no missing value.",
             )
+
+    def _interaction_names(self) -> tuple[str, ...]:
+        """Name each product of two or more features ("a*b"); a power of one keeps its feature."""
+        names: list[str] = []
+        self._product_parts: list[int] = []  # where each product's part goes in explain
+        for _, found, _, _ in self._products:
+            sources = [int(self._value_src[k]) for k in found]
+            if len(set(sources)) == 1:
+                self._product_parts.append(sources[0])
+                continue
+            name = "*".join(self.features[s].name for s in dict.fromkeys(sources))
+            if name not in names:
+                names.append(name)
+            self._product_parts.append(len(self.features) + names.index(name))
+        return tuple(names)
 
     def _contribution_table(
         self,
@@ -254,6 +282,34 @@ def _parse_lookup(column: dict[str, Any], type_: str, j: int) -> Lookup:
     _require(len(keys) == len(values), f"columns[{j}].lookup names a category twice.")
     unknown = _finite_number(column.get("unknown", 0.0), f"columns[{j}].unknown")
     return Lookup(tuple(values), unknown)
+
+
+def _with_factors(columns: list[Any]) -> tuple[list[Any], dict[int, list[int]]]:
+    """Return the columns with every product's factors appended, and each product's factors."""
+    expanded = list(columns)
+    factors: dict[int, list[int]] = {}
+    for j, column in enumerate(columns):
+        if not (isinstance(column, dict) and "product" in column):
+            continue
+        given = column["product"]
+        _require(
+            isinstance(given, list) and len(given) >= 2,
+            f"columns[{j}].product must list two or more factors.",
+        )
+        _require(
+            set(column) == {"product", "mul", "add"}, f"columns[{j}] needs only product, mul, add."
+        )
+        for factor in given:
+            _require(
+                isinstance(factor, dict)
+                and "product" not in factor
+                and "category" not in factor
+                and "lookup" not in factor,
+                f"columns[{j}].product must list value columns.",
+            )
+            expanded.append(factor)
+        factors[j] = list(range(len(expanded) - len(given), len(expanded)))
+    return expanded, factors
 
 
 def _finite_array(values: list[Any], where: str) -> np.ndarray:

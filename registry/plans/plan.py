@@ -70,6 +70,16 @@ class Plan(CompiledPlan):
             z = np.where(missing, self._value_missing, z)
         return z
 
+    def _product_values(self, z: np.ndarray) -> list[np.ndarray]:
+        """Return each product column's values: mul times its factors' product, plus add."""
+        out = []
+        for _, found, mul, add in self._products:
+            values = z[:, found[0]]
+            for k in found[1:]:
+                values = values * z[:, k]
+            out.append(values * mul + add)
+        return out
+
     def _category_rows(
         self, columns: Mapping[str, Sequence[Any]]
     ) -> Iterator[tuple[int, np.ndarray, list[int]]]:
@@ -89,9 +99,14 @@ class Plan(CompiledPlan):
         ``columns`` maps every feature name to its values; None marks a missing value.
         """
         n = _row_count(columns, self.features)
-        parts = np.zeros((n, len(self.features), self.coef.shape[0]))
+        width = len(self.features) + len(self._interactions)
+        parts = np.zeros((n, width, self.coef.shape[0]))
         if len(self._value_src):
             z = self._value_design(columns, n)
+            for (j, _, _, _), values, at in zip(
+                self._products, self._product_values(z), self._product_parts, strict=True
+            ):
+                parts[:, at, :] += values[:, None] * self.coef[:, j][None, :]
             column_parts = z[:, :, None] * self._value_coef[None, :, :]
             if self._value_src_unique:
                 parts[:, self._value_src, :] = column_parts
@@ -124,10 +139,13 @@ class Plan(CompiledPlan):
     def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, outputs) linear scores before the link."""
         n = _row_count(columns, self.features)
-        if n == 1:
+        if n == 1 and not self._products:
             return self._score_one(columns)
         if len(self._value_src):
-            scores = self._value_design(columns, n) @ self._value_coef + self.intercept
+            z = self._value_design(columns, n)
+            scores = z @ self._value_coef + self.intercept
+            for (j, _, _, _), values in zip(self._products, self._product_values(z), strict=True):
+                scores += values[:, None] * self.coef[:, j][None, :]
         else:
             scores = np.tile(self.intercept, (n, 1))
         for _, table, rows in self._category_rows(columns):
@@ -193,7 +211,7 @@ class Plan(CompiledPlan):
         return rows
 
     def _explain(self, parts: np.ndarray) -> list[Any]:
-        names = [f.name for f in self.features]
+        names = [f.name for f in self.features] + list(self._interactions)
         if self.coef.shape[0] == 1:
             intercept = float(self.intercept[0])
             return [

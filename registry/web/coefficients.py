@@ -37,6 +37,10 @@ def _op_name(op: dict[str, Any]) -> str:
 
 
 def _term(column: dict[str, Any], weight: float) -> Term:
+    if "product" in column:
+        # PolynomialFeatures: a product of its factors' columns, with no unit of its own.
+        factors = [str(f.get("feature")) for f in column["product"]]
+        return Term(" × ".join(factors), weight, None)
     feature = str(column["feature"])
     effect = weight * float(column["mul"])
     if "category" in column:
