@@ -24,6 +24,7 @@ from sklearn.preprocessing import (
     PolynomialFeatures,
     PowerTransformer,
     QuantileTransformer,
+    SplineTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -669,3 +670,33 @@ def test_a_product_column_multiplies_its_factors_and_names_its_part():
     # 2 + 10 * (2 * 2 * 2 + 0.5) + 100 * 4; then w is missing (its factor is 0): 3 + 5 + 900
     assert output.predictions == [487.0, 908.0]
     assert output.contributions[0] == {"x": 402.0, "w": 0.0, "x*w": 85.0, "_intercept": 0.0}
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        SplineTransformer(),
+        SplineTransformer(n_knots=4, degree=2, extrapolation="continue", include_bias=False),
+        SplineTransformer(degree=1, knots="quantile", extrapolation="constant"),
+        SplineTransformer(degree=3, extrapolation="constant", handle_missing="zeros"),
+    ],
+    ids=str,
+)
+def test_spline_transformer_as_scikit_learn(step):
+    X, y = _diabetes()
+    X = X[["age", "bmi", "bp", "s5"]]
+    estimator = _fit(make_pipeline(step, Ridge()), X, y)
+    wider = pd.concat([X, X * 1.3]) if step.extrapolation != "error" else X
+    assert_exact(estimator, wider)
+
+
+def test_spline_transformer_with_gaps_over_http(client, tokens):
+    frame, y = _shops()
+    columns = make_column_transformer(
+        (SplineTransformer(n_knots=4, handle_missing="zeros"), ["area"]),
+        (make_pipeline(SimpleImputer(), SplineTransformer(extrapolation="continue")), ["rooms"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]),
+    )
+    estimator = _fit(make_pipeline(columns, Ridge()), frame, y)
+    assert_exact(estimator, frame)
+    upload_and_predict(client, tokens, estimator, frame, "splined")

@@ -73,6 +73,9 @@ ESTIMATORS = {
     ("sklearn.preprocessing._discretization", "KBinsDiscretizer"),
     ("sklearn.preprocessing._data", "PowerTransformer"),
     ("sklearn.preprocessing._polynomial", "PolynomialFeatures"),
+    ("sklearn.preprocessing._polynomial", "SplineTransformer"),
+    # SplineTransformer keeps one fitted basis per input; only its knots and degree are read.
+    ("scipy.interpolate._bsplines", "BSpline"),
     ("sklearn.preprocessing._data", "QuantileTransformer"),
     ("sklearn.feature_selection._variance_threshold", "VarianceThreshold"),
     ("sklearn.feature_selection._univariate_selection", "SelectKBest"),
@@ -131,6 +134,9 @@ def _build() -> dict[tuple[str, str], Entry]:
         for package in ("numpy.core", "numpy._core"):
             table[f"{package}.{submodule}", name] = Entry(Use.CALLABLE, target)
     table["numpy", "dtype"] = Entry(Use.CALLABLE, "numpy:dtype")
+    # A scipy BSpline keeps the asarray it converts with: stored, never called by intake.
+    asarray = ("scipy._lib.array_api_compat.numpy._aliases", "asarray")
+    table[asarray] = Entry(Use.VALUE, ":".join(asarray))
     # numpy 1 pickles a ufunc under the module that defines it.
     for module in _UFUNC_MODULES[1:]:
         for name in FUNCTIONS:
@@ -204,6 +210,7 @@ SUPPORTED_STEPS = (
     "PowerTransformer",
     "QuantileTransformer",
     "PolynomialFeatures",
+    "SplineTransformer",
     "Binarizer",
     "FunctionTransformer",
     "VarianceThreshold",

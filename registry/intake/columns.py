@@ -26,6 +26,7 @@ from sklearn.preprocessing import (
     PolynomialFeatures,
     PowerTransformer,
     RobustScaler,
+    SplineTransformer,
     StandardScaler,
     TargetEncoder,
 )
@@ -44,7 +45,7 @@ from registry.intake.design import (
     name_of,
     vector,
 )
-from registry.intake.elementwise import ELEMENTWISE, bins, through_op
+from registry.intake.elementwise import ELEMENTWISE, bins, splines, through_op
 from registry.intake.encoders import Encoding, encode_column, python_value
 from registry.intake.lookups import ordinal_column, target_columns
 from registry.intake.products import polynomial
@@ -106,6 +107,8 @@ class Preparation:
             return bins(step, columns)
         if kind is PolynomialFeatures:
             return polynomial(step, columns)
+        if kind is SplineTransformer:
+            return splines(step, columns)
         if kind in _SCALERS:
             # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
             sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -164,6 +165,8 @@ def probe_range(column: Value) -> tuple[float, float] | None:
 def _bounds(op: dict[str, Any]) -> tuple[float, float]:
     if op["op"] == "clip":
         return op["low"], op["high"]
+    if op["op"] == "bspline":
+        return op["knots"][op["degree"]], op["knots"][-op["degree"] - 1]
     edges = op["quantiles"] if op["op"] == "quantile" else op["edges"]
     return edges[0], edges[-1]
 
@@ -196,3 +199,61 @@ def bins(step: KBinsDiscretizer, columns: list[Column]) -> list[Column]:
             op = {"op": "step", "edges": cut, "side": "right", "values": values}
             out.append(through_op(step, column, op))
     return out
+
+
+def splines(step: Any, columns: list[Column]) -> list[Column]:
+    """SplineTransformer: a bspline op per basis function of each input."""
+    extrapolation = step.extrapolation
+    if extrapolation not in ("continue", "constant", "error"):
+        raise UnsupportedEstimator(
+            f"SplineTransformer with extrapolation={printable(str(extrapolation))!r} is not "
+            "supported; 'continue', 'constant' and 'error' are."
+        )
+    fitted = getattr(step, "bsplines_", None)
+    if type(fitted) is not list or len(fitted) != len(columns):
+        raise InvalidArtifact("The SplineTransformer is not fitted.")
+    zeros = vars(step).get("handle_missing", "error") == "zeros"
+    out: list[Column] = []
+    for column, spline in zip(columns, fitted, strict=True):
+        knots, degree, count = _basis(spline)
+        before = []
+        if extrapolation == "constant":
+            # Beyond the base interval scikit-learn repeats the end values: the same as clipping.
+            before = [{"op": "clip", "low": knots[degree], "high": knots[count]}]
+        kept = range(count if step.include_bias else count - 1)
+        for index in kept:
+            op = {
+                "op": "bspline",
+                "knots": knots,
+                "degree": degree,
+                "index": index,
+                "extrapolate": extrapolation != "error",
+            }
+            made = column
+            for first in before:
+                made = through_op(step, made, first)
+            made = through_op(step, made, op)
+            if zeros and made.missing is None:
+                made = replace(made, missing=0.0)  # handle_missing='zeros'
+            out.append(made)
+    return out
+
+
+def _basis(spline: Any) -> tuple[list[float], int, int]:
+    """Return a fitted BSpline's knots, degree and count, checking it is the plain basis."""
+    state = vars(spline)
+    # scipy 1.15 on keeps the knots and coefficients as _t and _c.
+    knots, degree = state.get("_t", state.get("t")), state.get("k")
+    coef = state.get("_c", state.get("c"))
+    if not (
+        type(knots) is np.ndarray
+        and knots.ndim == 1
+        and knots.dtype.kind == "f"
+        and type(degree) is int
+        and type(coef) is np.ndarray
+    ):
+        raise InvalidArtifact("The SplineTransformer's splines are damaged.")
+    count = len(knots) - degree - 1
+    if coef.shape != (count, count) or not np.array_equal(coef, np.eye(count)):
+        raise UnsupportedEstimator("This SplineTransformer's basis is not supported.")
+    return knots.astype(np.float64).tolist(), degree, count
