@@ -45,6 +45,8 @@ def test_model_metadata_types_inputs_from_the_feature_spec(client, app):
     assert metadata["outputs"] == [
         {"name": "predict", "datatype": "INT64", "shape": [-1]},
         {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]},
+        # tenure is nullable: a row that lacks it names it here, as the native answer does.
+        {"name": "imputed", "datatype": "BYTES", "shape": [-1]},
     ]
     assert client.get("/v2/models/churn/versions/1/ready").get_json()["ready"] is True
     assert client.get("/v2/models/churn/versions/2/ready").status_code == 404
@@ -237,6 +239,7 @@ def test_tritonclient_reads_metadata_and_infers_json_and_binary(make_app, live_s
             .get_json()
         )
         assert result.as_numpy("predict").tolist() == native["predictions"]
+        assert result.as_numpy("imputed").tolist() == [b"", b"tenure"]
         proba = result.as_numpy("predict_proba")
         assert proba.shape == (2, 2)
         assert proba[:, 1].tolist() == pytest.approx([p["1"] for p in native["probabilities"]])
@@ -345,3 +348,27 @@ def test_a_feature_sent_as_two_tensors_is_a_400_not_one_of_them(client, house):
     response = client.post(f"{house}/infer", json=body)
     assert response.status_code == 400
     assert "'area'" in response.get_json()["error"]
+
+
+def test_features_filled_in_are_named_in_an_imputed_output(client, app):
+    add_plan_version(app, "churn", churn_plan(), activate=True)
+    inputs = [
+        tensor("tenure", "FP64", [2], [3.0, None]),
+        tensor("seats", "INT64", [2], [2, 9]),
+        tensor("plan", "BYTES", [2], ["basic", "pro"]),
+    ]
+    answer = client.post("/v2/models/churn/infer", json={"inputs": inputs}).get_json()
+    outputs = {o["name"]: o for o in answer["outputs"]}
+    assert list(outputs) == ["predict", "predict_proba", "imputed"]
+    assert outputs["imputed"] == tensor("imputed", "BYTES", [2], ["", "tenure"])
+    # Asked for by name, it is there even when nothing was filled in.
+    full = [
+        tensor("tenure", "FP64", [1], [3.0]),
+        *(tensor(t["name"], t["datatype"], [1], t["data"][:1]) for t in inputs[1:]),
+    ]
+    body = {"inputs": full, "outputs": [{"name": "imputed"}]}
+    answer = client.post("/v2/models/churn/infer", json=body).get_json()
+    assert answer["outputs"] == [tensor("imputed", "BYTES", [1], [""])]
+    # Nothing filled in, nothing asked: the answer is as it was.
+    answer = client.post("/v2/models/churn/infer", json={"inputs": full}).get_json()
+    assert [o["name"] for o in answer["outputs"]] == ["predict", "predict_proba"]

@@ -2,7 +2,8 @@
 
 Inputs are one tensor per feature (named as the feature, ``[rows]`` or ``[rows, 1]``) or one
 2-D tensor ``[rows, features]`` in feature order; outputs are ``predict`` and, for a logistic
-model, ``predict_proba`` (``[rows, classes]`` in ``classes`` order). JSON tensors and the
+model, ``predict_proba`` (``[rows, classes]`` in ``classes`` order), and ``imputed`` (the
+features filled in per row) when a row lacked a value. JSON tensors and the
 binary tensor extension are both read and written. Errors are ``{"error": "..."}``.
 """
 
@@ -35,6 +36,7 @@ from registry.protocols.tensors import (
 blueprint = Blueprint("open_inference", __name__, url_prefix="/v2")
 blueprint.register_error_handler(RegistryError, error_answer)
 HEADER_LENGTH = "Inference-Header-Content-Length"
+IMPUTED = "imputed"
 _MODEL = "/models/<name>"
 _VERSION = "/models/<name>/versions/<int:version>"
 
@@ -160,20 +162,28 @@ def _outputs(plan: Plan) -> list[tuple[str, str, list[int]]]:
     outputs = [("predict", label_datatype(plan.classes), [-1])]
     if plan.classes:
         outputs.append(("predict_proba", "FP64", [-1, len(plan.classes)]))
+    if any(f.nullable for f in plan.features):
+        # Per row, the features filled in (joined by ";"), as the native answer's imputed.
+        outputs.append((IMPUTED, "BYTES", [-1]))
     return outputs
 
 
 def _answer(req: InferRequest, name: str, version: int, plan: Plan, answer: dict) -> Response:
     available = {out[0]: out for out in _outputs(plan)}
+    imputed = answer.get("imputed")
     wanted = req.outputs
     if wanted is None:
-        wanted = [(out, req.binary_default) for out in available]
+        # Unasked, imputed comes only when a row lacked a value, as in the native answer.
+        wanted = [(out, req.binary_default) for out in available if out != IMPUTED or imputed]
     rows = len(answer["predictions"])
     tensors, chunks = [], []
     for output, binary in wanted:
         _, datatype, _ = available[output]
         if output == "predict":
             shape, values = [rows], answer["predictions"]
+        elif output == IMPUTED:
+            shape = [rows]
+            values = [";".join(names) for names in imputed] if imputed else [""] * rows
         else:
             labels = [class_label(c) for c in plan.classes or []]
             shape = [rows, len(labels)]
