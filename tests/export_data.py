@@ -224,3 +224,45 @@ def database_table(database: str, frame: pd.DataFrame, postgres_url: str | None)
         return duckdb_table(frame)
     assert postgres_url
     return postgres_table(postgres_url, frame)
+
+
+def many_categories_plan(count: int = 300) -> dict:
+    """A softmax plan over a string feature with ``count`` categories and an integer one with 40.
+
+    Past JOIN_AT categories the SQL reads their parts from a joined table.
+    """
+    zips = [f"z{i:05d}'" for i in range(count)]
+    floors = list(range(40))
+    rng = np.random.default_rng(3)
+    columns = [
+        {"feature": "zip", "category": z, "mul": 1.0, "add": 0.0, "missing": 0.0} for z in zips
+    ] + [
+        {"feature": "floor", "category": f, "mul": 1.0, "add": 0.0, "missing": None} for f in floors
+    ]
+    return {
+        "format": 1,
+        "kind": "logistic",
+        "link": "softmax",
+        "features": [
+            {
+                "name": "zip",
+                "type": "string",
+                "enum": zips,
+                "nullable": True,
+                "accepts_unknown": True,
+            },
+            {"name": "floor", "type": "integer", "enum": floors, "nullable": False},
+        ],
+        "columns": columns,
+        "coef": rng.normal(size=(3, len(columns))).tolist(),
+        "intercept": [0.1, -0.2, 0.3],
+        "classes": ["low", "mid", "high"],
+    }
+
+
+def many_categories_frame(rows: int = 500) -> pd.DataFrame:
+    """Rows of many_categories_plan: known, unknown and missing zips; floors in and out of range."""
+    rng = np.random.default_rng(4)
+    zips = [f"z{i:05d}'" for i in rng.integers(0, 330, rows)]
+    zips[::13] = [None] * len(zips[::13])
+    return pd.DataFrame({"zip": zips, "floor": rng.integers(0, 42, rows)})

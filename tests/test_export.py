@@ -15,6 +15,8 @@ from tests.export_data import (
     MODELS,
     database_table,
     hostile_plan,
+    many_categories_frame,
+    many_categories_plan,
 )
 from tests.factories import (
     add_plan_version,
@@ -140,6 +142,22 @@ def test_boolean_and_integer_features_are_read_as_the_plan_reads_them(database):
     np.testing.assert_allclose(out["prediction"][:3], expected.predictions, rtol=1e-12)
     # Outside the enum (floor 4, size 3.0): the service refuses the row, the query says NULL.
     assert out["prediction"][3:].isna().all()
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_many_categories_come_from_a_joined_table(database):
+    plan, frame = many_categories_plan(), many_categories_frame()
+    sql = export_plan(plan, "sql", database, "t").body.decode()
+    assert sql.count("LEFT JOIN") == 2  # the 300 zips and the 40 floors
+    out = _scored(database, plan, frame)
+    known = frame["floor"] < 40  # floors 40 and 41 are outside the enum: refused, NULL
+    rows = frame[known].astype(object).where(frame[known].notna(), None)
+    expected = Plan(plan).predict({c: rows[c].tolist() for c in rows.columns})
+    labels = [f"probability_{c}" for c in plan["classes"]]
+    got = out.loc[known.to_numpy(), labels].to_numpy(dtype=float)
+    np.testing.assert_allclose(got, expected.probabilities, rtol=1e-9, atol=1e-15)
+    assert out.loc[known.to_numpy(), "prediction"].tolist() == expected.predictions
+    assert out.loc[~known.to_numpy(), "prediction"].isna().all()
 
 
 @pytest.mark.parametrize("database", DATABASES)

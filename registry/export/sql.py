@@ -23,6 +23,9 @@ from registry.export.elementwise import affine, op_sql, target_sql
 from registry.plans import Plan, class_label
 from registry.plans.spec import Feature
 
+# Past this many categories a feature's parts come from a joined table instead of a CASE.
+JOIN_AT = 32
+
 
 def plan_sql(plan: Plan, dialect: Dialect, table: str) -> str:
     """Return the SELECT that computes ``plan`` from the feature columns of ``table``.
@@ -31,9 +34,11 @@ def plan_sql(plan: Plan, dialect: Dialect, table: str) -> str:
     repeats a whole expression of the level under it.
     """
     names = _score_names(plan)
-    levels = [list(zip(names, _score_expressions(plan, dialect), strict=True))]
+    joins = _lookup_joins(plan, dialect)
+    levels = [list(zip(names, _score_expressions(plan, dialect, joins), strict=True))]
     levels.extend(_outputs(plan, [f"scored.{dialect.identifier(n)}" for n in names], dialect))
     query, below = f"{dialect.table(table)} AS source", "source"
+    query += "".join(f"\nLEFT JOIN {join}" for join in joins.values())
     for alias, columns in zip(("scored", "weighed", "picked"), levels, strict=False):
         listed = ",\n  ".join(f"{expr} AS {dialect.identifier(name)}" for name, expr in columns)
         select = f"SELECT\n  {below}.*,\n  {listed}\nFROM {query}"
@@ -47,7 +52,38 @@ def _score_names(plan: Plan) -> list[str]:
     return [f"score_{class_label(c)}" for c in plan.classes or []]
 
 
-def _score_expressions(plan: Plan, d: Dialect) -> list[str]:
+def _lookup_joins(plan: Plan, d: Dialect) -> dict[int, str]:
+    """Return, per feature with many categories, the join of its table of parts (by source).
+
+    A CASE over thousands of categories is a scan per row; a join is a hash lookup. The
+    categories are unique keys, so the LEFT JOIN keeps each row once.
+    """
+    joins = {}
+    for source, (lookup, table, _) in plan._onehot.items():
+        if len(lookup) <= JOIN_AT:
+            continue
+        feature = plan.features[source]
+        alias = d.identifier(f"lookup_{source}")
+        names = ["key", *(f"part_{k}" for k in range(table.shape[1]))]
+        rows = ",\n  ".join(
+            "(" + ", ".join([d.literal(value, feature.type), *map(d.number, table[row])]) + ")"
+            for (_, value), row in lookup.items()
+        )
+        if d.name == "sqlite":  # SQLite names VALUES columns column1, column2, ...
+            listed = ", ".join(f"column{i + 1} AS {d.identifier(n)}" for i, n in enumerate(names))
+            derived = f"(SELECT {listed} FROM (VALUES\n  {rows})) AS {alias}"
+        else:
+            listed = ", ".join(d.identifier(n) for n in names)
+            derived = f"(VALUES\n  {rows}) AS {alias}({listed})"
+        joins[source] = f"{derived} ON {_column(feature, d)} = {alias}.{d.identifier('key')}"
+    return joins
+
+
+def _column(feature: Feature, d: Dialect) -> str:
+    return f"source.{d.identifier(feature.name)}"
+
+
+def _score_expressions(plan: Plan, d: Dialect, joins: dict[int, str]) -> list[str]:
     """Return each output's linear score: intercept + value columns + categorical parts."""
     outputs = plan.coef.shape[0]
     terms: list[list[str]] = [[d.number(plan.intercept[k])] for k in range(outputs)]
@@ -55,8 +91,9 @@ def _score_expressions(plan: Plan, d: Dialect) -> list[str]:
         terms[k].append(term)
     for source, (lookup, table, _) in plan._onehot.items():
         feature = plan.features[source]
+        joined = d.identifier(f"lookup_{source}") if source in joins else None
         for k in range(outputs):
-            terms[k].append(_category_part(feature, lookup, table[:, k], d))
+            terms[k].append(_category_part(feature, lookup, table[:, k], d, joined, k))
     return ["(" + "\n      + ".join(parts) + ")" for parts in terms]
 
 
@@ -73,7 +110,7 @@ def _value_terms(plan: Plan, d: Dialect) -> list[tuple[int, str]]:
         z = affine(x, center, mul, plan._value_add[k_col], d)
         missing = plan._value_missing[k_col]
         if feature.nullable and not np.isnan(missing):
-            column_name = d.identifier(feature.name)
+            column_name = _column(feature, d)
             z = f"(CASE WHEN {column_name} IS NULL THEN {d.number(missing)} ELSE {z} END)"
         z = _within_enum(feature, z, d)
         for k, coef in enumerate(plan._value_coef[k_col]):
@@ -82,7 +119,7 @@ def _value_terms(plan: Plan, d: Dialect) -> list[tuple[int, str]]:
 
 
 def _read_value(feature: Feature, d: Dialect) -> str:
-    column = d.identifier(feature.name)
+    column = _column(feature, d)
     if feature.type == "boolean":
         # A boolean reaches the model as 1.0 or 0.0; NULL stays NULL.
         return (
@@ -95,26 +132,34 @@ def _within_enum(feature: Feature, z: str, d: Dialect) -> str:
     """NULL for a value outside a value feature's enum: the service refuses such a row."""
     if feature.enum is None or feature.accepts_unknown:
         return z
-    column = d.identifier(feature.name)
+    column = _column(feature, d)
     allowed = ", ".join(d.literal(v, feature.type) for v in feature.enum)
     nullable = f"{column} IS NULL OR " if feature.nullable else ""
     return f"(CASE WHEN {nullable}{column} IN ({allowed}) THEN {z} END)"
 
 
 def _category_part(
-    feature: Feature, lookup: dict[tuple[type, Any], int], parts: np.ndarray, d: Dialect
+    feature: Feature,
+    lookup: dict[tuple[type, Any], int],
+    parts: np.ndarray,
+    d: Dialect,
+    joined: str | None = None,
+    output: int = 0,
 ) -> str:
     """Return one categorical feature's part of one output, read from the plan's table.
 
     The table (registry.plans.compiled) holds the part of each known value, then of an
     unknown value, then of a missing one.
     """
-    column = d.identifier(feature.name)
+    column = _column(feature, d)
     unknown_row, missing_row = len(parts) - 2, len(parts) - 1
     branches = []
     if feature.nullable:
         branches.append(f"WHEN {column} IS NULL THEN {d.number(parts[missing_row])}")
-    for (_, value), row in lookup.items():
+    if joined is not None:
+        part = f"{joined}.{d.identifier(f'part_{output}')}"
+        branches.append(f"WHEN {joined}.{d.identifier('key')} IS NOT NULL THEN {part}")
+    for (_, value), row in lookup.items() if joined is None else ():
         branches.append(
             f"WHEN {column} = {d.literal(value, feature.type)} THEN {d.number(parts[row])}"
         )
