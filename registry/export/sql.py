@@ -60,7 +60,8 @@ def _lookup_joins(plan: Plan, d: Dialect) -> dict[int, str]:
     """
     joins = {}
     for source, (lookup, table, _) in plan._onehot.items():
-        if len(lookup) <= JOIN_AT:
+        if len(lookup) <= JOIN_AT or d.name == "sqlite":
+            # SQLite joins a VALUES table by scanning it per row: it gets a search tree.
             continue
         feature = plan.features[source]
         alias = d.identifier(f"lookup_{source}")
@@ -156,6 +157,14 @@ def _category_part(
     branches = []
     if feature.nullable:
         branches.append(f"WHEN {column} IS NULL THEN {d.number(parts[missing_row])}")
+    if joined is None and len(lookup) > JOIN_AT:
+        # Known values by binary search over their sorted literals (SQLite compares text
+        # byte by byte by default, which is Python's order of str): log2(n) tests per row.
+        keys = sorted(lookup.items(), key=lambda item: item[0][1])
+        otherwise = d.number(parts[unknown_row]) if feature.accepts_unknown else "NULL"
+        found = _search(column, keys, parts, otherwise, d, feature.type)
+        branches.append(f"WHEN {column} IS NOT NULL THEN {found}")
+        return "(CASE " + " ".join(branches) + " END)"
     if joined is not None:
         part = f"{joined}.{d.identifier(f'part_{output}')}"
         branches.append(f"WHEN {joined}.{d.identifier('key')} IS NOT NULL THEN {part}")
@@ -167,6 +176,35 @@ def _category_part(
         branches.append(f"WHEN {column} IS NOT NULL THEN {d.number(parts[unknown_row])}")
     # What no branch matches (a refused missing or unknown value) is NULL.
     return "(CASE " + " ".join(branches) + " END)"
+
+
+def _search(
+    column: str,
+    keys: list[tuple[tuple[type, Any], int]],
+    parts: np.ndarray,
+    otherwise: str,
+    d: Dialect,
+    type_: str,
+) -> str:
+    """Return a CASE tree that finds ``column`` among the sorted ``keys`` (else ``otherwise``).
+
+    Sixteen ranges a level keep the tree shallow: SQLite's parser has a small stack.
+    """
+    if len(keys) <= JOIN_AT:
+        branches = " ".join(
+            f"WHEN {column} = {d.literal(value, type_)} THEN {d.number(parts[row])}"
+            for (_, value), row in keys
+        )
+        return f"(CASE {branches} ELSE {otherwise} END)"
+    size = -(-len(keys) // 16)
+    groups = [keys[i : i + size] for i in range(0, len(keys), size)]
+    branches = " ".join(
+        f"WHEN {column} < {d.literal(after[0][0][1], type_)} "
+        f"THEN {_search(column, group, parts, otherwise, d, type_)}"
+        for group, after in zip(groups, groups[1:], strict=False)
+    )
+    last = _search(column, groups[-1], parts, otherwise, d, type_)
+    return f"(CASE {branches} ELSE {last} END)"
 
 
 def _outputs(plan: Plan, s: list[str], d: Dialect) -> list[list[tuple[str, str]]]:
