@@ -11,7 +11,13 @@ from registry.errors import NotExportable
 from registry.export import export_plan
 from registry.intake.extract import extract
 from registry.plans import Plan
-from tests.export_data import MODELS, hostile_plan, quantile_model
+from tests.export_data import (
+    MODELS,
+    hostile_plan,
+    many_categories_frame,
+    many_categories_plan,
+    quantile_model,
+)
 from tests.factories import add_plan_version, churn_model, churn_plan
 
 
@@ -58,6 +64,17 @@ def test_onnx_export_quotes_nothing_and_refuses_what_the_service_refuses():
     assert out["prediction"][:4].tolist() == expected.predictions
     # seats is required: without it the row has no probabilities, as the service has no answer.
     assert np.isnan(out["probabilities"][4]).all()
+
+
+def test_many_categories_are_looked_up_as_the_plan_looks_them_up():
+    plan, frame = many_categories_plan(), many_categories_frame()
+    out = _run(plan, frame)
+    known = (frame["floor"] < 40).to_numpy()
+    rows = frame[known].astype(object).where(frame[known].notna(), None)
+    expected = Plan(plan).predict({c: rows[c].tolist() for c in rows.columns})
+    np.testing.assert_allclose(out["probabilities"][known], expected.probabilities, rtol=1e-9)
+    assert out["prediction"][known].tolist() == expected.predictions
+    assert np.isnan(out["probabilities"][~known]).all()
 
 
 def test_a_quantile_step_is_not_exportable_to_onnx():

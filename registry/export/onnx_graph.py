@@ -102,7 +102,8 @@ def plan_onnx(plan: Plan) -> bytes:
         scores = g.op("Add", scores, part)
     outputs = _head(g, plan, scores)
     graph = helper.make_graph(g.nodes, "plan", inputs, outputs, g.constants)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", 3)]
+    model = helper.make_model(graph, opset_imports=opsets)
     model.ir_version = 9
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -179,11 +180,27 @@ def _category_part(
     rows = np.vstack([table, np.full((1, table.shape[1]), np.nan)])
     unknown = len(table) - 2 if feature.accepts_unknown else refused
     x = feature.name
-    index = g.op("Expand", g.const(unknown, np.int64), g.op("Shape", x))
     is_string = feature.type == "string"
-    for (_, value), row in lookup.items():
-        literal = g.const(value, object) if is_string else g.num(float(value))
-        index = g.op("Where", g.op("Equal", x, literal), g.const(row, np.int64), index)
+    if is_string:
+        # A hash lookup: a chain of Equal nodes would cost a pass over the rows per category.
+        index = g.name("labelencoder")
+        g.nodes.append(
+            helper.make_node(
+                "LabelEncoder",
+                [x],
+                [index],
+                domain="ai.onnx.ml",
+                keys_strings=[value for (_, value) in lookup],
+                values_int64s=list(lookup.values()),
+                default_int64=unknown,
+            )
+        )
+    else:
+        index = g.op("Expand", g.const(unknown, np.int64), g.op("Shape", x))
+        for (_, value), row in lookup.items():
+            index = g.op(
+                "Where", g.op("Equal", x, g.num(float(value))), g.const(row, np.int64), index
+            )
     missing = len(table) - 1 if feature.nullable else refused
     absent = g.op("Equal", x, g.const("", object)) if is_string else g.op("IsNaN", x)
     index = g.op("Where", absent, g.const(missing, np.int64), index)
