@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openapi_spec_validator
 import pytest
 import requests
 
@@ -156,8 +157,29 @@ def test_schemathesis_conformance_on_swagger_20(registry):
     schemathesis(registry, "swagger.json", registry.reader, "--checks", CHECKS)
 
 
+@pytest.fixture
+def standard_meta_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide OpenAPI's own JSON Schema dialects from bravado-core.
+
+    openapi-spec-validator (imported by other tests in the same process) registers them in
+    jsonschema's global table of meta-schemas; bravado-core walks every schema in that table
+    and follows their references to spec.openapis.org, which it cannot fetch here. A Swagger
+    2.0 client needs none of them.
+    """
+    from jsonschema import _utils, validators
+
+    openapi_spec_validator  # noqa: B018 - imported for its side effect, as in the suite
+    standard = _utils.URIDict(
+        (uri, validator)
+        for uri, validator in validators._META_SCHEMAS.items()
+        if "spec.openapis.org" not in uri
+    )
+    monkeypatch.setattr(validators, "_META_SCHEMAS", standard)
+
+
 # bravado-core validates with parts of jsonschema (RefResolver...) that it now deprecates.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.usefixtures("standard_meta_schemas")
 def test_bravado_predicts_a_row_and_a_batch_and_uploads(registry):
     from bravado.client import SwaggerClient
     from bravado.requests_client import RequestsClient
