@@ -195,12 +195,17 @@ def encode_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encodin
         missing_group = None if marker is None else groups[marker]
         refused = marker is None
     dropped = _dropped(step, j)
+    # Each group's categories in one pass: tens of thousands of categories are common.
+    members: list[list[Any]] = [[] for _ in range(max(groups) + 1)]
+    for k, value in enumerate(values):
+        if k != marker:
+            members[groups[k]].append(value)
     return encoding, [
         Cell(
-            tuple(v for k, v in enumerate(values) if groups[k] == g and k != marker),
+            tuple(members[g]),
             float(g == unknown_group),
             None if refused else float(g == missing_group),
         )
-        for g in range(max(groups) + 1)
+        for g in range(len(members))
         if g != dropped
     ]
