@@ -301,3 +301,24 @@ def test_a_malformed_held_out_view_from_the_child_is_dropped(view):
     from registry.trainer import held_out_view
 
     assert held_out_view(view) is None
+
+
+def test_the_try_form_lets_a_feature_that_accepts_unknown_values_take_any(client, app):
+    plan = churn_plan(("basic", "plus", '"pro" <b>'))
+    plan["features"][2]["accepts_unknown"] = True
+    add_plan_version(app, "churn", plan)
+    html = client.get("/ui/models/churn/versions/1").get_data(as_text=True)
+    assert '<select name="f:plan"' not in html
+    field = re.search(r'<input type="text" name="f:plan"[^>]*>', html).group(0)
+    listed = re.search(r'list="([^"]+)"', field).group(1)
+    options = re.search(rf'<datalist id="{listed}">(.*?)</datalist>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]*)">', options) == [
+        "basic",
+        "plus",
+        "&#34;pro&#34; &lt;b&gt;",
+    ]
+    # A closed enum stays a choice among the known values.
+    add_plan_version(app, "closed", churn_plan())
+    assert '<select name="f:plan"' in client.get("/ui/models/closed/versions/1").get_data(
+        as_text=True
+    )

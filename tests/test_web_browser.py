@@ -153,6 +153,34 @@ def test_every_page_renders_without_console_errors(database_url, tmp_path, live_
     shoot(page, "not-found")
 
 
+def test_the_try_form_takes_a_value_outside_a_feature_s_known_ones(
+    database_url, tmp_path, live_server, page
+):
+    plan = churn_plan()
+    plan["features"][2]["accepts_unknown"] = True  # an unseen plan is scored as none of them
+    app = create_app({"database_url": database_url, "artifact_root": tmp_path / "artifacts"})
+    add_plan_version(app, "churn", plan)
+    app.extensions["registry"].db.dispose()
+    page.goto(f"{live_server.url}/ui/models/churn/versions/1")
+    field = page.locator("input[name='f:plan']")
+    assert field.evaluate("f => [...f.list.options].map(o => o.value)") == ["basic", "plus", "pro"]
+    field.fill("enterprise")
+    page.fill("input[name='f:seats']", "3")
+    page.click("#try-form button[type=submit]")
+    page.wait_for_selector("#try-prediction")
+    expected = requests.post(
+        f"{live_server.url}/api/v1/models/churn/versions/1/predict",
+        json={"seats": 3, "plan": "enterprise"},
+        timeout=10,
+    ).json()["probabilities"]
+    shown = {
+        row.locator("td").nth(0).inner_text(): float(row.locator("td").nth(1).inner_text())
+        for row in page.locator("#try-result table").first.locator("tbody tr").all()
+    }
+    assert shown == pytest.approx(expected, abs=1e-7)
+    assert page.console.errors == [], page.console.errors  # type: ignore[attr-defined]
+
+
 def test_actions_in_the_page_are_seen_by_the_api(database_url, tmp_path, live_server, page):
     seed(database_url, tmp_path)
     # Version 3 needs a feature that version 1 never asked for: activating it needs force.
