@@ -25,6 +25,13 @@ LINKS = {"identity", "log", "logistic", "softmax", "ovr"}
 TARGET_FUNCTIONS = {"exp", "expm1", "square", "log", "log1p", "sqrt", "absolute", "affine"}
 OPS = {"affine", "clip", "ufunc", "step", "yeo_johnson", "box_cox", "quantile"}
 UFUNCS = {"log", "log1p", "exp", "expm1", "sqrt", "square", "abs"}
+# The scikit-learn step behind a part of the plan no exporter writes, to name it in the refusal.
+STEPS = {
+    "product": "PolynomialFeatures",
+    "normalize": "Normalizer",
+    "bspline": "SplineTransformer",
+    "quantile": "QuantileTransformer",
+}
 
 
 def check_exportable(raw: Mapping[str, Any], ops: set[str] = OPS) -> None:
@@ -48,9 +55,11 @@ def check_exportable(raw: Mapping[str, Any], ops: set[str] = OPS) -> None:
 
 
 def _known(found: set[Any], known: set[str], what: str) -> None:
-    unknown = sorted(str(v) for v in found - known)
+    # A part that names a step comes first: 'normalize' says more than its 'index'.
+    unknown = sorted((str(v) for v in found - known), key=lambda v: (v not in STEPS, v))
     if unknown:
+        step = f" (a {STEPS[unknown[0]]} step)" if unknown[0] in STEPS else ""
         raise NotExportable(
-            f"The plan holds the {what} {unknown[0]!r}, which this export does not know.",
+            f"The plan holds the {what} {unknown[0]!r}{step}, which this export does not know.",
             {"plan": [f"Unknown {what}: {', '.join(unknown)}."]},
         )

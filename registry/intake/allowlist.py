@@ -74,6 +74,7 @@ ESTIMATORS = {
     ("sklearn.preprocessing._data", "PowerTransformer"),
     ("sklearn.preprocessing._polynomial", "PolynomialFeatures"),
     ("sklearn.preprocessing._polynomial", "SplineTransformer"),
+    ("sklearn.preprocessing._data", "Normalizer"),
     # SplineTransformer keeps one fitted basis per input; only its knots and degree are read.
     ("scipy.interpolate._bsplines", "BSpline"),
     ("sklearn.preprocessing._data", "QuantileTransformer"),
@@ -211,6 +212,7 @@ SUPPORTED_STEPS = (
     "QuantileTransformer",
     "PolynomialFeatures",
     "SplineTransformer",
+    "Normalizer",
     "Binarizer",
     "FunctionTransformer",
     "VarianceThreshold",

@@ -21,6 +21,7 @@ from sklearn.preprocessing import (
     KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
+    Normalizer,
     OneHotEncoder,
     OrdinalEncoder,
     PolynomialFeatures,
@@ -37,6 +38,7 @@ from registry.intake.design import (
     NO_FILL,
     Categorical,
     Column,
+    Normalized,
     Product,
     Raw,
     Value,
@@ -49,6 +51,7 @@ from registry.intake.elementwise import ELEMENTWISE, bins, splines, through_op
 from registry.intake.encoders import Encoding, encode_column, python_value
 from registry.intake.lookups import ordinal_column, target_columns
 from registry.intake.products import polynomial
+from registry.intake.rowwise import normalized
 
 
 def _is_identity(step: Any) -> bool:
@@ -109,6 +112,8 @@ class Preparation:
             return polynomial(step, columns)
         if kind is SplineTransformer:
             return splines(step, columns)
+        if kind is Normalizer:
+            return normalized(step, columns)
         if kind in _SCALERS:
             # Plain floats: the same IEEE arithmetic, without numpy scalar warnings.
             sub, div, times, plus = (v.tolist() for v in _SCALERS[kind](step, len(columns)))
@@ -313,7 +318,7 @@ def _affine(step: Any, column: Column, sub: float, div: float, times: float, plu
     if type(column) is Raw:
         fill = None if column.fill is NO_FILL else through(as_number(column.fill, step))
         return Value(column.source, times / div, plus, fill, center=sub)
-    if type(column) is Product:
+    if type(column) in (Product, Normalized):
         return replace(column, mul=column.mul / div * times, add=through(column.add))
     missing = None if column.missing is None else through(column.missing)
     return replace(column, mul=column.mul / div * times, add=through(column.add), missing=missing)
@@ -356,4 +361,6 @@ def _may_miss(column: Column) -> bool:
     """Tell whether a missing input still reaches this column as missing."""
     if type(column) is Raw:
         return column.fill is NO_FILL
+    if type(column) in (Product, Normalized):
+        return any(_may_miss(f) for f in column.factors)
     return column.missing is None or type(column) is Categorical

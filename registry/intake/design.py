@@ -61,7 +61,21 @@ class Product:
     add: float = 0.0
 
 
-Column = Raw | Value | Categorical | Product
+@dataclass(frozen=True)
+class Normalized:
+    """A Normalizer's column: mul * f_index / norm(f1, f2, ...) + add, over value columns.
+
+    Every column of one Normalizer holds the same factors (the columns it receives).
+    """
+
+    factors: tuple[Value, ...]
+    norm: str
+    index: int
+    mul: float = 1.0
+    add: float = 0.0
+
+
+Column = Raw | Value | Categorical | Product | Normalized
 
 
 def name_of(step: Any) -> str:

@@ -33,8 +33,8 @@ def through_op(step: Any, column: Column, op: dict[str, Any]) -> Column:
     """Follow an elementwise plan op (registry.plans.ops) through a column."""
     if type(column) not in (Raw, Value):
         raise UnsupportedEstimator(
-            f"{name_of(step)} after an encoder or PolynomialFeatures is not supported; place it "
-            "before them."
+            f"{name_of(step)} after an encoder, PolynomialFeatures or Normalizer is not supported; "
+            "place it before them."
         )
     apply = parse_ops([op], "op")[0].apply
 

@@ -45,7 +45,7 @@ from registry.intake.allowlist import (
     unsupported_message,
 )
 from registry.intake.columns import Preparation
-from registry.intake.design import NO_FILL, Categorical, Column, Product, Raw, Value
+from registry.intake.design import NO_FILL, Categorical, Column, Normalized, Product, Raw, Value
 from registry.intake.elementwise import probe_range
 from registry.intake.encoders import python_value
 from registry.intake.inert import Inert, inert_name
@@ -372,7 +372,7 @@ def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:
     )
 
 
-def _to_design(column: Column, model: Any) -> Value | Categorical | Product:
+def _to_design(column: Column, model: Any) -> Value | Categorical | Product | Normalized:
     if type(column) is not Raw:
         return column
     if column.fill is NO_FILL:
@@ -388,14 +388,14 @@ def _to_design(column: Column, model: Any) -> Value | Categorical | Product:
 
 def _features(
     names: list[str],
-    design: list[Value | Categorical | Product],
+    design: list[Value | Categorical | Product | Normalized],
     preparation: Preparation,
     declared: dict[str, dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, Hint]]:
     features: list[dict[str, Any]] = []
     hints: dict[str, Hint] = {}
-    # A product's factors are value columns of their inputs.
-    flat = [f for c in design for f in (c.factors if type(c) is Product else (c,))]
+    # A product's or a Normalizer's factors are value columns of their inputs.
+    flat = [f for c in design for f in (c.factors if type(c) in (Product, Normalized) else (c,))]
     for source, name in enumerate(names):
         fed = [c for c in flat if c.source == source]
         if not fed:
@@ -451,7 +451,17 @@ def _check_declared(spec: dict[str, Any], said: dict[str, Any], nullable: bool) 
         )
 
 
-def _column_json(column: Value | Categorical | Product, names: list[str]) -> dict[str, Any]:
+def _column_json(
+    column: Value | Categorical | Product | Normalized, names: list[str]
+) -> dict[str, Any]:
+    if type(column) is Normalized:
+        return {
+            "normalize": [_column_json(f, names) for f in column.factors],
+            "norm": column.norm,
+            "index": column.index,
+            "mul": _finite_float(column.mul),
+            "add": _finite_float(column.add),
+        }
     if type(column) is Product:
         return {
             "product": [_column_json(f, names) for f in column.factors],

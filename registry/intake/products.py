@@ -17,7 +17,7 @@ def _factor(step: Any, column: Column) -> Value:
         fill = None if column.fill is NO_FILL else as_number(column.fill, step)
         return Value(column.source, missing=fill)
     raise UnsupportedEstimator(
-        "PolynomialFeatures of encoded or already multiplied columns is not supported; "
+        "PolynomialFeatures of encoded, multiplied or normalized columns is not supported; "
         "give it numeric inputs."
     )
 

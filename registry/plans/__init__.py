@@ -7,7 +7,8 @@ A plan is JSON (format 1):
      "features": [{"name", "type", "enum"?, "nullable", "accepts_unknown"?}],
      "columns": [{"feature", "center"?, "mul", "add", "missing", "ops"?,
                   "category"? | ("lookup", "unknown"?)}
-                 | {"product": [value columns], "mul", "add"}],
+                 | {"product": [value columns], "mul", "add"}
+                 | {"normalize": [value columns], "norm", "index", "mul", "add"}],
      "ignored": [names]?,
      "coef": [[...], ...], "intercept": [...], "classes": [...] | null,
      "target": [{"function", "center"?, "mul"?, "add"?}]?}
@@ -26,7 +27,10 @@ input gives the column's ``missing`` value, or is refused when that is null. A p
 factors, each computed as a value column is, missing value included); it has no coefficient of
 its own factors. Explain gives each input its columns' parts; a product of one input's powers
 goes to that input, a product of several inputs gets its own part, named "a*b" (the expanded
-feature space): the parts still sum to the raw score. The head is
+feature space): the parts still sum to the raw score. A normalized column (Normalizer,
+registry.plans.groups) is ``mul * f_index / norm(f1, f2, ...) + add``, the norm ("l1", "l2" or
+"max") taken over its value columns in the row; explain gives its part to the input it divides
+(additive in the normalized features, not in the raw inputs). The head is
 ``coef @ z + intercept`` followed by the link; a linear plan's ``log`` link and ``target``
 transforms are described in registry.plans.target. ``ignored`` names inputs the fitted model
 receives but does not use; a feature with ``accepts_unknown`` scores values outside its enum

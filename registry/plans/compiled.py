@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from registry.plans.groups import Group, check_normalized
 from registry.plans.ops import Op, parse_ops
 from registry.plans.spec import (
     LINKS,
@@ -103,12 +105,14 @@ class CompiledPlan:
         value_src, value_cols = [], []
         value_ops: list[tuple[Op, ...]] = []
         onehot: dict[int, list[tuple[int, Lookup]]] = {}
-        # A product column's factors are value columns of their own, appended after the plan's
-        # columns with no coefficient: the product multiplies their design values.
-        columns, factors = _with_factors(columns)
+        # A product's or a Normalizer's factors are value columns of their own, appended after
+        # the plan's columns with no coefficient: the product multiplies their design values,
+        # the Normalizer divides them by their row's norm.
+        expansion = _with_factors(columns)
+        columns, factors = expansion.columns, expansion.products
         for j, column in enumerate(columns):
             _require(isinstance(column, dict), f"columns[{j}] must be an object.")
-            if j in factors:
+            if j in factors or j in expansion.normalized:
                 continue
             source = self._index.get(column.get("feature"))
             _require(source is not None, f"columns[{j}].feature must name a feature.")
@@ -160,6 +164,7 @@ class CompiledPlan:
             for j, found in factors.items()
         )
         self._interactions = self._interaction_names()
+        self._groups = _groups(expansion, position, mul, add)
         # Value columns with ops, by their index among value columns; most columns have none.
         self._value_ops = tuple((k, ops) for k, ops in enumerate(value_ops) if ops)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
@@ -284,11 +289,33 @@ def _parse_lookup(column: dict[str, Any], type_: str, j: int) -> Lookup:
     return Lookup(tuple(values), unknown)
 
 
-def _with_factors(columns: list[Any]) -> tuple[list[Any], dict[int, list[int]]]:
-    """Return the columns with every product's factors appended, and each product's factors."""
+@dataclass(frozen=True)
+class _Expansion:
+    """The plan's columns with the factors of its products and Normalizers appended."""
+
+    columns: list[Any]
+    products: dict[int, list[int]]  # product column -> its factor columns
+    groups: list[tuple[list[int], str]]  # each Normalizer's factor columns and norm
+    normalized: dict[int, tuple[int, int]]  # normalized column -> (its group, its factor)
+
+
+def _with_factors(columns: list[Any]) -> _Expansion:
+    """Return the columns with every product's and Normalizer's factors appended."""
     expanded = list(columns)
     factors: dict[int, list[int]] = {}
+    groups: list[tuple[list[int], str]] = []
+    found: dict[tuple[str, str], int] = {}
+    normalized: dict[int, tuple[int, int]] = {}
     for j, column in enumerate(columns):
+        if isinstance(column, dict) and "normalize" in column:
+            given, norm, index = check_normalized(column, j)
+            # The columns of one Normalizer list the same factors: they are computed once.
+            key = (norm, json.dumps(given, sort_keys=True, default=repr))
+            if key not in found:
+                found[key] = len(groups)
+                groups.append((_append_factors(expanded, given, j, "normalize"), norm))
+            normalized[j] = (found[key], index)
+            continue
         if not (isinstance(column, dict) and "product" in column):
             continue
         given = column["product"]
@@ -299,17 +326,41 @@ def _with_factors(columns: list[Any]) -> tuple[list[Any], dict[int, list[int]]]:
         _require(
             set(column) == {"product", "mul", "add"}, f"columns[{j}] needs only product, mul, add."
         )
-        for factor in given:
-            _require(
-                isinstance(factor, dict)
-                and "product" not in factor
-                and "category" not in factor
-                and "lookup" not in factor,
-                f"columns[{j}].product must list value columns.",
+        factors[j] = _append_factors(expanded, given, j, "product")
+    return _Expansion(expanded, factors, groups, normalized)
+
+
+def _append_factors(expanded: list[Any], given: list[Any], j: int, key: str) -> list[int]:
+    """Append a column's factors (value columns) and return their indices."""
+    for factor in given:
+        _require(
+            isinstance(factor, dict)
+            and not {"product", "normalize", "category", "lookup"} & set(factor),
+            f"columns[{j}].{key} must list value columns.",
+        )
+        expanded.append(factor)
+    return list(range(len(expanded) - len(given), len(expanded)))
+
+
+def _groups(
+    expansion: _Expansion, position: dict[int, int], mul: np.ndarray, add: np.ndarray
+) -> tuple[Group, ...]:
+    """Compile each Normalizer: its factors among the value columns and its columns."""
+    out = []
+    for g, (found, norm) in enumerate(expansion.groups):
+        mine = [(j, member) for j, (group, member) in expansion.normalized.items() if group == g]
+        columns = np.array([j for j, _ in mine], dtype=np.intp)
+        out.append(
+            Group(
+                np.array([position[f] for f in found], dtype=np.intp),
+                norm,
+                columns,
+                np.array([member for _, member in mine], dtype=np.intp),
+                mul[columns],
+                add[columns],
             )
-            expanded.append(factor)
-        factors[j] = list(range(len(expanded) - len(given), len(expanded)))
-    return expanded, factors
+        )
+    return tuple(out)
 
 
 def _finite_array(values: list[Any], where: str) -> np.ndarray:

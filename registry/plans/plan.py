@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from registry.plans.compiled import CompiledPlan
+from registry.plans.groups import Group, normalize_rows
 from registry.plans.links import class_probabilities
 from registry.plans.ops import apply_ops
 from registry.plans.spec import INTERCEPT, Feature, _key, class_label
@@ -80,6 +81,12 @@ class Plan(CompiledPlan):
             out.append(values * mul + add)
         return out
 
+    def _normalized_values(self, z: np.ndarray) -> Iterator[tuple[Group, np.ndarray]]:
+        """Yield each Normalizer with its (rows, its columns) values: mul * f / norm + add."""
+        for group in self._groups:
+            normalized = normalize_rows(z[:, group.factors], group.norm)
+            yield group, normalized[:, group.members] * group.mul + group.add
+
     def _category_rows(
         self, columns: Mapping[str, Sequence[Any]]
     ) -> Iterator[tuple[int, np.ndarray, list[int]]]:
@@ -112,6 +119,12 @@ class Plan(CompiledPlan):
                 parts[:, self._value_src, :] = column_parts
             else:
                 np.add.at(parts, (slice(None), self._value_src), column_parts)
+            for group, values in self._normalized_values(z):
+                # A normalized column's part goes to the input it divides: its coefficient
+                # times that input's normalized value (the space where the model is additive).
+                coef = self.coef[:, group.columns].T  # (its columns, outputs)
+                sources = self._value_src[group.factors[group.members]]
+                np.add.at(parts, (slice(None), sources), values[:, :, None] * coef[None])
         for source, table, rows in self._category_rows(columns):
             parts[:, source, :] = table[rows]
         return parts
@@ -139,13 +152,15 @@ class Plan(CompiledPlan):
     def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, outputs) linear scores before the link."""
         n = _row_count(columns, self.features)
-        if n == 1 and not self._products:
+        if n == 1 and not (self._products or self._groups):
             return self._score_one(columns)
         if len(self._value_src):
             z = self._value_design(columns, n)
             scores = z @ self._value_coef + self.intercept
             for (j, _, _, _), values in zip(self._products, self._product_values(z), strict=True):
                 scores += values[:, None] * self.coef[:, j][None, :]
+            for group, values in self._normalized_values(z):
+                scores += values @ self.coef[:, group.columns].T
         else:
             scores = np.tile(self.intercept, (n, 1))
         for _, table, rows in self._category_rows(columns):

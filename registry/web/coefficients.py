@@ -41,6 +41,10 @@ def _term(column: dict[str, Any], weight: float) -> Term:
         # PolynomialFeatures: a product of its factors' columns, with no unit of its own.
         factors = [str(f.get("feature")) for f in column["product"]]
         return Term(" × ".join(factors), weight, None)
+    if "normalize" in column:
+        # Normalizer: one input over the norm of its row of inputs, with no unit of its own.
+        feature = str(column["normalize"][column["index"]].get("feature"))
+        return Term(f"{feature} ({column['norm']} normalized)", weight, None)
     feature = str(column["feature"])
     effect = weight * float(column["mul"])
     if "category" in column:

@@ -1,0 +1,35 @@
+"""Normalizer: each of its columns divided by the norm of the row of columns it receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.errors import UnsupportedEstimator
+from registry.intake.allowlist import printable
+from registry.intake.design import NO_FILL, Column, Normalized, Raw, Value, as_number
+from registry.plans.groups import NORMS
+
+
+def _factor(step: Any, column: Column) -> Value:
+    if type(column) is Value:
+        return column
+    if type(column) is Raw:
+        fill = None if column.fill is NO_FILL else as_number(column.fill, step)
+        return Value(column.source, missing=fill)
+    raise UnsupportedEstimator(
+        "Normalizer after an encoder, PolynomialFeatures or another Normalizer is not "
+        "supported; give it numeric inputs."
+    )
+
+
+def normalized(step: Any, columns: list[Column]) -> list[Column]:
+    """Return a Normalizer's output columns: each input over the norm of them all."""
+    norm = step.norm
+    if norm not in NORMS:
+        raise UnsupportedEstimator(
+            f"Normalizer with norm={printable(str(norm))!r} is not supported; "
+            "'l1', 'l2' and 'max' are."
+        )
+    # A missing value reaching a Normalizer is refused by scikit-learn: its factor has none.
+    factors = tuple(_factor(step, c) for c in columns)
+    return [Normalized(factors, norm, index) for index in range(len(factors))]
