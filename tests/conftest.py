@@ -16,6 +16,7 @@ from registry.app import create_app
 from registry.db import connect
 from registry.migrate import upgrade
 from registry.services.tokens import create_token
+from tests.factories import add_plan_version, churn_plan, house_plan
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -79,6 +80,20 @@ def app(database_url: str, tmp_path: Path):
     yield app
     app.extensions["registry"].serving.close()
     app.extensions["registry"].db.dispose()
+
+
+@pytest.fixture
+def house(app) -> str:
+    """The seed's house-price model, active, as its URL (a module may define its own)."""
+    add_plan_version(app, "house-prices", house_plan(), activate=True)
+    return "/api/v1/models/house-prices"
+
+
+@pytest.fixture
+def churn(app) -> str:
+    """A two-class churn model, active, as its URL."""
+    add_plan_version(app, "churn", churn_plan(), activate=True)
+    return "/api/v1/models/churn"
 
 
 @pytest.fixture

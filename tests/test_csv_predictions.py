@@ -7,21 +7,9 @@ import io
 
 import pytest
 
-from tests.factories import add_plan_version, churn_plan, house_plan, house_price
+from tests.factories import add_plan_version, house_plan, house_price
 
 HOUSES = "area,bedrooms,bathrooms,age\n1500,3,2,10\n2400.5,4,3,2\n"
-
-
-@pytest.fixture
-def house(app):
-    add_plan_version(app, "house-prices", house_plan(), activate=True)
-    return "/api/v1/models/house-prices"
-
-
-@pytest.fixture
-def churn(app):
-    add_plan_version(app, "churn", churn_plan(), activate=True)
-    return "/api/v1/models/churn"
 
 
 def post_csv(client, url, text, **headers):

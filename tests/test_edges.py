@@ -7,15 +7,9 @@ import socket
 import pytest
 import requests
 
-from tests.factories import add_plan_version, house_plan
+from tests.factories import add_plan_version
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
-
-
-@pytest.fixture
-def house(app):
-    add_plan_version(app, "house-prices", house_plan(), activate=True)
-    return "/api/v1/models/house-prices"
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,6 @@ ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
 
-@pytest.fixture
-def house(app):
-    add_plan_version(app, "house-prices", house_plan(), activate=True)
-    return "/api/v1/models/house-prices"
-
-
 # The fast lane answers the first; the others go through Flask.
 ANSWERS = [
     ("post", "/predict", ROW, 200),

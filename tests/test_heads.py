@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -43,9 +42,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from registry.errors import UnsupportedEstimator
 from registry.intake.extract import extract
-from registry.intake.probes import probe_rows, sklearn_outputs
-from registry.intake.verify import check_probes
-from registry.plans import Plan
+from tests.exactness import assert_exact, fit
 from tests.factories import dump
 
 REGRESSORS = [
@@ -71,38 +68,11 @@ CLASSIFIERS = [
 ]
 
 
-def _fit(estimator, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence warnings of small fits
-        return estimator.fit(X, y)
-
-
-def _assert_exact(estimator, X) -> Plan:
-    extraction = extract(estimator)
-    plan = Plan(extraction.plan)
-    rows = {f.name: X[f.name].tolist() for f in plan.features}
-    output = plan.predict(rows, explain=True)
-    if plan.kind == "linear":
-        expected = estimator.predict(X)
-        got = np.array(output.predictions)
-        sums = [sum(c.values()) for c in output.contributions]
-        assert np.allclose(sums, got, rtol=1e-9, atol=1e-9)
-    else:
-        expected = estimator.predict_proba(X)
-        got = output.probabilities
-        assert output.predictions == estimator.predict(X).tolist()
-    scale = np.maximum(np.abs(expected), 1.0)
-    assert np.max(np.abs(got - expected) / scale) <= 1e-9
-    probes = probe_rows(extraction)
-    check_probes(plan, probes, sklearn_outputs(estimator, extraction, probes))
-    return plan
-
-
 @pytest.mark.parametrize("head", REGRESSORS, ids=lambda h: type(h).__name__)
 def test_regression_heads_answer_as_scikit_learn(head):
     X, y = load_diabetes(return_X_y=True, as_frame=True)
-    estimator = _fit(make_pipeline(StandardScaler(), head), X, y)
-    plan = _assert_exact(estimator, X)
+    estimator = fit(make_pipeline(StandardScaler(), head), X, y)
+    plan = assert_exact(estimator, X)
     assert plan.kind == "linear"
 
 
@@ -110,8 +80,8 @@ def test_regression_heads_answer_as_scikit_learn(head):
 def test_classifier_heads_answer_as_scikit_learn(data, head):
     X, y = (load_iris if data == "iris" else load_breast_cancer)(return_X_y=True, as_frame=True)
     X = X.iloc[:, :8]
-    estimator = _fit(make_pipeline(StandardScaler(), head), X, y)
-    plan = _assert_exact(estimator, X)
+    estimator = fit(make_pipeline(StandardScaler(), head), X, y)
+    plan = assert_exact(estimator, X)
     assert plan.kind == "logistic"
 
 
@@ -137,20 +107,20 @@ def test_heads_inside_a_column_transformer_with_missing_values(head):
         (make_pipeline(SimpleImputer(), StandardScaler()), ["size"]),
         (OneHotEncoder(handle_unknown="ignore"), ["city"]),
     )
-    estimator = _fit(make_pipeline(columns, head), frame, y)
-    _assert_exact(estimator, frame)
+    estimator = fit(make_pipeline(columns, head), frame, y)
+    assert_exact(estimator, frame)
 
 
 def test_sgd_classifier_without_probabilities_is_refused_by_name():
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    estimator = _fit(SGDClassifier(loss="hinge"), X, y)
+    estimator = fit(SGDClassifier(loss="hinge"), X, y)
     with pytest.raises(UnsupportedEstimator, match="loss='hinge'"):
         extract(estimator)
 
 
 def test_a_cross_validated_model_uploads_and_predicts(client, tokens):
     X, y = load_diabetes(return_X_y=True, as_frame=True)
-    estimator = _fit(make_pipeline(StandardScaler(), LassoCV(cv=3)), X, y)
+    estimator = fit(make_pipeline(StandardScaler(), LassoCV(cv=3)), X, y)
     client.post("/api/v1/models", json={"name": "diabetes"}, headers=tokens["publisher"])
     response = client.post(
         "/api/v1/models/diabetes/versions",
@@ -176,10 +146,10 @@ def _with_gaps() -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_simple_imputer_with_missing_indicators_answers_as_scikit_learn():
     X, y = _with_gaps()
-    estimator = _fit(
+    estimator = fit(
         make_pipeline(SimpleImputer(add_indicator=True), StandardScaler(), RidgeCV()), X, y
     )
-    plan = _assert_exact(estimator, X)
+    plan = assert_exact(estimator, X)
     # Two indicator columns (bmi and s3 had gaps) besides the ten imputed ones.
     assert len(plan.to_json()["columns"]) == 12
 
@@ -196,10 +166,10 @@ def test_simple_imputer_with_missing_indicators_answers_as_scikit_learn():
 )
 def test_feature_selection_keeps_what_the_selector_kept(selector, client, tokens):
     X, y = _with_gaps()
-    estimator = _fit(make_pipeline(SimpleImputer(), selector, Ridge()), X, y)
+    estimator = fit(make_pipeline(SimpleImputer(), selector, Ridge()), X, y)
     kept = set(X.columns[estimator[1].get_support()])
     assert 0 < len(kept) < X.shape[1]
-    plan = _assert_exact(estimator, X)
+    plan = assert_exact(estimator, X)
     assert {f.name for f in plan.features} == kept
     assert set(plan.ignored) == set(X.columns) - kept
     # Through the sandbox and the API: the record scikit-learn takes is accepted whole.

@@ -9,6 +9,7 @@ import requests
 
 from registry.app import create_app
 from tests.factories import add_plan_version, house_plan
+from tests.flips import flip_under_load
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 
@@ -25,40 +26,9 @@ def test_activation_flips_under_load_without_failures(
 ):
     seed(database_url, tmp_path)
     url = f"{live_server.url}/api/v1/models/house-prices"
-    stop = threading.Event()
-    failures: list[str] = []
-    answered: list[int] = []
-
-    def load() -> None:
-        with requests.Session() as session:
-            while not stop.is_set():
-                response = session.post(f"{url}/predict", json=ROW, timeout=10)
-                if response.status_code != 200:
-                    failures.append(f"{response.status_code} {response.text[:200]}")
-                else:
-                    answered.append(response.json()["version"])
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    try:
-        for flip in range(50):
-            target = 2 if flip % 2 == 0 else 1
-            response = requests.post(
-                f"{url}/versions/{target}/activate", headers=live_token, timeout=10
-            )
-            assert response.status_code == 200, response.text
-            # Read-your-writes: fresh connections reach both workers; each names the new version.
-            for _ in range(4):
-                after = requests.post(f"{url}/predict", json=ROW, timeout=10)
-                assert after.status_code == 200
-                assert after.json()["version"] == target
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-    assert failures == []
-    assert len(answered) > 50 and set(answered) <= {1, 2}
+    outcome = flip_under_load(url, live_token, ROW)
+    assert outcome.failures == []
+    assert len(outcome.answered) > 50 and set(outcome.answered) <= {1, 2}
 
 
 def test_metrics_count_across_workers(database_url, tmp_path, live_server):

@@ -6,21 +6,9 @@ import math
 
 import pytest
 
-from tests.factories import add_plan_version, churn_plan, house_plan, house_price, iris_plan
+from tests.factories import add_plan_version, house_plan, house_price, iris_plan
 
 SEED_ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
-
-
-@pytest.fixture
-def house(app):
-    add_plan_version(app, "house-prices", house_plan(), activate=True)
-    return "/api/v1/models/house-prices"
-
-
-@pytest.fixture
-def churn(app):
-    add_plan_version(app, "churn", churn_plan(), activate=True)
-    return "/api/v1/models/churn"
 
 
 def test_one_row_answers_prediction_and_version(client, house):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import requests
 from registry.bench.servers import children_of
 from tests.conftest import POSTGRES_URL
 from tests.factories import dump, house_model
+from tests.flips import flip_under_load
 from tests.live import LiveServer, free_port, server_env, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,40 +142,9 @@ def test_fifty_activation_flips_through_the_balancer_fail_no_request(deployment)
     for activate in (True, False):
         uploaded = _upload(balanced, token, dump(house_model()), activate=activate)
         assert uploaded.status_code == 201, uploaded.text
-    stop = threading.Event()
-    failures: list[str] = []
-    answered: list[int] = []
-
-    def load() -> None:
-        with requests.Session() as session:
-            while not stop.is_set():
-                response = session.post(f"{balanced}{MODEL}/predict", json=ROW, timeout=30)
-                if response.status_code == 200:
-                    answered.append(response.json()["version"])
-                else:
-                    failures.append(f"{response.status_code} {response.text[:200]}")
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    try:
-        for flip in range(50):
-            target = 2 if flip % 2 == 0 else 1
-            response = requests.post(
-                f"{balanced}{MODEL}/versions/{target}/activate", headers=token, timeout=30
-            )
-            assert response.status_code == 200, response.text
-            # Read-your-writes through the balancer: whichever server answers names it.
-            for _ in range(4):
-                after = requests.post(f"{balanced}{MODEL}/predict", json=ROW, timeout=30)
-                assert after.status_code == 200, after.text
-                assert after.json()["version"] == target
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-    assert failures == []
-    assert len(answered) > 50 and set(answered) == {1, 2}
+    outcome = flip_under_load(f"{balanced}{MODEL}", token, ROW, timeout=30)
+    assert outcome.failures == []
+    assert len(outcome.answered) > 50 and set(outcome.answered) == {1, 2}
     # Both servers took part (each answer names its worker's process through X-Worker).
     answering = {
         int(requests.post(f"{balanced}{MODEL}/predict", json=ROW, timeout=30).headers["X-Worker"])
