@@ -29,6 +29,7 @@ from registry.errors import UntrustedArtifact
 from registry.intake import inspect_artifact
 from registry.intake.skops_loader import load_skops
 from registry.intake.unpickler import load_pickle
+from tests.intake_paths import limits_fixture  # noqa: F401  (the limits fixture)
 
 MAX_BYTES = 64 << 20
 
@@ -263,10 +264,10 @@ def test_allow_list_unpickler_refuses_hostile_file(case, tmp_path):
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_intake_refuses_hostile_file_in_the_child(case, tmp_path):
+def test_intake_refuses_hostile_file_in_the_child(case, tmp_path, limits):
     data, sentinel = _build(case, tmp_path)
     with pytest.raises(UntrustedArtifact):
-        inspect_artifact(data)
+        inspect_artifact(data, limits=limits)
     assert not _appeared(sentinel, wait=0.2)
 
 
@@ -288,12 +289,12 @@ def _hostile_skops(sentinel: Path) -> bytes:
     return skops.io.dumps(model)
 
 
-def test_skops_file_with_a_function_is_refused(tmp_path):
+def test_skops_file_with_a_function_is_refused(tmp_path, limits):
     data = _hostile_skops(tmp_path / "pwned")
     with pytest.raises(UntrustedArtifact, match="posix.system"):
         load_skops(data, max_bytes=MAX_BYTES)
     with pytest.raises(UntrustedArtifact):
-        inspect_artifact(data, artifact_format="skops")
+        inspect_artifact(data, artifact_format="skops", limits=limits)
 
 
 def test_skops_file_shadowing_a_method_is_refused():

@@ -36,6 +36,7 @@ from registry.intake import inspect_artifact
 from registry.intake.child import _inspect
 from registry.intake.sandbox import _parse, _result
 from registry.intake.wire import encode_request
+from tests.intake_paths import limits_fixture  # noqa: F401  (the limits fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,9 +87,9 @@ def _rows(frame: pd.DataFrame) -> dict[str, list]:
     }
 
 
-def test_child_extracts_a_dataframe_pipeline_behind_every_fence(mixed):
+def test_child_extracts_a_dataframe_pipeline_behind_every_fence(mixed, limits):
     model, frame = mixed
-    result = inspect_artifact(_joblib(model, compress=3))
+    result = inspect_artifact(_joblib(model, compress=3), limits=limits)
     assert result.sandbox["seccomp"] and result.sandbox["netns"] and result.sandbox["rlimits"]
     assert result.estimator == (
         "Pipeline(ColumnTransformer(Pipeline(SimpleImputer, StandardScaler), "
@@ -110,10 +111,10 @@ def test_child_reads_a_plain_pickle_with_given_names():
     np.testing.assert_allclose(got, model.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
-def test_child_reads_a_skops_file():
+def test_child_reads_a_skops_file(limits):
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     model = make_pipeline(StandardScaler(), Ridge()).fit(X, y)
-    result = inspect_artifact(skops.io.dumps(model), artifact_format="skops")
+    result = inspect_artifact(skops.io.dumps(model), artifact_format="skops", limits=limits)
     assert result.estimator == "Pipeline(StandardScaler, Ridge)" and result.kind == "linear"
     got = result.plan.predict(_rows(X)).predictions
     np.testing.assert_allclose(got, model.predict(X), rtol=1e-9)
@@ -133,11 +134,11 @@ def test_child_refuses_names_that_differ_from_the_model(mixed):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random"])
-def test_child_finds_unreadable_files_invalid(mixed, damage):
+def test_child_finds_unreadable_files_invalid(mixed, damage, limits):
     data = _joblib(mixed[0])
     data = data[: len(data) // 2] if damage == "truncated" else b"\x07" + bytes(range(256)) * 4
     with pytest.raises(InvalidArtifact):
-        inspect_artifact(data)
+        inspect_artifact(data, limits=limits)
 
 
 def test_empty_file_is_invalid_without_a_child():
@@ -150,18 +151,18 @@ def test_empty_file_is_invalid_without_a_child():
     [RandomForestRegressor(n_estimators=2), KNeighborsClassifier(n_neighbors=1)],
     ids=lambda m: type(m).__name__,
 )
-def test_child_names_the_unsupported_step(model):
+def test_child_names_the_unsupported_step(model, limits):
     fitted = make_pipeline(StandardScaler(), model).fit([[0.0], [1.0]], [0, 1])
     with pytest.raises(UnsupportedEstimator, match=f"{type(model).__name__} is not supported"):
-        inspect_artifact(_joblib(fitted))
+        inspect_artifact(_joblib(fitted), limits=limits)
 
 
-def test_slow_child_is_stopped_and_a_busy_machine_is_not_blamed_on_the_file(mixed):
+def test_slow_child_is_stopped_and_a_busy_machine_is_not_blamed_on_the_file(mixed, limits):
     from registry.errors import IntakeBusy
 
     # The child hardly ran in the time allowed: a 503 saying what to do, never a 422.
     with pytest.raises(IntakeBusy) as caught:
-        inspect_artifact(_joblib(mixed[0]), timeout=0.05)
+        inspect_artifact(_joblib(mixed[0]), timeout=0.05, limits=limits)
     assert "busy" in caught.value.message and "Try again" in caught.value.message
     assert caught.value.retry_after > 0
 
@@ -176,7 +177,18 @@ def test_bad_arguments_are_refused_before_any_child():
 _FENCE_SCRIPT = """
 import errno, json, os, socket, subprocess, sys
 sys.path.insert(0, {root!r})
-if {full!r}:
+if {mode!r} == "zygote":
+    # As the zygote does: import and warm up first, then fence in a forked child.
+    from registry.intake import zygote
+    from registry.intake.child import _fence_in
+    zygote.preload()
+    assert zygote.thread_count() == 1
+    pid = os.fork()
+    if pid:
+        _, code = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(code))
+    status = _fence_in(30, "joblib", os.getppid(), preload=lambda: None)
+elif {mode!r} == "child":
     from registry.intake.child import _fence_in
     status = _fence_in(30, "joblib")
 else:
@@ -203,19 +215,22 @@ attempt("unlink", lambda: os.unlink(os.path.join(tmp, "existing")))
 attempt("rename", lambda: os.rename(os.path.join(tmp, "existing"), os.path.join(tmp, "moved")))
 attempt("read", lambda: open("/etc/passwd").read(4))
 sys.stdout.write(json.dumps(out))
+sys.stdout.flush()
+os._exit(0)
 """
 
 
-@pytest.mark.parametrize("full", [False, True], ids=["seccomp-as-root", "child-setup"])
-def test_fences_stop_exec_writes_and_network(tmp_path, full):
+@pytest.mark.parametrize("mode", ["seccomp-as-root", "child", "zygote"])
+def test_fences_stop_exec_writes_and_network(tmp_path, mode):
+    full = mode != "seccomp-as-root"
     tmp_path.chmod(0o777)
     (tmp_path / "existing").write_text("kept")
-    script = _FENCE_SCRIPT.format(root=str(ROOT), full=full, tmp=str(tmp_path))
+    script = _FENCE_SCRIPT.format(root=str(ROOT), mode=mode, tmp=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-I", "-B", "-c", script],
         capture_output=True,
         env={"OPENBLAS_NUM_THREADS": "1"},
-        timeout=60,
+        timeout=180,
         check=True,
     )
     out = json.loads(done.stdout)

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from registry.intake import fences
@@ -74,13 +75,18 @@ def _warm_up(artifact_format: str) -> None:
     _inspect({"format": artifact_format, "feature_names": None}, data, artifact_format)
 
 
-def _fence_in(cpu_seconds: int, artifact_format: str, parent: int | None = None) -> dict[str, bool]:
+def _fence_in(
+    cpu_seconds: int,
+    artifact_format: str,
+    parent: int | None = None,
+    preload: Callable[[], None] | None = None,
+) -> dict[str, bool]:
     """Raise every fence (see fences.raise_fences); return which stand."""
     return fences.raise_fences(
         cpu_seconds,
         fences.ADDRESS_SPACE,
         os.getppid() if parent is None else parent,
-        lambda: _preload(artifact_format),
+        preload or (lambda: _preload(artifact_format)),
     )
 
 
@@ -172,6 +178,17 @@ def main() -> None:
     artifact_format = sys.argv[2] if len(sys.argv) > 2 else "joblib"
     weak = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else set()
     parent = int(sys.argv[4]) if len(sys.argv) > 4 else os.getppid()
+    run(cpu_seconds, artifact_format, weak, parent)
+
+
+def run(
+    cpu_seconds: int,
+    artifact_format: str,
+    weak: set[str],
+    parent: int,
+    preload: Callable[[], None] | None = None,
+) -> None:
+    """Fence in, read the request on stdin, answer on stdout (a zygote's child preloads nothing)."""
     # A worker killed mid-upload takes its child along (before the imports take seconds).
     fences.die_with_parent(parent)
     # Nobody reads the child's warnings, and showing one may import modules that the
@@ -182,7 +199,7 @@ def main() -> None:
         status = fences.raise_fences(cpu_seconds, fences.ADDRESS_SPACE, parent, _nothing)
         _write({"ok": True, "sandbox": status})
         return
-    status = _fence_in(cpu_seconds, artifact_format, parent)
+    status = _fence_in(cpu_seconds, artifact_format, parent, preload)
     missing = sorted(name for name, up in status.items() if not up and name not in weak)
     if missing:
         # Fail closed: the upload's bytes are never read behind a fence that is down.

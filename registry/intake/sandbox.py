@@ -28,6 +28,7 @@ from registry.errors import (
 from registry.intake.limits import check_categories
 from registry.intake.searches import search_records
 from registry.intake.slots import sandbox_slot, slot_folder
+from registry.intake.spawner import ZygoteChild, ZygoteUnavailable, spawner
 from registry.intake.verify import Reference, check_probes
 from registry.intake.wire import encode_request
 from registry.plans import Feature, Plan, PlanError
@@ -65,6 +66,9 @@ class IntakeLimits:
     queue_seconds: float = 2.0
     # None (a library call, a test) bounds nothing; a server's settings name a folder.
     slot_folder: Path | None = None
+    # Fork children from this process's zygote (registry.intake.spawner) instead of
+    # starting a fresh interpreter for each.
+    zygote: bool = False
 
     @classmethod
     def from_config(cls, config: Any) -> IntakeLimits:
@@ -76,6 +80,7 @@ class IntakeLimits:
             slots=config.intake_slots,
             queue_seconds=config.intake_queue_seconds,
             slot_folder=slot_folder(f"{_ROOT} {config.database_url}"),
+            zygote=config.intake_zygote,
         )
 
 
@@ -179,6 +184,12 @@ def _run_child(
     request: bytes, artifact_format: str, timeout: float, limits: IntakeLimits
 ) -> dict[str, Any]:
     cpu_limit = max(1, min(limits.cpu_seconds, math.ceil(timeout)))
+    if limits.zygote:
+        try:
+            child = spawner(THREAD_ENV).spawn(cpu_limit, artifact_format, limits.allow_weak)
+            return _talk(child, request, timeout, cpu_limit)
+        except ZygoteUnavailable as exc:
+            log.warning("Intake falls back to a fresh interpreter: %s", exc)
     command = [
         sys.executable,
         "-I",
@@ -192,7 +203,7 @@ def _run_child(
     ]
     # The working directory is "/", which Landlock makes unreadable: no temporary folder
     # to create, and none left behind when the worker is killed.
-    with subprocess.Popen(
+    process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -201,7 +212,15 @@ def _run_child(
         cwd="/",
         close_fds=True,
         start_new_session=True,
-    ) as process:
+    )
+    return _talk(process, request, timeout, cpu_limit)
+
+
+def _talk(
+    process: subprocess.Popen[bytes] | ZygoteChild, request: bytes, timeout: float, cpu_limit: int
+) -> dict[str, Any]:
+    """Give the child its request, read its answer, and stop it if it overstays."""
+    with process:
         try:
             stdout, stderr = _exchange(process, request, time.monotonic() + timeout)
         except TimeoutError as exc:
@@ -220,15 +239,16 @@ def _run_child(
         except _Overflow as exc:
             raise UntrustedArtifact("Opening the file produced an oversized answer.") from exc
         finally:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.kill()
     if stderr:
         log.debug("intake child stderr: %s", stderr[:4096].decode(errors="replace"))
+    assert process.returncode is not None
     return _parse(stdout, process.returncode)
 
 
 def _exchange(
-    process: subprocess.Popen[bytes], request: bytes, deadline: float
+    process: subprocess.Popen[bytes] | ZygoteChild, request: bytes, deadline: float
 ) -> tuple[bytes, bytes]:
     """Write the request and read both outputs, with a deadline and caps on what is kept."""
     assert process.stdin and process.stdout and process.stderr
