@@ -204,22 +204,34 @@ def bins(step: KBinsDiscretizer, columns: list[Column]) -> list[Column]:
 def splines(step: Any, columns: list[Column]) -> list[Column]:
     """SplineTransformer: a bspline op per basis function of each input."""
     extrapolation = step.extrapolation
-    if extrapolation not in ("continue", "constant", "error"):
+    modes = {"continue": True, "error": False, "constant": True, "periodic": "periodic"}
+    modes["linear"] = "linear"
+    if extrapolation not in modes:
         raise UnsupportedEstimator(
             f"SplineTransformer with extrapolation={printable(str(extrapolation))!r} is not "
-            "supported; 'continue', 'constant' and 'error' are."
+            "supported; 'continue', 'constant', 'linear', 'periodic' and 'error' are."
         )
+    if vars(step).get("sparse_output", False):
+        raise UnsupportedEstimator("SplineTransformer with sparse_output=True is not supported.")
     fitted = getattr(step, "bsplines_", None)
     if type(fitted) is not list or len(fitted) != len(columns):
         raise InvalidArtifact("The SplineTransformer is not fitted.")
     zeros = vars(step).get("handle_missing", "error") == "zeros"
     out: list[Column] = []
+    # scikit-learn's linear extension counts its functions with a degree it raises once it is
+    # 1 or less, and keeps for the next inputs: their boundaries move in with it.
+    reach = None
     for column, spline in zip(columns, fitted, strict=True):
-        knots, degree, count = _basis(spline)
+        knots, degree, count = _basis(spline, extrapolation == "periodic")
         before = []
         if extrapolation == "constant":
             # Beyond the base interval scikit-learn repeats the end values: the same as clipping.
-            before = [{"op": "clip", "low": knots[degree], "high": knots[count]}]
+            before = [{"op": "clip", "low": knots[degree], "high": knots[-degree - 1]}]
+        ends = None
+        if extrapolation == "linear":
+            reach = degree if reach is None else reach
+            ends = _linear_ends(knots, degree, count, reach)
+            reach = reach + 1 if reach <= 1 else reach
         kept = range(count if step.include_bias else count - 1)
         for index in kept:
             op = {
@@ -227,8 +239,10 @@ def splines(step: Any, columns: list[Column]) -> list[Column]:
                 "knots": knots,
                 "degree": degree,
                 "index": index,
-                "extrapolate": extrapolation != "error",
+                "extrapolate": modes[extrapolation],
             }
+            if ends is not None:
+                op["below"], op["above"] = ends[0][index], ends[1][index]
             made = column
             for first in before:
                 made = through_op(step, made, first)
@@ -239,8 +253,30 @@ def splines(step: Any, columns: list[Column]) -> list[Column]:
     return out
 
 
-def _basis(spline: Any) -> tuple[list[float], int, int]:
-    """Return a fitted BSpline's knots, degree and count, checking it is the plain basis."""
+def _linear_ends(
+    knots: list[float], degree: int, count: int, reach: int
+) -> list[list[list[float]]]:
+    """Each basis function's [end, value, slope] below and above, as scikit-learn extends
+    them: beyond knots[reach] and knots[-reach - 1], the first and last ``reach`` functions
+    (one more when reach <= 1) follow their tangent there, the others are 0."""
+    from scipy.interpolate import BSpline  # a fresh basis on the checked knots
+
+    basis = BSpline(np.array(knots), np.eye(count), degree, extrapolate=False)
+    low, high = knots[reach], knots[-reach - 1]
+    f_low, f_high = basis(low), basis(high)
+    slope_low, slope_high = basis(low, nu=1), basis(high, nu=1)
+    below = [[low, 0.0, 0.0] for _ in range(count)]
+    above = [[high, 0.0, 0.0] for _ in range(count)]
+    for j in range(reach + 1 if reach <= 1 else reach):
+        below[j] = [low, float(f_low[j]), float(slope_low[j])]
+        k = count - 1 - j
+        above[k] = [high, float(f_high[k]), float(slope_high[k])]
+    return [below, above]
+
+
+def _basis(spline: Any, periodic: bool) -> tuple[list[float], int, int]:
+    """Return a fitted BSpline's knots, degree and output count, checking it is the plain
+    basis (with the first ``degree`` functions repeated a period on when periodic)."""
     state = vars(spline)
     # scipy 1.15 on keeps the knots and coefficients as _t and _c.
     knots, degree = state.get("_t", state.get("t")), state.get("k")
@@ -251,9 +287,14 @@ def _basis(spline: Any) -> tuple[list[float], int, int]:
         and knots.dtype.kind == "f"
         and type(degree) is int
         and type(coef) is np.ndarray
+        and np.all(np.isfinite(knots))
     ):
         raise InvalidArtifact("The SplineTransformer's splines are damaged.")
-    count = len(knots) - degree - 1
-    if coef.shape != (count, count) or not np.array_equal(coef, np.eye(count)):
+    total = len(knots) - degree - 1
+    count = total - degree if periodic else total
+    expected = np.eye(count) if count > 0 else None
+    if periodic and expected is not None:
+        expected = np.concatenate((expected, expected[:degree]))
+    if expected is None or coef.shape != (total, count) or not np.array_equal(coef, expected):
         raise UnsupportedEstimator("This SplineTransformer's basis is not supported.")
     return knots.astype(np.float64).tolist(), degree, count

@@ -21,6 +21,7 @@ from registry.plans.spec import (
     _parse_feature,
     _require,
 )
+from registry.plans.splines import group_splines
 from registry.plans.target import parse_target
 
 
@@ -166,7 +167,11 @@ class CompiledPlan:
         self._interactions = self._interaction_names()
         self._groups = _groups(expansion, position, mul, add)
         # Value columns with ops, by their index among value columns; most columns have none.
-        self._value_ops = tuple((k, ops) for k, ops in enumerate(value_ops) if ops)
+        # The spline columns of one input share one evaluation of its basis.
+        plain, self._spline_groups = group_splines(
+            [(k, ops) for k, ops in enumerate(value_ops) if ops], self._value_src
+        )
+        self._value_ops = tuple(plain)
         self._intercept_terms = tuple(float(v) for v in self.intercept)
         self._value_terms = tuple(
             (

@@ -20,10 +20,8 @@ the same ops. Every op maps one float to one float, with numpy, and is one of:
         below q1 and 1 at or above qn (within 1e-7 for "normal"); "normal" then takes the
         standard normal quantile (scipy.special.ndtri), clipped as scikit-learn clips it
 
-    {"op": "bspline", "knots": [t0 <= ... <= tm], "degree": k, "index": i, "extrapolate": b}
-        the i-th B-spline basis function of degree k on the knots, evaluated by de Boor's
-        recursion as scipy.interpolate.BSpline does; outside [t_k, t_(m-k)] it continues the end
-        pieces, or is NaN (refused) when extrapolate is false (SplineTransformer)
+    {"op": "bspline", "knots": [t0 <= ... <= tm], "degree": k, "index": i, "extrapolate": ...}
+        one B-spline basis function of SplineTransformer (registry.plans.splines)
 
 All parameters are finite JSON numbers. Each op is a few lines of array code, so that the same
 plan can be translated to SQL or ONNX (clip: LEAST/GREATEST, step: a CASE over the edges).
@@ -38,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from registry.plans.spec import _finite_number, _require
+from registry.plans.splines import Spline, parse_spline
 
 UFUNCS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "log": np.log,
@@ -56,6 +55,8 @@ class Op:
 
     raw: dict[str, Any]
     apply: Callable[[np.ndarray], np.ndarray]
+    # A bspline op: the basis it picks from, its index and linear ends (registry.plans.splines).
+    spline: tuple[Spline, int, np.ndarray, np.ndarray] | None = None
 
 
 def apply_ops(ops: Sequence[Op], x: np.ndarray) -> np.ndarray:
@@ -87,9 +88,17 @@ def _parse(raw: Any, where: str) -> Op:
         "yeo_johnson": {"lambda"},
         "box_cox": {"lambda"},
         "quantile": {"quantiles", "references", "output"},
-        "bspline": {"knots", "degree", "index", "extrapolate"},
+        "bspline": set(),  # checked by parse_spline
     }
     _require(kind in expected, f"{where}.op must be one of {sorted(expected)}.")
+    if kind == "bspline":
+        spline, index, below, above = parse_spline(raw, where)
+        picked = np.array([index])
+        return Op(
+            raw,
+            lambda x: spline.columns(x, picked, below, above)[:, 0],
+            (spline, index, below, above),
+        )
     _require(
         set(raw) == expected[kind] | {"op"}, f"{where} needs exactly {sorted(expected[kind])}."
     )
@@ -110,8 +119,6 @@ def _parse(raw: Any, where: str) -> Op:
         return Op(raw, _yeo_johnson(lmbda) if kind == "yeo_johnson" else _box_cox(lmbda))
     if kind == "quantile":
         return Op(raw, _quantile(raw, where))
-    if kind == "bspline":
-        return Op(raw, _bspline(raw, where))
     edges = _numbers(raw["edges"], f"{where}.edges") if raw["edges"] != [] else np.empty(0)
     values = _numbers(raw["values"], f"{where}.values")
     _require(bool(np.all(np.diff(edges) >= 0)), f"{where}.edges must be ascending.")
@@ -181,44 +188,5 @@ def _quantile(raw: dict[str, Any], where: str) -> Callable[[np.ndarray], np.ndar
 
         bound = _BOUNDS_THRESHOLD - np.spacing(1)
         return np.clip(ndtri(y), ndtri(bound), ndtri(1 - bound))
-
-    return apply
-
-
-def _bspline(raw: dict[str, Any], where: str) -> Callable[[np.ndarray], np.ndarray]:
-    knots = _numbers(raw["knots"], f"{where}.knots")
-    degree, index = raw["degree"], raw["index"]
-    _require(type(degree) is int and 0 <= degree <= 10, f"{where}.degree must be an integer to 10.")
-    count = len(knots) - degree - 1  # the number of basis functions
-    _require(count >= 1, f"{where}.knots are too few for the degree.")
-    _require(
-        type(index) is int and 0 <= index < count, f"{where}.index must name a basis function."
-    )
-    _require(bool(np.all(np.diff(knots) >= 0)), f"{where}.knots must be ascending.")
-    _require(type(raw["extrapolate"]) is bool, f"{where}.extrapolate must be a boolean.")
-    extrapolate = raw["extrapolate"]
-    low, high = knots[degree], knots[count]
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        # The interval t[l] <= x < t[l+1], kept within the base interval as scipy keeps it.
-        ell = np.clip(np.searchsorted(knots, x, side="right") - 1, degree, count - 1)
-        h = np.zeros((len(x), degree + 1))
-        h[:, 0] = 1.0
-        for j in range(1, degree + 1):
-            previous = h[:, :j].copy()
-            h[:, 0] = 0.0
-            for m in range(1, j + 1):
-                right, left = knots[ell + m], knots[ell + m - j]
-                span = right - left
-                w = np.divide(previous[:, m - 1], span, out=np.zeros(len(x)), where=span != 0)
-                h[:, m - 1] += w * (right - x)
-                h[:, m] = w * (x - left)
-        position = index - (ell - degree)
-        inside = (position >= 0) & (position <= degree)
-        out = np.where(inside, h[np.arange(len(x)), np.clip(position, 0, degree)], 0.0)
-        if not extrapolate:
-            with np.errstate(invalid="ignore"):
-                out[(x < low) | (x > high)] = np.nan
-        return np.where(np.isnan(x), np.nan, out)
 
     return apply

@@ -66,6 +66,8 @@ class Plan(CompiledPlan):
         missing = np.isnan(raw)
         for k, ops in self._value_ops:
             raw[:, k] = apply_ops(ops, raw[:, k])
+        for group in self._spline_groups:
+            group.apply(raw)
         z = (raw - self._value_center) * self._value_mul + self._value_add
         if missing.any():
             z = np.where(missing, self._value_missing, z)
@@ -152,7 +154,7 @@ class Plan(CompiledPlan):
     def raw_scores(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
         """Return the (rows, outputs) linear scores before the link."""
         n = _row_count(columns, self.features)
-        if n == 1 and not (self._products or self._groups):
+        if n == 1 and not (self._products or self._groups or self._spline_groups):
             return self._score_one(columns)
         if len(self._value_src):
             z = self._value_design(columns, n)
