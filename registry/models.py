@@ -112,6 +112,8 @@ class ModelVersion(Base):
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # What a version trained here saw of its held-out split (residuals, or ROC and confusion).
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What intake saw in the file: {"referred": [{"name", "count"}]}; None before it was kept.
+    intake: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

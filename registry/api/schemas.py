@@ -127,6 +127,8 @@ class VersionSchema(Schema):
     size_bytes = fields.Integer()
     sklearn_version = fields.String(allow_none=True)
     verification = fields.Dict(allow_none=True)
+    # What intake saw in the file ({"referred": [{"name", "count"}]}); null when not recorded.
+    intake = fields.Dict(allow_none=True)
     metrics = fields.Dict()
     description = fields.String()
     tags = fields.Dict()

@@ -91,11 +91,14 @@ def _fence_in(
 
 
 def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[str, Any]:
+    from collections import Counter
+
     import sklearn
 
     from registry.errors import InvalidFeatures
     from registry.intake.extract import extract
     from registry.intake.probes import keep_finite, probe_rows, sklearn_outputs
+    from registry.intake.wire import referred_entries
 
     names = header.get("feature_names")
     if names is not None and not (type(names) is list and all(type(n) is str for n in names)):
@@ -107,14 +110,15 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
         raise InvalidFeatures("The declared feature types must be objects by name.")
     if header.get("format") != artifact_format:
         raise _Failure("invalid_artifact", "The intake request names two different formats.")
+    seen: Counter[str] = Counter()  # what the file referred to, for the version to show
     if artifact_format == "skops":
         from registry.intake.skops_loader import load_skops
 
-        estimator = load_skops(data, max_bytes=MAX_DECOMPRESSED)
+        estimator = load_skops(data, max_bytes=MAX_DECOMPRESSED, seen=seen)
     else:
         from registry.intake.unpickler import load_pickle
 
-        estimator = load_pickle(data, max_bytes=MAX_DECOMPRESSED)
+        estimator = load_pickle(data, max_bytes=MAX_DECOMPRESSED, seen=seen)
     extraction = extract(estimator, names, types)
     rows = probe_rows(extraction)
     try:
@@ -133,6 +137,7 @@ def _inspect(header: dict[str, Any], data: bytes, artifact_format: str) -> dict[
         "sklearn_version": extraction.release,
         "search": extraction.search,
         "server_sklearn_version": sklearn.__version__,
+        "referred": referred_entries(seen),
     }
 
 

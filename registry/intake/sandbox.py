@@ -30,7 +30,7 @@ from registry.intake.searches import search_records
 from registry.intake.slots import sandbox_slot, slot_folder
 from registry.intake.spawner import ZygoteChild, ZygoteUnavailable, spawner
 from registry.intake.verify import Reference, check_probes
-from registry.intake.wire import encode_request
+from registry.intake.wire import encode_request, read_referred
 from registry.plans import Feature, Plan, PlanError
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class IntakeResult:
     # What a fitted search learnt (registry.intake.searches); empty for other models.
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # The names the file referred to, with counts (registry.intake.wire.read_referred).
+    referred: list[dict[str, Any]] | None = None
 
 
 class _Overflow(Exception):
@@ -390,6 +392,7 @@ def _result(
         verification=verification,
         metrics=metrics,
         tags=tags,
+        referred=read_referred(answer.get("referred")),
     )
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import warnings
 import zipfile
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -58,17 +59,18 @@ def _transformer_functions(node: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _check_nodes(node: Any) -> None:
+def _check_nodes(node: Any, seen: Counter[str]) -> None:
     functions: set[int] = set()  # FunctionTransformer functions: unsupported, not untrusted
     unsupported: list[str] = []
-    _walk(node, functions, unsupported)
+    _walk(node, functions, unsupported, seen)
     if unsupported:
         raise UnsupportedEstimator(
             f"FunctionTransformer(func={unsupported[0]}) is not supported; {function_sentence()}."
         )
 
 
-def _walk(node: Any, functions: set[int], unsupported: list[str]) -> None:
+def _walk(node: Any, functions: set[int], unsupported: list[str], seen: Counter[str]) -> None:
+    """Check every node's type against the allow-list; count the types besides plain values."""
     stack = [(node, 0)]
     while stack:
         current, depth = stack.pop()
@@ -97,6 +99,8 @@ def _walk(node: Any, functions: set[int], unsupported: list[str]) -> None:
                 )
             if current.get("__loader__") not in _LOADERS:
                 raise UntrustedArtifact("The file uses a skops node type a model never needs.")
+            if f"{module}.{name}" not in SKOPS_CONTAINERS:
+                seen[f"{module}.{name}"] += 1
         stack.extend((value, depth + 1) for value in current.values())
 
 
@@ -178,17 +182,20 @@ def _saved_release(schema: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def load_skops(data: bytes, *, max_bytes: int) -> Any:
+def load_skops(data: bytes, *, max_bytes: int, seen: Counter[str] | None = None) -> Any:
     """Return the object in a skops file whose every type is on the allow-list.
 
-    Raises UntrustedArtifact, UnsupportedEstimator or InvalidArtifact.
+    ``seen`` gains the types the file's nodes name, one count a node, plain values (dicts,
+    lists, strings, numbers) left out. Raises UntrustedArtifact, UnsupportedEstimator or
+    InvalidArtifact.
     """
+    seen = Counter() if seen is None else seen
     if not data:
         raise InvalidArtifact("The file is empty.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             schema = _schema(archive, max_bytes)
-        _check_nodes(schema)
+        _check_nodes(schema, seen)
         plain = _without_stand_ins(schema)
         if plain != schema:
             data = _rewritten(data, plain)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -34,10 +35,11 @@ _ALLOWED_NAMES = {name for _, name in ALLOWED}
 class _Callable:
     """An allowed function as the unpickler holds it: inert data that only REDUCE can call."""
 
-    __slots__ = ("target",)
+    __slots__ = ("target", "name")
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, name: str) -> None:
         self.target = target
+        self.name = name  # as the file spells it, for what intake saw
 
 
 class _ArrayWrapper:
@@ -91,7 +93,9 @@ class RestrictedUnpickler(_Base):
 
     dispatch = dict(_Base.dispatch)
 
-    def __init__(self, stream: io.BytesIO, *, nested: bool = False) -> None:
+    def __init__(
+        self, stream: io.BytesIO, *, nested: bool = False, seen: Counter[str] | None = None
+    ) -> None:
         super().__init__(stream)
         self._stream = stream
         with stream.getbuffer() as view:
@@ -104,6 +108,11 @@ class RestrictedUnpickler(_Base):
         # ids of _Unlisted a ColumnTransformer names as a column selector: never called, since
         # the fitted column lists are read instead, so the file stands as it is
         self._selectors: set[int] = set()
+        # What the file referred to, by the name it used: each global it named, counted once
+        # more for every object it built or call it made with it (pickle names a global once
+        # and then refers to its memo).
+        self.seen: Counter[str] = Counter() if seen is None else seen
+        self._names: dict[int, str] = {}  # id of a class returned by find_class -> its name
 
     def load(self) -> Any:
         """Return the unpickled object; refuse any unlisted name left outside a function."""
@@ -121,6 +130,20 @@ class RestrictedUnpickler(_Base):
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the object for an exact allow-listed (module, name), or refuse."""
+        found = self._find_class(module, name)
+        dotted = f"{printable(module)}.{printable(name)}"
+        self.seen[dotted] += 0  # named, if not yet used
+        if isinstance(found, type):
+            self._names[id(found)] = dotted
+        return found
+
+    def _used(self, obj: Any) -> None:
+        name = getattr(obj, "name", None) if type(obj) in (_Callable, InertName) else None
+        name = name or self._names.get(id(obj))
+        if name is not None:
+            self.seen[name] += 1
+
+    def _find_class(self, module: str, name: str) -> Any:
         entry = ALLOWED.get((module, name))
         if entry is None and (module, name) in INERT_ATTRIBUTE:
             return InertAttribute()
@@ -133,7 +156,7 @@ class RestrictedUnpickler(_Base):
             self._unlisted.append(unlisted)
             return unlisted
         if entry.use is Use.CALLABLE:
-            return _Callable(entry.target)
+            return _Callable(entry.target, f"{module}.{name}")
         if entry.use is Use.INERT:
             return InertName(f"{module}.{name}")
         if entry.use is Use.ARRAY_WRAPPER:
@@ -162,6 +185,7 @@ class RestrictedUnpickler(_Base):
         if type(func) is _Unlisted:
             raise func.refusal
         if type(func) is InertName:
+            self._used(func)
             self.stack[-1] = Inert(func.name)  # its arguments were read, and are dropped
             return
         if type(func) is InertAttribute:
@@ -175,11 +199,13 @@ class RestrictedUnpickler(_Base):
             raise UntrustedArtifact("The file calls something other than an allowed function.")
         if type(args) is not tuple:
             raise UntrustedArtifact("The file calls a function with strange arguments.")
+        self._used(func)
         self.stack[-1] = arrays.CALLABLES[func.target](*args)
 
     def _new(self, cls: Any, args: Any, kwargs: Any) -> None:
         if type(cls) is _Unlisted:
             raise cls.refusal
+        self._used(cls)
         if type(cls) is InertName:
             self.append(Inert(cls.name))
             return
@@ -236,7 +262,7 @@ class RestrictedUnpickler(_Base):
 
     def _load_objects(self) -> Any:
         # joblib itself reads this nested stream with plain pickle.load; we never do.
-        return RestrictedUnpickler(self._stream, nested=True).load()
+        return RestrictedUnpickler(self._stream, nested=True, seen=self.seen).load()
 
     def _refuse(self) -> None:
         raise UntrustedArtifact("The file uses pickle instructions a model file never needs.")
@@ -330,14 +356,15 @@ _UNREADABLE = (
 )
 
 
-def load_pickle(data: bytes, *, max_bytes: int) -> Any:
+def load_pickle(data: bytes, *, max_bytes: int, seen: Counter[str] | None = None) -> Any:
     """Return the object in a joblib or pickle file, refusing anything not allow-listed.
 
-    Raises UntrustedArtifact, UnsupportedEstimator or InvalidArtifact.
+    ``seen`` gains what the file referred to (RestrictedUnpickler.seen). Raises
+    UntrustedArtifact, UnsupportedEstimator or InvalidArtifact.
     """
     stream = io.BytesIO(open_stream(data, max_bytes=max_bytes))
     try:
-        obj = RestrictedUnpickler(stream).load()
+        obj = RestrictedUnpickler(stream, seen=seen).load()
     except RegistryError:
         raise
     except _UNREADABLE as exc:

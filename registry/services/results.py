@@ -53,6 +53,7 @@ class VersionInfo:
     created_by: str
     artifact_format: str = "joblib"
     verification: dict[str, Any] | None = None
+    intake: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

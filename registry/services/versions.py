@@ -37,6 +37,7 @@ class Inspected(Protocol):
     plan: Plan
     sklearn_version: str | None
     verification: dict[str, Any] | None
+    referred: list[dict[str, Any]] | None
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class KnownPlan:
     plan: Plan
     sklearn_version: str | None = None
     verification: dict[str, Any] | None = None
+    referred: list[dict[str, Any]] | None = None  # not recorded: the file was not opened
 
 
 def describe_versions(
@@ -71,6 +73,7 @@ def describe_versions(
             size_bytes=v.size_bytes,
             sklearn_version=v.sklearn_version,
             verification=v.verification,
+            intake=v.intake,
             metrics=dict(v.metrics),
             description=v.description,
             tags=dict(v.tags),
@@ -127,6 +130,7 @@ def add_version(
         artifact_format=artifact_format,
         sklearn_version=inspected.sklearn_version,
         verification=inspected.verification,
+        intake=None if inspected.referred is None else {"referred": inspected.referred},
         evaluation=evaluation,
         metrics=metrics or {},
         description=description,
