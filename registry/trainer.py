@@ -116,6 +116,7 @@ def held_out_view(raw: Any) -> dict[str, Any] | None:
             return raw
         return None
     labels, confusion, roc = raw.get("labels"), raw.get("confusion"), raw.get("roc")
+    per_class = raw.get("roc_per_class")
     if raw.get("type") != "classes" or not isinstance(labels, list) or len(labels) > 100:
         return None
     if not all(isinstance(label, str) for label in labels):
@@ -132,7 +133,25 @@ def held_out_view(raw: Any) -> dict[str, Any] | None:
         and len(roc["fpr"]) == len(roc["tpr"])
     ):
         return None
+    if per_class is not None and not (
+        isinstance(per_class, list)
+        and len(per_class) <= len(labels)
+        and all(_curve(curve, labels) for curve in per_class)
+    ):
+        return None
     return raw
+
+
+def _curve(curve: Any, labels: list[str]) -> bool:
+    """Tell whether a one-vs-rest ROC curve has the shape the dashboard draws."""
+    return (
+        isinstance(curve, dict)
+        and curve.get("positive") in labels
+        and _numbers(curve.get("fpr"))
+        and _numbers(curve.get("tpr"))
+        and len(curve["fpr"]) == len(curve["tpr"]) > 0
+        and _numbers([curve.get("auc")])
+    )
 
 
 @dataclass(frozen=True)

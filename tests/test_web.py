@@ -286,6 +286,42 @@ def test_a_classifier_trained_here_shows_its_roc_curve_and_confusion_matrix(clie
     assert len(counts) == 4 and sum(counts) == 24  # the held-out fifth of 120 rows
 
 
+def test_a_multiclass_classifier_trained_here_shows_a_roc_curve_per_class(client, tokens):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(150, 2))
+    label = np.array(["north", "south", "<b>east</b>"])[
+        np.argmax(x @ [[2.0, -1.0, 0.0], [0.0, 1.5, -2.0]] + rng.normal(size=(150, 3)), axis=1)
+    ]
+    _train(client, tokens, "compass", pd.DataFrame(x, columns=["a", "b"]).assign(y=label), "y")
+    html = client.get("/ui/models/compass/versions/1").get_data(as_text=True)
+    figures = re.findall(r"<figcaption>(ROC curve[^<]*)</figcaption>", html)
+    assert len(figures) == 3, figures
+    assert any("&lt;b&gt;east&lt;/b&gt; against the rest" in f for f in figures), figures
+    assert "<b>east" not in html
+    curves = re.findall(r'<svg class="roc-curve".*?<polyline points="([^"]+)"', html, re.S)
+    assert len(curves) == 3 and all(len(c.split()) >= 3 for c in curves)
+    assert len(re.findall(r"AUC 0\.\d\d", " ".join(figures))) == 3
+
+
+def test_a_multiclass_view_stored_without_curves_still_shows_its_confusion_matrix(client, app):
+    from registry.models import ModelVersion
+
+    add_plan_version(app, "iris", iris_plan())
+    with app.extensions["registry"].db.write() as session:
+        row = session.query(ModelVersion).one()
+        row.evaluation = {
+            "type": "classes",
+            "rows": 3,
+            "labels": ["setosa", "versicolor", "virginica"],
+            "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+        }
+    html = client.get("/ui/models/iris/versions/1").get_data(as_text=True)
+    assert '<table class="confusion">' in html and "roc-curve" not in html
+
+
 @pytest.mark.parametrize(
     "view",
     [
@@ -293,6 +329,20 @@ def test_a_classifier_trained_here_shows_its_roc_curve_and_confusion_matrix(clie
         {"type": "residuals", "rows": 3, "predicted": [1.0], "actual": [float("nan")]},
         {"type": "classes", "rows": 3, "labels": ["a", "b"], "confusion": [[1, 2]]},
         {"type": "classes", "rows": 3, "labels": ["a"], "confusion": [[1]], "roc": {"fpr": []}},
+        {
+            "type": "classes",
+            "rows": 3,
+            "labels": ["a", "b", "c"],
+            "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+            "roc_per_class": [{"positive": "a", "fpr": [0.0], "tpr": [0.0, 1.0], "auc": 0.5}],
+        },
+        {
+            "type": "classes",
+            "rows": 3,
+            "labels": ["a", "b", "c"],
+            "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+            "roc_per_class": [{"positive": "z", "fpr": [0.0], "tpr": [0.0], "auc": 0.5}],
+        },
         {"type": "script", "rows": 3},
         "<script>",
     ],

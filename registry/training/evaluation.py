@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
+    auc,
     confusion_matrix,
     f1_score,
     mean_absolute_error,
@@ -66,6 +67,8 @@ def evaluate(model: Pipeline, kind: str, x: pd.DataFrame, y: pd.Series) -> dict[
 # Points a stored held-out view keeps at most: enough to draw, small enough to keep per version.
 VIEW_POINTS = 300
 ROC_POINTS = 101
+# Classes a multiclass view keeps one-vs-rest ROC curves for at most: each is a chart.
+ROC_CLASSES = 12
 
 
 def _spread(count: int, limit: int) -> np.ndarray:
@@ -88,7 +91,8 @@ def held_out_view(model: Pipeline, kind: str, x: pd.DataFrame, y: pd.Series) -> 
     Linear: predicted and actual values of up to VIEW_POINTS rows, spread over the split.
     Logistic: the confusion matrix (rows: actual class, columns: predicted class) and, when
     binary and both classes are in the split, the ROC curve of ``classes_[1]`` in up to
-    ROC_POINTS points.
+    ROC_POINTS points; with more classes (up to ROC_CLASSES), ``roc_per_class``: each class's
+    one-vs-rest curve and its area, for the classes the split has both in and out of.
     """
     predicted = model.predict(x)
     if kind == "linear":
@@ -115,4 +119,26 @@ def held_out_view(model: Pipeline, kind: str, x: pd.DataFrame, y: pd.Series) -> 
             "fpr": fpr[keep].tolist(),
             "tpr": tpr[keep].tolist(),
         }
+    elif 2 < len(classes) <= ROC_CLASSES:
+        view["roc_per_class"] = _one_vs_rest(model.predict_proba(x), np.asarray(y), classes)
     return view
+
+
+def _one_vs_rest(probabilities: np.ndarray, y: np.ndarray, classes: np.ndarray) -> list[Any]:
+    """Return each class's ROC curve against all the others, as scikit-learn's 'ovr' AUC."""
+    curves = []
+    for index, cls in enumerate(classes):
+        actual = np.asarray(y == cls, dtype=int)
+        if actual.min() == actual.max():
+            continue  # the split has no row of it, or only rows of it: no curve to draw
+        fpr, tpr, _ = roc_curve(actual, probabilities[:, index])
+        keep = _spread(len(fpr), ROC_POINTS)
+        curves.append(
+            {
+                "positive": _label(cls),
+                "fpr": fpr[keep].tolist(),
+                "tpr": tpr[keep].tolist(),
+                "auc": float(auc(fpr, tpr)),
+            }
+        )
+    return curves

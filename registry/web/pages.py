@@ -160,25 +160,33 @@ def _held_out(view: dict[str, Any] | None) -> dict[str, Any] | None:
         )
         return {"type": "residuals", "rows": view["rows"], "shown": len(predicted), "chart": chart}
     roc = view.get("roc")
-    roc_chart = None
-    if roc:
-        roc_chart = xy_chart(
-            f"ROC curve, positive class {roc['positive']}",
-            roc["fpr"],
-            roc["tpr"],
-            "false positive rate",
-            "true positive rate",
-            connect=True,
-            bounds=(0.0, 1.0, 0.0, 1.0),
-            guides=[(0.0, 0.0, 1.0, 1.0)],
-        )
+    # Views stored before multiclass curves were kept have no roc_per_class.
+    per_class = view.get("roc_per_class") or []
     return {
         "type": "classes",
         "rows": view["rows"],
         "labels": view["labels"],
         "confusion": view["confusion"],
-        "roc": roc_chart,
+        "roc": _roc_chart(f"ROC curve, positive class {roc['positive']}", roc) if roc else None,
+        "roc_per_class": [
+            _roc_chart(f"ROC curve, class {c['positive']} against the rest (AUC {c['auc']:.2f})", c)
+            for c in per_class
+        ],
     }
+
+
+def _roc_chart(title: str, curve: dict[str, Any]) -> Any:
+    """Lay out a ROC curve in the unit square, with the diagonal of a guess."""
+    return xy_chart(
+        title,
+        curve["fpr"],
+        curve["tpr"],
+        "false positive rate",
+        "true positive rate",
+        connect=True,
+        bounds=(0.0, 1.0, 0.0, 1.0),
+        guides=[(0.0, 0.0, 1.0, 1.0)],
+    )
 
 
 def version_page(name: str, version: int) -> str:
