@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Config, ConfigError
 from registry.errors import DatabaseUnavailable
+from registry.generation_push import wait_for_listeners
 from registry.outage import Health
+from registry.services.state import BUMPED
 
 # An engine option that makes a SQLite transaction take the write lock at BEGIN, so that
 # read-modify-write use cases (allocating a version number) serialize instead of failing.
@@ -80,6 +83,8 @@ class Database:
     quick_timeout: float = 2.0
     # Connections handed out by held_connection(), closed by dispose() if still open.
     _held: list[Any] = field(default_factory=list)
+    # Per thread: the generation the last write committed, for the answer's header.
+    committed: threading.local = field(default_factory=threading.local)
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,6 +119,18 @@ class Database:
                 raise
             raise self.health.failed(error, is_outage(error)) from error
         self.health.ok()
+        generation = session.info.get(BUMPED)
+        if generation is not None:
+            self.committed.generation = generation
+            if not self.is_sqlite:
+                # Read-your-writes across servers: answer once every listener holds it.
+                wait_for_listeners(self.engine, generation, self.quick_timeout)
+
+    def take_committed_generation(self) -> int | None:
+        """Return the generation this thread's last write committed, once (None if none)."""
+        generation = getattr(self.committed, "generation", None)
+        self.committed.generation = None
+        return generation
 
     def held_connection(self) -> Any:
         """Return a DBAPI connection out of the pool, in autocommit, for quick reads.

@@ -50,6 +50,12 @@ NothingToRollBack = _error("NothingToRollBack", "nothing_to_roll_back", 409, "No
 IncompatibleSchema = _error(
     "IncompatibleSchema", "incompatible_schema", 409, "The new version rejects old requests."
 )
+GenerationNotReached = _error(
+    "GenerationNotReached",
+    "generation_not_reached",
+    412,
+    "The registry has not reached the generation the client asked for.",
+)
 PayloadTooLarge = _error("PayloadTooLarge", "payload_too_large", 413, "Over a size limit.")
 UnsupportedMediaType = _error(
     "UnsupportedMediaType", "unsupported_media_type", 415, "Wrong content type."

@@ -10,10 +10,19 @@ from typing import Any
 from sqlalchemy import select
 
 from registry.db import UNAVAILABLE, Database, is_outage
-from registry.errors import DatabaseUnavailable, ModelNotFound, VersionNotFound
+from registry.errors import (
+    DatabaseUnavailable,
+    GenerationNotReached,
+    ModelNotFound,
+    VersionNotFound,
+)
+from registry.generation_push import GenerationListener
 from registry.models import Alias, ModelVersion, RegisteredModel, RegistryState
 from registry.plans import Plan
 from registry.services.lookup import selected_version
+
+# The header answers carry (the generation they were made at) and clients may send back.
+GENERATION_HEADER = "X-Registry-Generation"
 
 
 @dataclass(frozen=True)
@@ -35,30 +44,41 @@ class Snapshot:
 
 
 class GenerationWatch:
-    """Reads the registry generation on a connection this process holds, cheaply.
+    """Knows the registry generation: pushed by PostgreSQL, else read on a held connection.
 
-    The connection is in autocommit (Database.held_connection), so no transaction stays open
-    between requests.
+    On PostgreSQL a listener (registry.generation_push) hears every change, and while it can
+    prove it is current no query is made. Otherwise, and on SQLite, the generation is read on
+    a connection this process holds, in autocommit (Database.held_connection), so no
+    transaction stays open between requests.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._listener = None if db.is_sqlite else GenerationListener(db.engine, db.quick_timeout)
+        # Generation reads that went to the database (the push listener's excepted).
+        self.queries = 0
         self._pid = -1
         self._connection: Any = None
         self._data_version: int | None = None
         self._generation = -1
 
-    def current(self) -> int:
+    def current(self, ask_database: bool = False) -> int:
         """Return the generation as committed in the database right now.
 
-        Raises DatabaseUnavailable.
+        ``ask_database`` reads it even when the listener could answer. Raises
+        DatabaseUnavailable.
         """
+        if self._listener is not None and not ask_database:
+            pushed = self._listener.generation()
+            # A listener behind what this worker last read itself is no proof either.
+            if pushed is not None and pushed >= self._generation:
+                return pushed
         health = self._db.health
         health.check()
         try:
             generation = self._read()
         except UNAVAILABLE as error:
-            self.close()
+            self._drop_connection()
             raise health.failed(error, is_outage(error)) from error
         health.ok()
         return generation
@@ -78,6 +98,7 @@ class GenerationWatch:
                 if version == self._data_version:
                     return self._generation
                 self._data_version = version
+            self.queries += 1
             cursor.execute(f"SELECT generation FROM {RegistryState.__tablename__} WHERE id = 1")
             row = cursor.fetchone()
         finally:
@@ -85,7 +106,16 @@ class GenerationWatch:
         self._generation = int(row[0]) if row else 0
         return self._generation
 
+    def wait_for(self, generation: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the listener to hear ``generation``."""
+        return self._listener is not None and self._listener.wait_for(generation, timeout)
+
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
         if self._connection is not None and self._pid == os.getpid():
             try:
                 self._connection.close()
@@ -104,22 +134,45 @@ class Serving:
         self._snapshot = Snapshot(generation=-1, models={})
         self._plans: dict[tuple[int, int], Plan] = {}
 
-    def snapshot(self) -> Snapshot:
+    @property
+    def generation(self) -> int:
+        """The generation of the newest snapshot this worker holds (no query)."""
+        return self._snapshot.generation
+
+    def snapshot_at_least(self, generation: int) -> Snapshot:
+        """Return a snapshot of ``generation`` or newer: what a client's header demands.
+
+        Raises GenerationNotReached when the database itself is older (the client's number
+        comes from another database, or from before a restore), DatabaseUnavailable.
+        """
+        snapshot = self.snapshot()
+        if snapshot.generation < generation:
+            # Rare (the client heard of a change this worker has not): the database decides.
+            snapshot = self.snapshot(ask_database=True)
+            if snapshot.generation < generation:
+                raise GenerationNotReached(
+                    f"The registry is at generation {snapshot.generation}, older than the"
+                    f" {generation} asked for in {GENERATION_HEADER}."
+                )
+        return snapshot
+
+    def snapshot(self, ask_database: bool = False) -> Snapshot:
         """Return a snapshot at least as new as the database's current generation.
 
         While the database cannot be read, the last snapshot this worker loaded keeps
-        serving (see README, "Faults"). Raises DatabaseUnavailable if there is none yet.
+        serving (see README, "Faults"), unless ``ask_database`` insists. Raises
+        DatabaseUnavailable if there is none yet.
         """
         snapshot = self._snapshot
         try:
-            generation = self._watch.current()
+            generation = self._watch.current(ask_database)
             if generation != snapshot.generation:
                 with self._lock:
                     if generation != self._snapshot.generation:
                         self._snapshot = self._load(generation)
                     snapshot = self._snapshot
         except DatabaseUnavailable:
-            if snapshot.generation < 0:
+            if snapshot.generation < 0 or ask_database:
                 raise
         return snapshot
 

@@ -214,7 +214,7 @@ def test_model_without_versions_says_so(client, registered):
     ]
     op = operation(document, "/models/empty/predict")
     assert "parameters" not in op
-    assert set(op["responses"]) == {"401", "404", "414", "503"}
+    assert set(op["responses"]) == {"401", "404", "412", "414", "503"}
 
 
 @pytest.mark.parametrize("name", ["house-prices", "churn_v2"])

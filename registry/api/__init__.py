@@ -13,6 +13,7 @@ from registry.api.docs import make_api
 from registry.api.errors import register_error_handlers
 from registry.api.exposure import guard_metrics
 from registry.api.fastlane import PredictionFastLane
+from registry.api.generation_header import register_generation_header
 from registry.api.health import register_operations
 from registry.api.predict import register_prediction_routes
 from registry.api.request_id import HEADER, request_id
@@ -48,6 +49,7 @@ def init_api(app: Flask, registry: Registry) -> None:
     register_operations(app)
     guard_metrics(app)
     register_error_handlers(app)
+    register_generation_header(app, registry)
 
     worker = str(os.getpid()) if registry.config.worker_header else None
 

@@ -20,6 +20,7 @@ from registry.api.auth import authorize, identify
 from registry.api.jsonio import dump_json, parse_json
 from registry.api.predict import answer_body
 from registry.api.request_id import HEADER, request_id
+from registry.serving import GENERATION_HEADER
 
 if TYPE_CHECKING:
     from registry.state import Registry
@@ -52,6 +53,8 @@ class PredictionFastLane:
             return self.app(environ, start_response)
         if "csv" in environ.get("HTTP_ACCEPT", ""):
             return self.app(environ, start_response)  # a CSV answer: Flask negotiates it
+        if "HTTP_X_REGISTRY_GENERATION" in environ:
+            return self.app(environ, start_response)  # Flask checks and honours it
         if int(length) > self.registry.config.max_body_bytes:
             return self.app(environ, start_response)
         started = time.perf_counter()
@@ -68,6 +71,7 @@ class PredictionFastLane:
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
                 (HEADER, request_id(environ)),
+                (GENERATION_HEADER, str(self.registry.serving.generation)),
                 *self.worker,
             ],
         )

@@ -192,7 +192,15 @@ def _form_body(params: list[dict[str, Any]]) -> dict[str, Any]:
 def _response(
     status: str, response: dict[str, Any], types: list[str], success: list[str] | None = None
 ) -> dict[str, Any]:
-    converted = {"description": response.get("description", "")}
+    converted: dict[str, Any] = {"description": response.get("description", "")}
+    if "headers" in response:
+        converted["headers"] = {
+            name: {
+                "description": header.get("description", ""),
+                "schema": {k: v for k, v in header.items() if k != "description"},
+            }
+            for name, header in response["headers"].items()
+        }
     schema = response.get("schema")
     if schema is None:
         return converted

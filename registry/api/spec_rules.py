@@ -1,7 +1,8 @@
 """What Flask-RESTX's decorators cannot say about operations, applied to the generated spec.
 
 Who may call each operation (open reads are declared open unless REGISTRY_AUTH_READS), the
-statuses every route can answer, and the rules path parameters follow.
+statuses every route can answer, the header every answer carries, and the rules path
+parameters follow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ _ERROR = {"$ref": "#/definitions/Error"}
 # Statuses any operation can answer, whatever it does.
 _ANY_ROUTE = {
     "401": "An invalid token (refused even where reads are open), or none where one is needed",
+    "412": "generation_not_reached: X-Registry-Generation names a generation the database"
+    " has not reached",
     "414": "The request line is too long",
     "503": "database_unavailable: the database did not answer; retry after Retry-After",
 }
@@ -26,6 +29,14 @@ _PATH_PARAMS: dict[str, dict[str, Any]] = {
     "name": {"pattern": NAME_PATTERN},
     "alias": {"pattern": ALIAS_PATTERN, "maxLength": 64},
     "version": {"minimum": 1, "maximum": MAX_VERSION},
+}
+# Every answer names the registry generation it was made at (README, "Scaling out").
+_GENERATION = {
+    "X-Registry-Generation": {
+        "type": "integer",
+        "description": "The registry generation this answer was made at. Send it back in a"
+        " request's X-Registry-Generation header to be answered from it or a newer one.",
+    }
 }
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -52,6 +63,8 @@ def complete_operations(paths: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             for status, description in _ANY_ROUTE.items():
                 responses.setdefault(status, {"description": description, "schema": _ERROR})
+            for response in responses.values():
+                response.setdefault("headers", {}).update(_GENERATION)
             for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
                 if param.get("in") == "path":
                     for key, value in _PATH_PARAMS.get(param["name"], {}).items():

@@ -177,5 +177,15 @@ def render(results: Results) -> str:
     lines += [f"  {error}" for error in results.generation_errors]
     if not any(c.backend == "postgresql" for c in results.generation):
         lines.append("  postgresql  not measured: give --postgres-url")
+    cross = results.cross_server
+    if cross is not None:
+        lines += [
+            "Two registries on one PostgreSQL database (in-process):",
+            f"  {cross.queries_per_check:.3f} PostgreSQL transactions per prediction's registry"
+            f" check (pg_stat_database, {cross.checks} checks in steady state)",
+            f"  {cross.flips} generation bumps: {cross.write_ms:.1f} ms for the write to return"
+            f" (median), then the other registry's first read {cross.first_read_us / 1e3:.1f} ms"
+            f" (median), stale in {cross.stale} of {cross.flips}",
+        ]
     lines.append(f"\nTook {results.seconds:.0f} s.")
     return "\n".join(lines)

@@ -16,7 +16,9 @@ from registry.bench.categories import CategoryUpload, measure_categories
 from registry.bench.ceiling import PARSER
 from registry.bench.docs import DocsFigures, measure_docs
 from registry.bench.generation import (
+    CrossServer,
     GenerationCost,
+    measure_cross_server,
     measure_generation,
     scratch_postgres,
     sqlite_url,
@@ -102,6 +104,7 @@ class Results:
     categories: list[CategoryUpload]
     generation: list[GenerationCost]
     generation_errors: list[str]
+    cross_server: CrossServer | None = None
 
 
 def choose_tool(client: str) -> str:
@@ -284,7 +287,7 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
                 remove_models(database, created)
             database.dispose()
         echo("Timing the generation check...")
-        generation, errors = _generation(settings, folder)
+        generation, cross_server, errors = _generation(settings, folder)
     return Results(
         settings=settings,
         cores=os.cpu_count() or 1,
@@ -301,19 +304,24 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
         categories=categories,
         generation=generation,
         generation_errors=errors,
+        cross_server=cross_server,
     )
 
 
-def _generation(settings: Settings, folder: Path) -> tuple[list[GenerationCost], list[str]]:
+def _generation(
+    settings: Settings, folder: Path
+) -> tuple[list[GenerationCost], CrossServer | None, list[str]]:
     costs = [measure_generation(sqlite_url(folder), settings.generation_calls)]
     errors = []
+    cross_server = None
     if settings.postgres_url:
         try:
             with scratch_postgres(settings.postgres_url) as url:
                 costs.append(measure_generation(url, max(settings.generation_calls // 10, 100)))
+                cross_server = measure_cross_server(url, max(settings.generation_calls // 10, 100))
         except Exception as error:  # noqa: BLE001 - reported, the other figures still stand
             errors.append(f"PostgreSQL: {type(error).__name__}: {error}".splitlines()[0])
-    return costs, errors
+    return costs, cross_server, errors
 
 
 def _describe(url: str, settings: Settings) -> str:
