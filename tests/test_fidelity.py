@@ -410,3 +410,20 @@ def test_linear_versions_have_no_classes_key(client, tokens):
         *_flags_data()[:1], [0, 1] * 30
     )
     assert _publish(client, tokens, classifier, "fidelity-logistic")["classes"] == [0, 1]
+
+
+def test_a_string_feature_can_be_declared_for_an_array_fitted_encoder(client, tokens):
+    # An ndarray of strings names no columns: the upload's feature objects name and type them.
+    cities = np.array([["north"], ["south"], ["east"]] * 10, dtype=object)
+    target = np.array([1.0, 2.0, 3.0] * 10)
+    estimator = make_pipeline(OneHotEncoder(), Ridge(alpha=0.1)).fit(cities, target)
+    response = _declared_upload(client, tokens, estimator, [{"name": "city", "type": "string"}])
+    assert response.status_code == 201, response.get_json()
+    (feature,) = response.get_json()["features"]
+    assert feature["type"] == "string" and sorted(feature["enum"]) == ["east", "north", "south"]
+    assert "classes" not in response.get_json()
+    answer = client.post(f"{BASE}/predict", json={"city": "south"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["prediction"] == pytest.approx(estimator.predict([["south"]])[0])
+    wrong = client.post(f"{BASE}/predict", json={"city": 3})
+    assert wrong.status_code == 422 and "city" in wrong.get_json()["errors"]

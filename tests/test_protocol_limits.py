@@ -10,10 +10,11 @@ ROW = {"tenure": 3.0, "seats": 2, "plan": "basic"}
 NAMES = list(ROW)
 
 
-def requests_for(model: str, rows: int) -> list[tuple[str, dict]]:
-    """(url, request keywords) of each protocol's body for ``rows`` copies of ROW."""
-    values = list(ROW.values())
-    csv = ",".join(NAMES) + "\n" + "3.0,2,basic\n" * rows
+def requests_for(model: str, rows: int, row: dict | None = None) -> list[tuple[str, dict]]:
+    """(url, request keywords) of each protocol's body for ``rows`` copies of ``row`` (ROW)."""
+    row = row or ROW
+    values = list(row.values())
+    csv = ",".join(NAMES) + "\n" + (",".join(map(str, values)) + "\n") * rows
     return [
         (
             f"/v2/models/{model}/infer",
@@ -21,7 +22,7 @@ def requests_for(model: str, rows: int) -> list[tuple[str, dict]]:
                 "json": {
                     "inputs": [
                         {"name": n, "datatype": "BYTES", "shape": [rows], "data": [v] * rows}
-                        for n, v in ROW.items()
+                        for n, v in row.items()
                     ]
                 }
             },
@@ -29,13 +30,13 @@ def requests_for(model: str, rows: int) -> list[tuple[str, dict]]:
         (f"/v1/models/{model}:predict", {"json": {"instances": [values] * rows}}),
         (
             f"/v1/models/{model}:predict",
-            {"json": {"inputs": {n: [v] * rows for n, v in ROW.items()}}},
+            {"json": {"inputs": {n: [v] * rows for n, v in row.items()}}},
         ),
         (
             f"/api/v1/models/{model}/invocations",
             {"json": {"dataframe_split": {"columns": NAMES, "data": [values] * rows}}},
         ),
-        (f"/api/v1/models/{model}/invocations", {"json": {"dataframe_records": [ROW] * rows}}),
+        (f"/api/v1/models/{model}/invocations", {"json": {"dataframe_records": [row] * rows}}),
         (
             f"/api/v1/models/{model}/invocations",
             {"data": csv, "headers": {"Content-Type": "text/csv"}},
@@ -109,3 +110,33 @@ def test_closed_reads_refuse_a_missing_or_invalid_token_on_every_protocol(make_a
         assert client.get(url).status_code == 401, url
         assert client.get(url, headers=bogus).status_code == 401, url
     assert client.get(f"/api/v1/models/{model}/ping", headers=bogus).status_code == 401
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_every_protocol_counts_answers_refusals_and_auth_as_the_native_route(make_app, index):
+    # The last form is the native route: every protocol must leave the very same series.
+    from registry.services.tokens import create_token
+
+    app = make_app(testing=True, auth_reads=True)
+    add_plan_version(app, "churn", churn_plan(), activate=True)
+    with app.extensions["registry"].db.write() as session:
+        reader = {"Authorization": f"Bearer {create_token(session, 'reader', 'counted')}"}
+    client = app.test_client()
+    url, keywords = requests_for("churn", 2)[index]
+    with_token = {**keywords, "headers": {**keywords.get("headers", {}), **reader}}
+    assert client.post(url, **keywords).status_code == 401
+    assert client.post(url, **with_token).status_code == 200
+    bad_url, bad = requests_for("churn", 1, {**ROW, "seats": "many"})[index]
+    bad = {**bad, "headers": {**bad.get("headers", {}), **reader}}
+    refused = client.post(bad_url, **bad)
+    assert refused.status_code == 422, refused.get_json()
+    metrics = client.get("/metrics", headers=reader).get_data(as_text=True)
+    for line in (
+        'registry_prediction_requests_total{model="churn",status="401",version="-"} 1.0',
+        'registry_prediction_requests_total{model="churn",status="200",version="1"} 1.0',
+        'registry_prediction_rows_total{model="churn",version="1"} 2.0',
+        'registry_prediction_latency_seconds_count{model="churn",version="1"} 1.0',
+        'registry_prediction_requests_total{model="churn",status="422",version="1"} 1.0',
+        'registry_prediction_errors_total{code="validation_failed",model="churn",version="1"} 1.0',
+    ):
+        assert line in metrics, (url, line)

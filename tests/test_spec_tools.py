@@ -95,10 +95,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         server.stop()
 
 
-def schemathesis(registry: Registry, spec: str, token: str, *args: str) -> None:
+def schemathesis(
+    registry: Registry, spec: str, token: str, *args: str, config: Path | None = None
+) -> str:
     result = subprocess.run(
         [
             str(BIN / "schemathesis"),
+            *(["--config-file", str(config)] if config else []),
             "run",
             f"{registry.url}/api/v1/{spec}",
             "--max-examples",
@@ -116,12 +119,30 @@ def schemathesis(registry: Registry, spec: str, token: str, *args: str) -> None:
         cwd=registry.scratch,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def generic_bodies(registry: Registry) -> Path:
+    """Return a configuration that leaves the protocols' predictions to their own runs.
+
+    Their bodies are the same for every model, which no schema can make fit a model's
+    features: a body valid by the schema may be refused (400, 422) as documented, so they are
+    checked for conformance only (test_schemathesis_protocol_predictions_on_a_real_model and
+    the swagger.json run).
+    """
+    config = registry.scratch / "generic-bodies.toml"
+    config.write_text(
+        "[[operations]]\n"
+        'include-operation-id-regex = "^(oip_infer|kserve_v1_predict|mlflow_invocations)"\n'
+        "enabled = false\n"
+    )
+    return config
 
 
 def test_schemathesis_reads_and_predictions_on_openapi_31(registry):
     # Every operation as a reader (writes answer 403, as documented), positive data accepted.
     # compare's body must fit two versions at once, which no schema can promise: its answers
-    # are still checked for conformance, on swagger.json below.
+    # are still checked for conformance, on swagger.json below; so are the protocols'.
     schemathesis(
         registry,
         "openapi.json",
@@ -132,6 +153,7 @@ def test_schemathesis_reads_and_predictions_on_openapi_31(registry):
         "positive",
         "--exclude-operation-id",
         "post_compare_versions",
+        config=generic_bodies(registry),
     )
 
 
@@ -150,11 +172,65 @@ def test_schemathesis_writes_on_openapi_31(registry):
         "GET",
         "--exclude-path-regex",
         "/versions$|/versions/train$|^/tokens/",
+        config=generic_bodies(registry),
     )
 
 
 def test_schemathesis_conformance_on_swagger_20(registry):
     schemathesis(registry, "swagger.json", registry.reader, "--checks", CHECKS)
+
+
+def protocols_on_a_real_model(registry: Registry) -> list[str]:
+    """Return the options that aim schemathesis at the protocol routes of house-prices.
+
+    Generated names are almost never a registered model's (those calls answer a documented
+    404); here every path names house-prices, its version 1 or its alias prod.
+    """
+    config = registry.scratch / "protocols.toml"
+    config.write_text(
+        '[parameters]\n"path.name" = "house-prices"\n"path.version" = 1\n"path.alias" = "prod"\n'
+    )
+    return ["--include-operation-id-regex", "^(oip|kserve_v1|mlflow)_"]
+
+
+@pytest.mark.parametrize("spec", ["openapi.json", "swagger.json"])
+def test_schemathesis_protocol_reads_on_a_real_model(registry, spec):
+    # Metadata, readiness and status routes take no body: whatever is generated is accepted.
+    protocols = protocols_on_a_real_model(registry)
+    output = schemathesis(
+        registry,
+        spec,
+        registry.reader,
+        *protocols,
+        "--exclude-method",
+        "POST",
+        "--checks",
+        f"{CHECKS},positive_data_acceptance",
+        "--mode",
+        "positive",
+        config=registry.scratch / "protocols.toml",
+    )
+    assert "Tested: 13\n" in output, output[-3000:]  # every read route
+
+
+@pytest.mark.parametrize("spec", ["openapi.json", "swagger.json"])
+def test_schemathesis_protocol_predictions_on_a_real_model(registry, spec):
+    # A generic tensor or row schema cannot promise a model's features, so generated bodies
+    # are refused (400, 422): every answer must still be a documented status, content type
+    # and schema.
+    protocols = protocols_on_a_real_model(registry)
+    output = schemathesis(
+        registry,
+        spec,
+        registry.reader,
+        *protocols,
+        "--exclude-method",
+        "GET",
+        "--checks",
+        CHECKS,
+        config=registry.scratch / "protocols.toml",
+    )
+    assert "Tested: 8\n" in output, output[-3000:]  # every prediction route
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from registry.api.model_docs import build_namespace, shown_version
 from registry.api.openapi31 import convert_paths, convert_schemas, schema_31, to_openapi31
 from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
+from registry.protocols.spec import add_protocols
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
 from registry.serving import ModelEntry, Snapshot
 
@@ -301,6 +302,7 @@ class RegistryApi(Api):
                     spec["definitions"].setdefault(name, model.__schema__)
             declare_security(self, spec["paths"], not registry().config.auth_reads)
             complete_operations(spec["paths"])
+            add_protocols(spec, not registry().config.auth_reads)
             spec.setdefault("tags", [])
             self._static = spec
         return self._static

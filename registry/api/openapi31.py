@@ -136,7 +136,7 @@ def _operation(operation: dict[str, Any], produces: list[str]) -> dict[str, Any]
     body = [p for p in params if p["in"] == "body"]
     form = [p for p in params if p["in"] == "formData"]
     if body:
-        converted["requestBody"] = _json_body(body[0])
+        converted["requestBody"] = _json_body(body[0], operation.get("consumes", [_JSON]))
     elif form:
         converted["requestBody"] = _form_body(form)
     types = operation.get("produces", produces)
@@ -159,10 +159,14 @@ def _parameter(param: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def _json_body(param: dict[str, Any]) -> dict[str, Any]:
+def _json_body(param: dict[str, Any], consumes: list[str]) -> dict[str, Any]:
+    # A body in another media type than JSON (CSV, binary tensors) has its own schema.
+    others = param.get("x-media", {})
     body: dict[str, Any] = {
         "required": bool(param.get("required")),
-        "content": {_JSON: {"schema": schema_31(param["schema"])}},
+        "content": {
+            media: {"schema": schema_31(others.get(media, param["schema"]))} for media in consumes
+        },
     }
     if "description" in param:
         body["description"] = param["description"]
@@ -212,5 +216,14 @@ def _response(
         media = success
     else:
         media = [t for t in types if t != _JSON] or [_JSON]
-    converted["content"] = {m: {"schema": schema_31(schema)} for m in media}
+    others = response.get("x-media", {})
+    converted["content"] = {m: {"schema": schema_31(others.get(m, schema))} for m in media}
+    if "headers" in response:
+        converted["headers"] = {
+            name: {
+                "description": header.get("description", ""),
+                "schema": {k: header[k] for k in _SCHEMA_KEYS if k in header},
+            }
+            for name, header in response["headers"].items()
+        }
     return converted

@@ -54,14 +54,17 @@ def declare_security(api: Api, paths: dict[str, Any], open_reads: bool) -> None:
                     operation["security"] = [] if role == "reader" and open_reads else CLOSED
 
 
-def complete_operations(paths: dict[str, Any]) -> None:
-    """Add the statuses any route answers and the path parameters' rules to every operation."""
+def complete_operations(paths: dict[str, Any], statuses: dict[str, str] | None = None) -> None:
+    """Add the statuses any route answers and the path parameters' rules to every operation.
+
+    ``statuses`` replaces the statuses added, for routes outside the registry's own.
+    """
     for item in paths.values():
         for method, operation in item.items():
             if method not in METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in _ANY_ROUTE.items():
+            for status, description in (_ANY_ROUTE if statuses is None else statuses).items():
                 responses.setdefault(status, {"description": description, "schema": _ERROR})
             for response in responses.values():
                 response.setdefault("headers", {}).update(_GENERATION)
