@@ -262,6 +262,12 @@ def _impute(step: SimpleImputer, columns: list[Column]) -> list[Column]:
             column = replace(column, fill=value)
         elif type(column) in (Value, Categorical) and column.missing is None:
             column = replace(column, missing=as_number(value, step))
+        if type(column) is Categorical and column.unknown is None:
+            # OrdinalEncoder's unknown_value=np.nan: the unseen category's NaN is filled too,
+            # a value of the column (mul * L + add), so L is taken back through its affine part.
+            if column.mul == 0.0:
+                raise UnsupportedEstimator("SimpleImputer fills a column that a scaler zeroed.")
+            column = replace(column, unknown=(as_number(value, step) - column.add) / column.mul)
         out.append(column)
     if step.add_indicator:
         out.extend(_indicators(step, getattr(step, "indicator_", None), columns))

@@ -38,7 +38,8 @@ class Categorical:
     """A column of a categorical input: mul * L(x) + add, or ``missing`` for a missing x.
 
     L(x) is the value ``values`` pairs with category x, 0 for another known category, and
-    ``unknown`` for a category the encoder never saw. A one-hot column pairs 1 with one category.
+    ``unknown`` for a category the encoder never saw (None: NaN, which a later imputer must
+    fill). A one-hot column pairs 1 with one category.
     """
 
     source: int
@@ -46,7 +47,7 @@ class Categorical:
     mul: float
     add: float
     missing: float | None
-    unknown: float = 0.0
+    unknown: float | None = 0.0
 
 
 @dataclass(frozen=True)

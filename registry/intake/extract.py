@@ -373,6 +373,12 @@ def one_vs_rest(model: LogisticRegression, n_classes: int) -> bool:
 
 
 def _to_design(column: Column, model: Any) -> Value | Categorical | Product | Normalized:
+    if type(column) is Categorical and column.unknown is None:
+        raise UnsupportedEstimator(
+            "OrdinalEncoder(unknown_value=nan) makes an unseen category NaN, and nothing after "
+            f"it fills that in before {type(model).__name__}, which cannot score NaN; put a "
+            "SimpleImputer after the encoder, or give unknown_value a number."
+        )
     if type(column) is not Raw:
         return column
     if column.fill is NO_FILL:

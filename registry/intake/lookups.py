@@ -16,11 +16,12 @@ from registry.intake.encoders import Encoding, Fitted, fitted_categories, python
 class LookupCell:
     """One output column: the number of each known category, of an unknown one, of a missing one.
 
-    ``missing`` None: a missing input is refused (or filled by a later imputer).
+    ``missing`` None: a missing input is refused (or filled by a later imputer); ``unknown``
+    None: an unseen category is NaN too (unknown_value=np.nan), for a later imputer to fill.
     """
 
     values: tuple[tuple[Any, float], ...]
-    unknown: float
+    unknown: float | None
     missing: float | None
 
 
@@ -39,8 +40,10 @@ def _cell(
     missing_code: float | None,
     has_fill: bool,
     fill: Any,
+    unknown_nan: bool = False,
 ) -> LookupCell:
-    """Build a column from each category's code; ``unknown`` None means unseen is refused."""
+    """Build a column from each category's code; ``unknown`` None means unseen is refused, or
+    with ``unknown_nan`` that it is NaN."""
     pairs = tuple((v, codes[k]) for k, v in enumerate(fitted.values) if k != fitted.marker)
     if has_fill and not fitted.spelt_none:
         hit = fitted.hit(fill)
@@ -50,6 +53,8 @@ def _cell(
     else:
         # A missing value the encoder never saw is an unknown category to it.
         missing = unknown
+    if unknown_nan:
+        return LookupCell(pairs, None, missing)
     return LookupCell(pairs, 0.0 if unknown is None else unknown, missing)
 
 
@@ -76,16 +81,19 @@ def ordinal_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encodi
     """Return input j's encoding and its one column of OrdinalEncoder codes."""
     fitted, kind = fitted_categories(step, j)
     unknown = None
+    unknown_nan = False
     if step.handle_unknown == "use_encoded_value":
         unknown = _number(step.unknown_value, "OrdinalEncoder's unknown_value")
+        # NaN: an unseen category reaches the next steps as missing (columns.py follows it).
+        unknown_nan = unknown is None
     elif step.handle_unknown != "error":
         raise UnsupportedEstimator("OrdinalEncoder's handle_unknown setting is not supported.")
     missing_code = _number(
         vars(step).get("encoded_missing_value", math.nan), "encoded_missing_value"
     )
     codes = _ordinal_codes(step, j, fitted)
-    cell = _cell(fitted, codes, unknown, missing_code, has_fill, fill)
-    return fitted.encoding(kind, unknown is not None), cell
+    cell = _cell(fitted, codes, unknown, missing_code, has_fill, fill, unknown_nan)
+    return fitted.encoding(kind, unknown is not None or unknown_nan), cell
 
 
 def target_columns(
