@@ -19,7 +19,7 @@ def test_bench_quick_run_writes_the_figures(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "CAVEAT" in done.stdout and "server/target" in done.stdout
@@ -56,3 +56,28 @@ def test_bench_quick_run_writes_the_figures(tmp_path):
     [upload] = figures["categories"]
     assert upload["categories"] == 1000 and upload["status"] == 201
     assert upload["upload_s"] > 0 and len(upload["first_predictions_ms"]) == 4
+    _assert_uploads(figures["headline"]["uploads"])
+
+
+def _assert_uploads(uploads: dict) -> None:
+    # Both intake paths, measured in turn: a fresh interpreter per upload and the zygote.
+    assert set(uploads) == {"fresh interpreter", "zygote"}
+    for path in uploads.values():
+        assert path["failures"] == [] and path["one_at_a_time"] == 1
+        assert 0 < path["p50_s"] <= path["p99_s"]
+        assert path["uploads_per_s_4_parallel"] > 0 and len(path["cold_s"]) == 1
+
+
+def test_bench_can_time_only_the_uploads(tmp_path):
+    out = tmp_path / "uploads.json"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", "--uploads-only", "--uploads", "1"]
+        + ["--upload-rounds", "1", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Small-model uploads" in done.stdout and "zygote" in done.stdout
+    _assert_uploads(json.loads(out.read_text()))

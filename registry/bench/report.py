@@ -11,6 +11,7 @@ from registry.bench.docs import SWAGGER, Timing
 from registry.bench.measure import Spread, TargetFigures
 from registry.bench.run import Phase, Results
 from registry.bench.servers import WorkerMemory
+from registry.bench.uploads import PARALLEL, UploadFigures
 
 
 def to_json(results: Results) -> dict[str, Any]:
@@ -28,7 +29,48 @@ def to_json(results: Results) -> dict[str, Any]:
     }
     data["headline"]["server_peak_mb_per_worker"] = _peak(results.main.server_memory)
     data["headline"]["docs_peak_mb_per_worker"] = _peak(results.docs.memory)
+    data["headline"]["uploads"] = uploads_json(results.uploads)
     return data
+
+
+def uploads_json(figures: list[UploadFigures]) -> dict[str, Any]:
+    """Return each intake path's upload figures: p50, p99, uploads/s four at a time."""
+    return {
+        f.path: {
+            "p50_s": f.percentile(50),
+            "p99_s": f.percentile(99),
+            "one_at_a_time": len(f.one_at_a_time_s),
+            "cold_s": f.cold_s,
+            f"uploads_per_s_{PARALLEL}_parallel": f.uploads_per_s,
+            "failures": f.failures,
+            "load_average": f.load_average,
+        }
+        for f in figures
+    }
+
+
+def render_uploads(figures: list[UploadFigures]) -> list[str]:
+    """Return the small-model upload lines of the report."""
+    if not figures:
+        return []
+    lines = [
+        "",
+        "Small-model uploads (POST .../versions over HTTP; StandardScaler + Ridge, 4 features):",
+    ]
+    for f in figures:
+        p50, p99, rate = f.percentile(50), f.percentile(99), f.uploads_per_s
+        lines.append(
+            f"  {f.path:<18} p50 {_s(p50)}, p99 {_s(p99)} ({len(f.one_at_a_time_s)} one at a "
+            f"time); {'-' if rate is None else f'{rate:.2f}'} uploads/s {PARALLEL} at a time; "
+            f"first {', '.join(f'{c:.2f}' for c in f.cold_s) or '-'} s"
+            + (f"; failures {f.failures}" if f.failures else "")
+            + f" (load average {', '.join(f'{a:.1f}' for a in f.load_average)})"
+        )
+    return lines
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
 def write_json(results: Results, path: Path) -> None:
@@ -165,6 +207,7 @@ def render(results: Results) -> str:
             f"  {c.categories:>7,} categories ({c.file_bytes / 1e6:.2f} MB): status {c.status}, "
             f"upload {c.upload_s:.2f} s; first single-row answers {firsts} ms"
         )
+    lines += render_uploads(results.uploads)
     lines += [
         "",
         "Generation check (GenerationWatch.current() in-process, per call):",

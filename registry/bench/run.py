@@ -7,7 +7,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import Config
@@ -35,6 +35,7 @@ from registry.bench.servers import (
     start_registry,
     start_trivial,
 )
+from registry.bench.uploads import PARALLEL, UploadFigures, measure_uploads
 from registry.bench.workload import (
     Published,
     batch_body,
@@ -73,6 +74,9 @@ class Settings:
     generation_calls: int
     stalled: int = 100
     category_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    # Small-model uploads per intake path and round, one at a time then 4 at a time.
+    upload_count: int = 10
+    upload_rounds: int = 2
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Results:
     generation: list[GenerationCost]
     generation_errors: list[str]
     cross_server: CrossServer | None = None
+    uploads: list[UploadFigures] = field(default_factory=list)
 
 
 def choose_tool(client: str) -> str:
@@ -148,11 +153,13 @@ class _Servers:
         self.env, self.folder, self.count = env, folder, 0
         self.started: list[ServerProcess] = []
 
-    def start(self, kind: str, workers: int) -> ServerProcess:
+    def start(
+        self, kind: str, workers: int, ready_timeout: float | None = None, **settings: str
+    ) -> ServerProcess:
         self.count += 1
         metrics = self.folder / f"metrics-{self.count}"
         metrics.mkdir()
-        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+        env = {**self.env, **settings, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
         log = self.folder / f"{kind}-{self.count}.log"
         if kind == "server-sync":
             env["REGISTRY_WORKER_CLASS"] = "sync"
@@ -163,7 +170,10 @@ class _Servers:
             "granian": start_granian_ceiling,
             "server-granian": start_granian_registry,
         }
-        server = starters[kind](env, workers, log)
+        if ready_timeout is None:
+            server = starters[kind](env, workers, log)
+        else:
+            server = starters[kind](env, workers, log, ready_timeout)
         self.started.append(server)
         return server
 
@@ -281,6 +291,7 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
                 )
                 created += names
                 server.stop()
+            uploads = _uploads_phase(settings, servers, context.token, prefix, created, echo)
         finally:
             servers.stop_all()
             if settings.database_url or settings.use_configured_database:
@@ -305,7 +316,58 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
         generation=generation,
         generation_errors=errors,
         cross_server=cross_server,
+        uploads=uploads,
     )
+
+
+def _uploads_phase(
+    settings: Settings, servers: _Servers, token: str, prefix: str, created: list[str], echo: Echo
+) -> list[UploadFigures]:
+    if not settings.upload_count:
+        return []
+    echo(
+        f"Uploading small models: {settings.upload_rounds} rounds of {settings.upload_count} "
+        f"one at a time and {settings.upload_count} {PARALLEL} at a time, fresh interpreter "
+        "and zygote in turn..."
+    )
+
+    def start(zygote: str) -> ServerProcess:
+        # A slot per upload in flight: the figures are the intake's, not the slot policy's.
+        return servers.start(
+            "server",
+            settings.workers,
+            # Readiness opens a sandboxed child: on a loaded machine a fresh one takes minutes.
+            ready_timeout=600,
+            REGISTRY_INTAKE_ZYGOTE=zygote,
+            REGISTRY_INTAKE_SLOTS=str(PARALLEL),
+            REGISTRY_INTAKE_QUEUE_SECONDS="600",
+        )
+
+    figures, names = measure_uploads(
+        start, token, prefix, settings.upload_count, settings.upload_rounds
+    )
+    created += names
+    return figures
+
+
+def run_uploads(settings: Settings, echo: Echo) -> list[UploadFigures]:
+    """Run only the small-model upload phase, on its own temporary database."""
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as name:
+        folder = Path(name)
+        env, config = _server_env(settings, folder)
+        database = connect(config.database_url)
+        servers = _Servers(env, folder)
+        prefix = f"bench-{secrets.token_hex(3)}"
+        created: list[str] = []
+        try:
+            upgrade(database.engine)
+            token = publisher_token(database)
+            return _uploads_phase(settings, servers, token, prefix, created, echo)
+        finally:
+            servers.stop_all()
+            if settings.database_url or settings.use_configured_database:
+                remove_models(database, created)
+            database.dispose()
 
 
 def _generation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -112,6 +113,22 @@ def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     help="One-hot category counts of the models whose upload is timed, comma-separated "
     "[--quick: 1000].",
 )
+@click.option(
+    "--uploads",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Small-model uploads per intake path and round, one at a time and again 4 at a time "
+    "(0: none) [--quick: 1].",
+)
+@click.option(
+    "--upload-rounds",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rounds alternating the fresh-interpreter and zygote intake paths [--quick: 1].",
+)
+@click.option("--uploads-only", is_flag=True, help="Run only the small-model upload phase.")
 @click.option("--quick", is_flag=True, help="Tiny durations and repeats: a smoke run, not figures.")
 def bench_command(
     workers: int,
@@ -129,10 +146,13 @@ def bench_command(
     json_path: Path | None,
     stalled: int,
     categories: tuple[int, ...],
+    uploads: int,
+    upload_rounds: int,
+    uploads_only: bool,
     quick: bool,
 ) -> None:
-    from registry.bench.report import render, write_json
-    from registry.bench.run import Settings, run_bench
+    from registry.bench.report import render, render_uploads, uploads_json, write_json
+    from registry.bench.run import Settings, run_bench, run_uploads
     from registry.errors import RegistryError
 
     if database_url and use_configured_database:
@@ -156,7 +176,18 @@ def bench_command(
         generation_calls=2_000 if quick else 50_000,
         stalled=stalled,
         category_sizes=(1_000,) if quick else categories,
+        upload_count=min(uploads, 1) if quick else uploads,
+        upload_rounds=1 if quick else upload_rounds,
     )
+    if uploads_only:
+        try:
+            figures = run_uploads(settings, lambda line: click.echo(line, err=True))
+        except (RuntimeError, RegistryError) as error:
+            raise click.ClickException(f"The benchmark stopped: {error}") from None
+        click.echo("\n".join(render_uploads(figures)).strip())
+        if json_path is not None:
+            json_path.write_text(json.dumps(uploads_json(figures), indent=2) + "\n")
+        return
     try:
         results = run_bench(settings, lambda line: click.echo(line, err=True))
     except (RuntimeError, RegistryError) as error:
