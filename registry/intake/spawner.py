@@ -66,8 +66,7 @@ class ZygoteChild:
         """Wait for the zygote to report the child's end; raise ZygoteUnavailable if it died."""
         if self.returncode is not None:
             return self.returncode
-        ready, _, _ = select.select([self._reply], [], [], timeout)
-        if not ready:
+        if not _readable(self._reply, timeout):
             raise subprocess.TimeoutExpired("intake child", timeout or 0)
         raw = self._reply.recv(MAX_ORDER)
         try:
@@ -113,14 +112,16 @@ class Spawner:
         order = json.dumps(
             {"cpu_seconds": cpu_seconds, "format": artifact_format, "weak": sorted(weak)}
         ).encode()
+        failed = None
         for attempt in (1, 2):
-            control = self._zygote(restart=attempt > 1)
+            control = self._zygote(failed)
             try:
                 return self._order(control, order)
             except (OSError, ZygoteUnavailable) as exc:
                 if attempt > 1:
                     raise ZygoteUnavailable(str(exc)) from exc
                 log.warning("The intake zygote is gone (%s); starting another.", exc)
+                failed = control
         raise AssertionError("unreachable")
 
     def zygote_pid(self) -> int | None:
@@ -156,7 +157,8 @@ class Spawner:
             raise
         return ZygoteChild(int(answer["pid"]), fds[0], mine, [stdin_w, stdout_r, stderr_r])
 
-    def _zygote(self, restart: bool) -> socket.socket:
+    def _zygote(self, failed: socket.socket | None) -> socket.socket:
+        """Return the control socket of a live zygote; replace ``failed`` if still current."""
         with self._lock:
             if self._owner != os.getpid():
                 # Inherited through a fork (a gunicorn worker): the zygote is not ours.
@@ -164,7 +166,8 @@ class Spawner:
                     self._control.close()  # this copy only: the zygote stays its owner's
                 self._process = self._control = None
                 self._owner = os.getpid()
-            if self._control is not None and (restart or self._process.poll() is not None):
+            dead = self._process is None or self._process.poll() is not None
+            if self._control is not None and (self._control is failed or dead):
                 self._stop()
             if self._control is None:
                 if self._failure and time.monotonic() - self._failure[0] < RETRY_SECONDS:
@@ -202,8 +205,7 @@ class Spawner:
             raise ZygoteUnavailable(f"The zygote could not start: {exc}") from exc
         finally:
             theirs.close()
-        ready, _, _ = select.select([mine], [], [], START_SECONDS)
-        raw = mine.recv(MAX_ORDER) if ready else b""
+        raw = mine.recv(MAX_ORDER) if _readable(mine, START_SECONDS) else b""
         if raw != READY:
             mine.close()
             self._process.kill()
@@ -223,6 +225,13 @@ class Spawner:
             self._process.kill()
             self._process.wait()
         self._process = self._control = None
+
+
+def _readable(sock: socket.socket, timeout: float | None) -> bool:
+    """Wait for ``sock`` to have something to read (poll: a worker may hold 1,024 fds)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else timeout * 1000))
 
 
 def _close(*fds: int) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import socket
 import sys
 from typing import Any
@@ -78,14 +79,36 @@ class Zygote:
         self.selector.register(control, selectors.EVENT_READ)
 
     def serve(self) -> None:
-        """Run until the worker goes away."""
+        """Run until the worker goes away; then kill the children, unreaped."""
         while True:
-            for key, _ in self.selector.select():
+            events = self.selector.select()
+            # The worker's end first: once it is gone, no child is reaped here, so that
+            # whoever adopts an orphan sees how it ended.
+            events.sort(key=lambda event: event[0].fileobj is not self.control)
+            for key, _ in events:
                 if key.fileobj is self.control:
                     if not self._order():
-                        return
+                        return self._kill_children()
+                elif self._worker_gone():
+                    return self._kill_children()
                 else:
                     self._ended(*key.data)
+
+    def _worker_gone(self) -> bool:
+        try:
+            return self.control.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def _kill_children(self) -> None:
+        for key in list(self.selector.get_map().values()):
+            if key.fileobj is not self.control:
+                try:
+                    signal.pidfd_send_signal(key.data[1], signal.SIGKILL)
+                except OSError:
+                    pass
 
     def _order(self) -> bool:
         try:
@@ -167,3 +190,5 @@ def main() -> None:
         return
     control.send(READY)
     Zygote(control).serve()
+    # The worker is gone: leave at once, and the children die with this process.
+    os._exit(0)
