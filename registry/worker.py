@@ -9,14 +9,17 @@ clients cost a socket and a buffer, never a thread, and a connection that sends 
 read, an activation) is answered right there, on the event loop's thread, as a sync worker
 would answer it: handing it to another thread costs as much as a single-row prediction.
 Only the requests that wait on a child process (uploads and training) go to the thread pool,
-so predictions keep being answered while they run. On SIGTERM the worker first accepts
-every connection already queued on the listening socket, so that they are answered, not
-reset.
+so predictions keep being answered while they run. A plain request (registry.plain_http)
+is answered without gunicorn's parser and environ building, which cost as much CPU as the
+prediction; every other request goes through gunicorn as before. On SIGTERM the worker first
+accepts every connection already queued on the listening socket, so that they are answered,
+not reset.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import selectors
 import socket
 import struct
@@ -26,9 +29,18 @@ from functools import partial
 from typing import Any
 
 from gunicorn import http, util
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from config import Config
+from registry.plain_http import (
+    Limits,
+    PlainRequest,
+    PlainResponse,
+    base_environ,
+    build_environ,
+    parse_plain,
+    write_answer,
+)
 from registry.server import adapt_gunicorn
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -54,6 +66,7 @@ class RequestBuffer:
         # Uploads and training: the app waits seconds on a child process for these.
         self.waits_on_child = False
         self.data = bytearray()
+        self.head_lines: list[bytes] = []
         self.body_start: int | None = None
         self.length: int | None = None
         self.chunked = False
@@ -84,7 +97,8 @@ class RequestBuffer:
     def _read_head(self, end: int) -> bool:
         """Note where the body starts and how long it is; True when that already settles it."""
         self.body_start = self.next_chunk = end + 4
-        request_line, *header_lines = bytes(self.data[:end]).split(b"\r\n")
+        self.head_lines = bytes(self.data[:end]).split(b"\r\n")
+        request_line, *header_lines = self.head_lines
         path = request_line.split(b" ")[1].partition(b"?")[0] if b" " in request_line else b""
         self.waits_on_child = path.endswith(b"/train")
         for line in header_lines:
@@ -162,18 +176,29 @@ class BufferingWorker(ThreadWorker):
 
     def init_process(self) -> None:
         adapt_gunicorn()
+        self.limits = Limits(self.cfg)
+        self.base_environ = base_environ(self.cfg)
+        # gunicorn's path writes the access log; SCRIPT_NAME moves PATH_INFO (both rare).
+        self.plain_enabled = not self.cfg.accesslog and not os.environ.get("SCRIPT_NAME")
+        self.listener_names: dict[Any, tuple[Any, Any]] = {}
         super().init_process()
 
-    def accept(self, listener: socket.socket) -> None:
+    def accept(self, listener: Any) -> None:
         """Accept a connection and start reading its first request."""
         try:
-            client, address = listener.accept()
+            # socket.accept() looks up the listener's family and type through enum
+            # conversions each time, and getsockname() is a system call: both are cached.
+            fd, address = listener._accept()
         except OSError as error:
             if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
+        names = self.listener_names.get(listener)
+        if names is None:
+            names = self.listener_names[listener] = (listener.family, listener.getsockname())
+        client = socket.socket(names[0], socket.SOCK_STREAM, 0, fd)
         self.nr_conns += 1
-        conn = TConn(self.cfg, client, address, listener.getsockname())
+        conn = TConn(self.cfg, client, address, names[1])
         self._start_reading(conn, b"")
 
     def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
@@ -287,10 +312,12 @@ class BufferingWorker(ThreadWorker):
 
     def _hand_over(self, conn: TConn) -> None:
         buffer = self.buffers.pop(conn)
-        data = bytes(buffer.data)
         del self.reading[conn]
         conn.sock.setblocking(True)
         _socket_timeouts(conn.sock, self.read_timeout)
+        if self._answer_if_plain(conn, buffer):
+            return
+        data = bytes(buffer.data)
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
             conn.initialized = True
@@ -300,6 +327,82 @@ class BufferingWorker(ThreadWorker):
             self.enqueue_req(conn)  # to the thread pool
         else:
             self.answer_here(conn)
+
+    def _answer_if_plain(self, conn: TConn, buffer: RequestBuffer) -> bool:
+        """Answer a plain, whole request here; False (nothing done) when gunicorn must read it."""
+        start, length = buffer.body_start, buffer.length
+        if (
+            not self.plain_enabled
+            or buffer.waits_on_child
+            or buffer.chunked
+            or start is None
+            or length is None
+            or not 0 <= length <= self.body_limit
+            or len(buffer.data) < start + length
+            or not isinstance(conn.server, tuple)
+        ):
+            return False
+        parsed = parse_plain(buffer.head_lines, self.limits)
+        if parsed is None:
+            return False
+        request, keys = parsed
+        data = buffer.data
+        body, leftover = bytes(data[start : start + length]), bytes(data[start + length :])
+        self._answer_plain(conn, request, keys, body, leftover)
+        return True
+
+    def _answer_plain(
+        self, conn: TConn, request: PlainRequest, keys: dict, body: bytes, leftover: bytes
+    ) -> None:
+        """gunicorn's handle_request for a plain request, then what finish_request does."""
+        sock = conn.sock
+        response = PlainResponse(request, sock, self.cfg)
+        environ = build_environ(
+            self.base_environ, request, keys, body, sock, conn.client, conn.server
+        )
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        if not self.alive or len(self.keepalived_conns) >= self.max_keepalived:
+            response.force_close()
+        try:
+            write_answer(response, self.wsgi(environ, response.start_response), environ)
+        except OSError as error:
+            if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+                self.log.exception("Socket error processing request.")
+            self._close(conn)
+            return
+        except Exception as error:  # noqa: BLE001 - answered as gunicorn answers it
+            if response.headers_sent:
+                self.log.exception("Error handling request")
+                self._close(conn)
+            else:
+                self.handle_error(request, sock, conn.client, error)
+                self._linger(conn)
+            return
+        if not response.should_close():
+            if leftover:
+                # Through the loop, not by recursion: a client may pipeline thousands.
+                self.method_queue.defer(self._start_reading, conn, leftover)
+            else:
+                self._keep_alive(conn)
+        elif request.close_asked and not leftover:
+            # The client asked to close and sent nothing more: no need to linger.
+            self._close(conn)
+        else:
+            self._linger(conn)
+
+    def _keep_alive(self, conn: TConn) -> None:
+        """Wait for the connection's next request in the poller (gunicorn's finish_request)."""
+        conn.sock.setblocking(False)
+        conn.set_timeout()
+        if not self.alive:
+            conn.timeout = min(conn.timeout, time.monotonic() + STOP_KEEPALIVE_LINGER)
+        self.keepalived_conns.append(conn)
+        self.poller.register(
+            conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
+        )
 
     def _drop(self, conn: TConn) -> None:
         self.buffers.pop(conn, None)

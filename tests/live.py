@@ -66,7 +66,11 @@ def server_env(database_url: str, artifact_root: Path, **extra: str) -> dict[str
 
 
 def start_server(
-    env: dict[str, str], log: Path, workers: int = 2, timeout: float = 60
+    # A loaded 2-core machine has taken 80 s to bring up two workers (either worker class).
+    env: dict[str, str],
+    log: Path,
+    workers: int = 2,
+    timeout: float = 180,
 ) -> LiveServer:
     """Start `manage.py serve` and wait until /health/ready answers; output goes to ``log``."""
     port = free_port()

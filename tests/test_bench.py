@@ -44,6 +44,11 @@ def test_bench_quick_run_writes_the_figures(tmp_path):
         assert len(memory) == 2
         assert all(worker["peak_mb"] > 10 for worker in memory)
     assert figures["headline"]["server_peak_mb_per_worker"] > 10
+    # The single-row ratio is taken to the fastest ceiling of the run (granian's when installed).
+    single = figures["headline"]["1 row, c=16"]
+    assert single["best_ceiling"] in {"ceiling", "granian ceiling"}
+    assert single["ratio_to_best_ceiling"] > 0
+    assert "server / best ceiling" in done.stdout
 
     docs = figures["docs"]
     assert docs["models"] == 20 and docs["predict_errors"] == 0

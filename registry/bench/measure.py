@@ -83,6 +83,15 @@ class ScenarioFigures:
     others: list[Other]
 
 
+def best_ceiling(scenario: ScenarioFigures) -> tuple[str, Spread]:
+    """Return the fastest ceiling of a scenario (gunicorn's or granian's, by median req/s)
+    and the server's throughput ratio to it, round by round."""
+    candidates = [("ceiling", scenario.ceiling, scenario.ratio)]
+    candidates += [(o.label, o.figures, o.ratio) for o in scenario.others if "ceiling" in o.label]
+    label, _, ratio = max(candidates, key=lambda c: c[1].requests_per_s.median)
+    return label, ratio
+
+
 def drive(tool: str, target: Target, body: bytes, concurrency: int, duration: float) -> LoadResult:
     """Put one target under load for ``duration`` seconds with the chosen load generator."""
     if tool == "wrk":

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.bench.docs import SWAGGER, Timing
-from registry.bench.measure import Spread, TargetFigures
+from registry.bench.measure import Spread, TargetFigures, best_ceiling
 from registry.bench.run import Phase, Results
 from registry.bench.servers import WorkerMemory
 from registry.bench.uploads import PARALLEL, UploadFigures
@@ -24,6 +24,9 @@ def to_json(results: Results) -> dict[str, Any]:
             "server_rows_per_s": scenario.server.rows_per_s.median,
             "ratio": scenario.ratio.median,
             **{f"ratio_to_{o.label.replace(' ', '_')}": o.ratio.median for o in scenario.others},
+            "best_ceiling": best_ceiling(scenario)[0],
+            "ratio_to_best_ceiling": best_ceiling(scenario)[1].median,
+            "server_cpu_us_per_request": scenario.server.server_cpu_us_per_request,
         }
         for scenario in results.main.scenarios
     }
@@ -109,6 +112,8 @@ def _phase_table(phase: Phase) -> list[str]:
         lines.append(_row("", "ceiling", s.ceiling, _ratio(s.ratio)))
         for other in s.others:
             lines.append(_row("", other.label, other.figures, _ratio(other.ratio)))
+        label, ratio = best_ceiling(s)
+        lines.append(f"{'':<26} server / best ceiling ({label}): {_ratio(ratio)}")
     lines.append(
         "peak memory per worker (VmHWM): server "
         + _mb(phase.server_memory, peak=True)
