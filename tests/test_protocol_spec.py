@@ -207,7 +207,7 @@ def test_binary_tensor_answers_are_documented(make_app):
     assert answer.status_code == 200, answer.get_data()[:300]
     check_answer(document, infer, answer)
     assert "Inference-Header-Content-Length" in answer.headers
-    assert set(infer["responses"]["200"]["headers"]) == {"Inference-Header-Content-Length"}
+    assert "Inference-Header-Content-Length" in infer["responses"]["200"]["headers"]
 
 
 def test_swagger_20_schemas_fit_the_json_answers(make_app):
