@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -62,6 +63,8 @@ def test_bench_quick_run_writes_the_figures(tmp_path):
     assert upload["categories"] == 1000 and upload["status"] == 201
     assert upload["upload_s"] > 0 and len(upload["first_predictions_ms"]) == 4
     _assert_uploads(figures["headline"]["uploads"])
+    [many, *on_postgres] = figures["many"]
+    _check_many(many, "sqlite", 15)
 
 
 def _assert_uploads(uploads: dict) -> None:
@@ -86,3 +89,33 @@ def test_bench_can_time_only_the_uploads(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Small-model uploads" in done.stdout and "zygote" in done.stdout
     _assert_uploads(json.loads(out.read_text()))
+
+
+def _check_many(many, backend, models):
+    assert many["backend"] == backend and many["models"] == models
+    assert many["start_to_ready_s"] > 0 and many["start_cpu_s"] > 0
+    assert len(many["memory_after_start"]) == 2 and len(many["memory_after_predicting_all"]) == 2
+    for part in ("swagger_after_change", "openapi_after_change", "model_spec_after_change"):
+        assert many[part]["count"] == min(10, models) and many[part]["errors"] == 0
+        assert 0 < many[part]["p50_ms"] <= many[part]["p99_ms"]
+    assert many["first_prediction_untouched"]["count"] == max(1, models - 10)
+    assert many["list_pages"]["count"] == many["search_pages"]["count"] == 10
+
+
+def test_bench_only_many_models(tmp_path):
+    """The many-models part alone, on SQLite and on PostgreSQL when the suite has one."""
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench", "--only-many", "--quick", "--many-models", "12"]
+        + ["--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "first prediction of an untouched model" in done.stdout
+    parts = json.loads(out.read_text())["many"]
+    _check_many(parts[0], "sqlite", 12)
+    if os.environ.get("REGISTRY_TEST_POSTGRES_URL"):
+        _check_many(parts[1], "postgresql", 12)

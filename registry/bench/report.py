@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.bench.docs import SWAGGER, Timing
+from registry.bench.many import describe
 from registry.bench.measure import Spread, TargetFigures, best_ceiling
 from registry.bench.run import Phase, Results
 from registry.bench.servers import WorkerMemory
@@ -235,5 +236,7 @@ def render(results: Results) -> str:
             f" (median), then the other registry's first read {cross.first_read_us / 1e3:.1f} ms"
             f" (median), stale in {cross.stale} of {cross.flips}",
         ]
+    for figures in results.many:
+        lines += ["", *describe(figures)]
     lines.append(f"\nTook {results.seconds:.0f} s.")
     return "\n".join(lines)

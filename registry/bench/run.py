@@ -24,6 +24,7 @@ from registry.bench.generation import (
     sqlite_url,
 )
 from registry.bench.loadgen import LoadResult
+from registry.bench.many import ManyFigures, ManySettings, run_many
 from registry.bench.measure import Scenario, ScenarioFigures, Target, drive, run_rounds
 from registry.bench.servers import (
     ServerProcess,
@@ -77,6 +78,7 @@ class Settings:
     # Small-model uploads per intake path and round, one at a time then 4 at a time.
     upload_count: int = 10
     upload_rounds: int = 2
+    many: ManySettings | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Results:
     categories: list[CategoryUpload]
     generation: list[GenerationCost]
     generation_errors: list[str]
+    many: list[ManyFigures] = field(default_factory=list)
     cross_server: CrossServer | None = None
     uploads: list[UploadFigures] = field(default_factory=list)
 
@@ -299,6 +302,7 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
             database.dispose()
         echo("Timing the generation check...")
         generation, cross_server, errors = _generation(settings, folder)
+        many = run_many(settings.many, folder, echo) if settings.many else []
     return Results(
         settings=settings,
         cores=os.cpu_count() or 1,
@@ -317,6 +321,7 @@ def run_bench(settings: Settings, echo: Echo) -> Results:
         generation_errors=errors,
         cross_server=cross_server,
         uploads=uploads,
+        many=many,
     )
 
 

@@ -129,6 +129,19 @@ def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     help="Rounds alternating the fresh-interpreter and zygote intake paths [--quick: 1].",
 )
 @click.option("--uploads-only", is_flag=True, help="Run only the small-model upload phase.")
+@click.option(
+    "--many-models",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Models (one active version each) in the many-models part's fresh databases "
+    "[--quick: 50; 0: no such part].",
+)
+@click.option(
+    "--only-many",
+    is_flag=True,
+    help="Run only the many-models part (SQLite, and PostgreSQL with --postgres-url).",
+)
 @click.option("--quick", is_flag=True, help="Tiny durations and repeats: a smoke run, not figures.")
 def bench_command(
     workers: int,
@@ -149,14 +162,31 @@ def bench_command(
     uploads: int,
     upload_rounds: int,
     uploads_only: bool,
+    many_models: int,
+    only_many: bool,
     quick: bool,
 ) -> None:
+    from registry.bench.many import ManySettings
     from registry.bench.report import render, render_uploads, uploads_json, write_json
     from registry.bench.run import Settings, run_bench, run_uploads
     from registry.errors import RegistryError
 
     if database_url and use_configured_database:
         raise click.UsageError("Give --database-url or --use-configured-database, not both.")
+    many_count = min(many_models, 50) if quick else many_models
+    many = None
+    if many_count:
+        many = ManySettings(
+            models=many_count,
+            workers=workers,
+            postgres_url=postgres_url or None,
+            changes=min(10, many_count),
+            untouched=min(200, max(1, many_count - 10)),
+            pages=10 if quick else 100,
+        )
+    if only_many:
+        _only_many(many, json_path)
+        return
     settings = Settings(
         workers=workers,
         duration=duration or (0.4 if quick else 5.0),
@@ -178,6 +208,7 @@ def bench_command(
         category_sizes=(1_000,) if quick else categories,
         upload_count=min(uploads, 1) if quick else uploads,
         upload_rounds=1 if quick else upload_rounds,
+        many=many,
     )
     if uploads_only:
         try:
@@ -195,4 +226,24 @@ def bench_command(
     click.echo(render(results))
     if json_path is not None:
         write_json(results, json_path)
+        click.echo(f"Wrote {json_path}.")
+
+
+def _only_many(many: object, json_path: Path | None) -> None:
+    import json
+    import tempfile
+
+    from registry.bench.many import ManySettings, as_json, describe, run_many
+
+    if not isinstance(many, ManySettings):
+        raise click.UsageError("--only-many needs --many-models of at least 1.")
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as folder:
+        try:
+            figures = run_many(many, Path(folder), lambda line: click.echo(line, err=True))
+        except RuntimeError as error:
+            raise click.ClickException(f"The benchmark stopped: {error}") from None
+    for part in figures:
+        click.echo("\n".join(describe(part)))
+    if json_path is not None:
+        json_path.write_text(json.dumps({"many": [as_json(f) for f in figures]}, indent=2) + "\n")
         click.echo(f"Wrote {json_path}.")
