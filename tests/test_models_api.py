@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from registry.services.models import create_model
+
 
 def create(client, tokens, name="house-prices", **extra):
     return client.post("/api/v1/models", json={"name": name, **extra}, headers=tokens["publisher"])
@@ -147,3 +149,29 @@ def test_events_record_creation(client, tokens):
     assert events["total"] == 1
     assert events["items"][0]["action"] == "model_created"
     assert events["items"][0]["actor"] == "test-publisher"
+
+
+def test_paged_search_over_hundreds_of_models(app, client):
+    """Every page of a listing, filtered or not, is the right slice with the right total."""
+    registry = app.extensions["registry"]
+    names = [f"{'ab'[i % 2]}-model-{i:03d}" for i in range(300)]
+    with registry.db.write() as session:
+        for i, name in enumerate(names):
+            create_model(session, name, actor="test", kind=["linear", "logistic"][i % 3 == 0])
+    cases = {
+        "": sorted(names),
+        "q=model-1": sorted(n for n in names if "model-1" in n),
+        "q=b-": sorted(n for n in names if "b-" in n),
+        "kind=logistic": sorted(n for i, n in enumerate(names) if i % 3 == 0),
+        "q=a-&kind=logistic": sorted(n for i, n in enumerate(names) if i % 3 == 0 and "a-" in n),
+    }
+    for query, expected in cases.items():
+        for per_page in (7, 50):
+            got = []
+            for page in range(1, len(expected) // per_page + 3):
+                body = client.get(f"/api/v1/models?{query}&page={page}&per_page={per_page}")
+                body = body.get_json()
+                assert body["total"] == len(expected) and body["page"] == page
+                got += [m["name"] for m in body["items"]]
+                assert all(m["latest_version"] is None for m in body["items"])
+            assert got == expected, query
