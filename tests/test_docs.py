@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -290,7 +291,10 @@ def test_another_worker_sees_the_change(app, client, tokens, database_url, tmp_p
 def test_etag_and_304(client, tokens):
     first = client.get(SPEC)
     etag = first.headers["ETag"]
-    assert etag == f'"{hashlib.sha256(first.data).hexdigest()}"'
+    # A digest of the document's parts, not of the whole body (95 MB with 10,000 models);
+    # every worker with the same registry sends the same one (see the test above).
+    assert re.fullmatch(r'"[0-9a-f]{64}"', etag)
+    assert client.get(SPEC).headers["ETag"] == etag
     assert first.headers["Content-Type"] == "application/json"
     again = client.get(SPEC, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""

@@ -57,26 +57,83 @@ class SpecDocument:
 
 @dataclass(frozen=True, eq=False)
 class Section:
-    """One model's part of swagger.json: its tag, and its paths and definitions as JSON."""
+    """One model's part of swagger.json as JSON text, ready to be joined into the document.
 
-    tag: dict[str, str]
-    paths: dict[str, orjson.Fragment]
-    definitions: dict[str, orjson.Fragment]
-    # The same JSON as bytes (the fragments hold these very objects), read by openapi.json.
-    raw_paths: dict[str, bytes]
-    raw_definitions: dict[str, bytes]
+    ``paths`` and ``definitions`` are the members of those objects (``"key":value`` pairs
+    separated by commas, no braces), so a document is a join of bytes: a change rebuilds one
+    section and serializes nothing else.
+    """
+
+    tag: bytes
+    paths: bytes
+    definitions: bytes
+    digest: bytes
 
     @classmethod
     def of(cls, tag: dict[str, str], paths: dict[str, Any], definitions: dict[str, Any]) -> Section:
-        raw_paths = {path: orjson.dumps(item) for path, item in paths.items()}
-        raw_definitions = {name: orjson.dumps(schema) for name, schema in definitions.items()}
-        return cls(
-            tag,
-            {path: orjson.Fragment(data) for path, data in raw_paths.items()},
-            {name: orjson.Fragment(data) for name, data in raw_definitions.items()},
-            raw_paths,
-            raw_definitions,
+        tag_json, paths_json, definitions_json = (
+            orjson.dumps(tag),
+            _members(paths),
+            _members(definitions),
         )
+        digest = hashlib.sha256(b"\0".join([tag_json, paths_json, definitions_json])).digest()
+        return cls(tag_json, paths_json, definitions_json, digest)
+
+    def read_paths(self) -> dict[str, Any]:
+        return orjson.loads(b"{" + self.paths + b"}")
+
+    def read_definitions(self) -> dict[str, Any]:
+        return orjson.loads(b"{" + self.definitions + b"}")
+
+
+def _members(mapping: dict[str, Any]) -> bytes:
+    """Return a JSON object's text without its braces."""
+    return orjson.dumps(mapping)[1:-1]
+
+
+def _document(
+    static: dict[str, Any], sections: list[Section], where: tuple[str, ...], extra: dict[str, Any]
+) -> tuple[bytes, str]:
+    """Join the static document and the sections' bytes; return the body and its ETag.
+
+    ``where`` is where the schemas live: ("definitions",) in 2.0, ("components", "schemas") in
+    3.1; ``extra`` adds to or overrides them (the creation example). The ETag hashes the parts'
+    digests, not the whole body: the same parts make the same body.
+    """
+    top = where[0]
+    head = {k: v for k, v in static.items() if k not in ("paths", "tags", top)}
+    opening = orjson.dumps(top) + b":{"
+    closing = b"}"
+    if len(where) == 2:
+        outer = _members({k: v for k, v in static[top].items() if k != where[1]})
+        opening += (outer + b"," if outer else b"") + orjson.dumps(where[1]) + b":{"
+        closing += b"}"
+        schemas = {**static[top].get(where[1], {}), **extra}
+    else:
+        schemas = {**static.get(top, {}), **extra}
+    paths = [_members(static["paths"]), *(s.paths for s in sections)]
+    tags = [orjson.dumps(static["tags"])[1:-1], *(s.tag for s in sections)]
+    members = [_members(schemas), *(s.definitions for s in sections)]
+    fixed = _members(head)
+    body = b"".join(
+        [
+            b"{",
+            fixed + b"," if fixed else b"",
+            b'"paths":{',
+            b",".join(part for part in paths if part),
+            b'},"tags":[',
+            b",".join(part for part in tags if part),
+            b"],",
+            opening,
+            b",".join(part for part in members if part),
+            closing,
+            b"}",
+        ]
+    )
+    digest = hashlib.sha256(b"\0".join([fixed, opening, paths[0], tags[0], members[0]]))
+    for section in sections:
+        digest.update(section.digest)
+    return body, digest.hexdigest()
 
 
 class SectionKey(NamedTuple):
@@ -241,22 +298,9 @@ class RegistryApi(Api):
         }
         self._converted = converted
         sections = [converted[id(s)][1] for s in swagger.sections]
-        components = static["components"]
-        spec = {
-            **static,
-            "paths": {**static["paths"], **{p: f for s in sections for p, f in s.paths.items()}},
-            "tags": [*static["tags"], *(s.tag for s in sections)],
-            "components": {
-                **components,
-                "schemas": {
-                    **components["schemas"],
-                    "ModelCreate": schema_31(swagger.model_create),
-                    **{n: f for s in sections for n, f in s.definitions.items()},
-                },
-            },
-        }
-        body = orjson.dumps(spec)
-        return SpecDocument(swagger.generation, body, hashlib.sha256(body).hexdigest())
+        creation = {"ModelCreate": schema_31(swagger.model_create)}
+        body, etag = _document(static, sections, ("components", "schemas"), creation)
+        return SpecDocument(swagger.generation, body, etag)
 
     def spec_document(self) -> SpecDocument:
         """Return swagger.json for the registry's current generation."""
@@ -278,19 +322,9 @@ class RegistryApi(Api):
             self._sections = ModelSections(self, reserved, not registry().config.auth_reads)
         sections = self._sections.sections(snapshot, db)
         model_create = _creation_example(static["definitions"]["ModelCreate"], snapshot)
-        spec = {
-            **static,
-            "paths": {**static["paths"], **{p: f for s in sections for p, f in s.paths.items()}},
-            "tags": [*static["tags"], *(s.tag for s in sections)],
-            "definitions": {
-                **static["definitions"],
-                "ModelCreate": model_create,
-                **{n: f for s in sections for n, f in s.definitions.items()},
-            },
-        }
-        body = orjson.dumps(spec)
-        digest = hashlib.sha256(body).hexdigest()
-        return SpecDocument(snapshot.generation, body, digest, tuple(sections), model_create)
+        creation = {"ModelCreate": model_create}
+        body, etag = _document(static, sections, ("definitions",), creation)
+        return SpecDocument(snapshot.generation, body, etag, tuple(sections), model_create)
 
     def _static_spec(self) -> dict[str, Any]:
         if self._static is None:
@@ -311,9 +345,9 @@ class RegistryApi(Api):
 def _section_31(section: Section, produces: list[str]) -> Section:
     """Return a model's section said in OpenAPI 3.1."""
     return Section.of(
-        section.tag,
-        convert_paths({p: orjson.loads(b) for p, b in section.raw_paths.items()}, produces),
-        convert_schemas({n: orjson.loads(b) for n, b in section.raw_definitions.items()}),
+        orjson.loads(section.tag),
+        convert_paths(section.read_paths(), produces),
+        convert_schemas(section.read_definitions()),
     )
 
 
