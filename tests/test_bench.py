@@ -111,7 +111,7 @@ def test_bench_only_many_models(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "first prediction of an untouched model" in done.stdout
