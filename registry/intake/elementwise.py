@@ -211,8 +211,6 @@ def splines(step: Any, columns: list[Column]) -> list[Column]:
             f"SplineTransformer with extrapolation={printable(str(extrapolation))!r} is not "
             "supported; 'continue', 'constant', 'linear', 'periodic' and 'error' are."
         )
-    if vars(step).get("sparse_output", False):
-        raise UnsupportedEstimator("SplineTransformer with sparse_output=True is not supported.")
     fitted = getattr(step, "bsplines_", None)
     if type(fitted) is not list or len(fitted) != len(columns):
         raise InvalidArtifact("The SplineTransformer is not fitted.")
