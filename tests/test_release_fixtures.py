@@ -38,6 +38,14 @@ def documents() -> list[Path]:
 # (test_release_skops_file_answers_as_its_release) and through HTTP for these two models of
 # each release.
 SKOPS_OVER_HTTP = ("columns_passthrough_logistic_3class", "none_category_ridge")
+# The preparation-step fixtures (step_*) go through the same steps in-process, from both files
+# (test_release_step_file_answers_as_its_release); these go through HTTP as well, both files,
+# from the oldest and the newest release that has them.
+STEPS_OVER_HTTP = ("step_columns_callable_ridge", "step_onehot_infrequent_logistic_3class")
+
+
+def is_step(document: Path) -> bool:
+    return document.stem.startswith("step_")
 
 
 def cases() -> list[Any]:
@@ -45,9 +53,28 @@ def cases() -> list[Any]:
     for document in documents():
         release = document.parent.name
         for fmt in ("joblib", "skops"):
-            if fmt == "skops" and document.stem not in SKOPS_OVER_HTTP:
+            if is_step(document):
+                if document.stem not in STEPS_OVER_HTTP or not edge_release(document):
+                    continue
+            elif fmt == "skops" and document.stem not in SKOPS_OVER_HTTP:
                 continue
             found.append(pytest.param(document, fmt, id=f"{release}-{document.stem}-{fmt}"))
+    return found
+
+
+def edge_release(document: Path) -> bool:
+    """Tell whether the document's release is the oldest or the newest that has its model."""
+    holding = [d.parent.name for d in documents() if d.stem == document.stem]
+    return document.parent.name in (holding[0], holding[-1])
+
+
+def in_process_cases() -> list[Any]:
+    found = []
+    for document in documents():
+        for fmt in ("skops", "joblib") if is_step(document) else ("skops",):
+            found.append(
+                pytest.param(document, fmt, id=f"{document.parent.name}-{document.stem}-{fmt}")
+            )
     return found
 
 
@@ -180,20 +207,23 @@ def test_release_file_answers_as_its_release(client, tokens, document_path: Path
     assert not problems, "; ".join(problems)
 
 
-@pytest.mark.parametrize(
-    "document_path", documents(), ids=lambda p: f"{p.parent.name}-{p.stem}-skops"
-)
-def test_release_skops_file_answers_as_its_release(document_path: Path):
-    """The intake child's own steps on a .skops file, in-process: load, extract, check, predict."""
+@pytest.mark.parametrize(("document_path", "fmt"), in_process_cases())
+def test_release_file_answers_in_process(document_path: Path, fmt: str):
+    """The intake child's own steps, in-process: load, extract, check, predict.
+
+    Every .skops file, and the joblib files of the preparation-step fixtures.
+    """
     from registry.intake.extract import extract
     from registry.intake.probes import probe_rows, sklearn_outputs
     from registry.intake.skops_loader import load_skops
+    from registry.intake.unpickler import load_pickle
     from registry.intake.verify import check_probes
     from registry.plans import Plan
 
     document = json.loads(document_path.read_text())
-    data = (document_path.parent / f"{document['name']}.skops").read_bytes()
-    estimator = load_skops(data, max_bytes=64 << 20)
+    data = (document_path.parent / f"{document['name']}.{fmt}").read_bytes()
+    load = load_skops if fmt == "skops" else load_pickle
+    estimator = load(data, max_bytes=64 << 20)
     declared = document["declared_features"]
     names = None if not declared else [f if isinstance(f, str) else f["name"] for f in declared]
     extraction = extract(estimator, names)

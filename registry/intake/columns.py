@@ -52,6 +52,7 @@ from registry.intake.encoders import Encoding, encode_column, python_value
 from registry.intake.lookups import ordinal_column, target_columns
 from registry.intake.products import polynomial
 from registry.intake.rowwise import normalized
+from registry.intake.selection import with_saved_threshold
 
 
 def _is_identity(step: Any) -> bool:
@@ -63,7 +64,8 @@ def _is_identity(step: Any) -> bool:
 class Preparation:
     """Walk fitted transformers over the design columns, remembering what encoders learnt."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: str | None = None) -> None:
+        self.release = release  # the scikit-learn release that saved the steps
         self.encodings: dict[int, Encoding] = {}
         # Inputs a fitted step refuses to see missing (MissingIndicator's error_on_new).
         self.never_missing: set[int] = set()
@@ -101,7 +103,7 @@ class Preparation:
         if kind is SimpleImputer:
             return _impute(step, columns)
         if kind in _SELECTORS:
-            return _select(step, columns)
+            return _select(with_saved_threshold(step, self.release), columns)
         if kind is OneHotEncoder:
             return self._one_hot(step, columns)
         if kind in (OrdinalEncoder, TargetEncoder):
@@ -135,7 +137,9 @@ class Preparation:
                     "OneHotEncoder must see the input values themselves; scaling before it "
                     "is not supported."
                 )
-            encoding, cells = encode_column(step, j, column.fill is not NO_FILL, column.fill)
+            encoding, cells = encode_column(
+                step, j, column.fill is not NO_FILL, column.fill, self.release
+            )
             known = self.encodings.get(column.source)
             if known is not None and known.enum != encoding.enum:
                 raise UnsupportedEstimator(

@@ -15,14 +15,22 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_selection import SelectFromModel
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    SplineTransformer,
+)
 from sklearn.utils.extmath import softmax
 
-from registry.intake.extract import GLMS, one_vs_rest
+from registry.intake.encoders import unknown_to_infrequent
+from registry.intake.extract import GLMS, one_vs_rest, saved_release
 from registry.intake.inert import Inert
+from registry.intake.selection import with_saved_threshold
 from registry.intake.standins import RemainderColumns
 from registry.intake.wrappers import WRAPPERS
 
@@ -49,6 +57,9 @@ def _fitted_defaults(estimator: Any) -> dict[str, Any]:
     """Private fitted attributes later releases read, as an older release's fit implied them."""
     if type(estimator) is SimpleImputer and hasattr(estimator, "statistics_"):
         return {"_fill_dtype": estimator.statistics_.dtype}
+    if type(estimator) is OrdinalEncoder and hasattr(estimator, "categories_"):
+        # Releases up to 1.2 group no rare categories in an OrdinalEncoder.
+        return {"_infrequent_enabled": False}
     return {}
 
 
@@ -78,9 +89,25 @@ def _plain_transformers(step: ColumnTransformer) -> None:
         step._remainder = (*remainder[:2], list(remainder[2]))
 
 
+def _old_splines(splines: list[Any]) -> None:
+    """Give BSplines saved by scipy up to 1.14 the array converter later ones call."""
+    from scipy.interpolate import BSpline
+
+    for spline in splines:
+        if type(spline) is BSpline and "_asarray" not in vars(spline):
+            vars(spline)["_asarray"] = np.asarray
+
+
 def restore_defaults(estimator: Any) -> None:
     """Give every nested estimator the settings and attributes the installed release reads."""
+    release = saved_release(estimator)
     for part in _parts(estimator):
+        if type(part) is SelectFromModel:
+            vars(part)["threshold"] = with_saved_threshold(part, release).threshold
+        if type(part) is OneHotEncoder and not unknown_to_infrequent(part, release):
+            if vars(part).get("handle_unknown") == "warn":
+                # 1.6 and 1.7 scored an unseen category as 'ignore' does, infrequent or not.
+                vars(part)["handle_unknown"] = "ignore"
         if type(part) is ColumnTransformer and hasattr(part, "transformers_"):
             _plain_transformers(part)
         state = vars(part)
@@ -92,6 +119,8 @@ def restore_defaults(estimator: Any) -> None:
                 state[name] = parameter.default
         for name, value in _fitted_defaults(part).items():
             state.setdefault(name, value)
+        if type(part) is SplineTransformer and type(state.get("bsplines_")) is list:
+            _old_splines(state["bsplines_"])
         if type(part) in GLMS and type(state.get("_base_loss")) is Inert:
             # The saved loss was read as a placeholder; scikit-learn's predict needs its link.
             state["_base_loss"] = part._get_loss()

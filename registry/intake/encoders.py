@@ -175,10 +175,31 @@ def fitted_categories(step: Any, j: int) -> tuple[Fitted, str]:
     return Fitted(values, marker, spelt_none), fitted.dtype.kind
 
 
-def encode_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encoding, list[Cell]]:
+def unknown_to_infrequent(step: Any, release: str | None) -> bool:
+    """Tell whether the encoder's release scores an unseen category as its infrequent group.
+
+    handle_unknown='warn' (from 1.6) means 'infrequent_if_exist' with a warning, but releases
+    1.6 and 1.7 left the unseen category out of the infrequent group (all zeros, as 'ignore');
+    1.8 put it in.
+    """
+    if step.handle_unknown == "infrequent_if_exist":
+        return True
+    if step.handle_unknown != "warn":
+        return False
+    try:
+        saved = tuple(int(part) for part in (release or "").split(".")[:2])
+    except ValueError:
+        saved = ()
+    return not (len(saved) == 2 and saved < (1, 8))
+
+
+def encode_column(
+    step: Any, j: int, has_fill: bool, fill: Any, release: str | None = None
+) -> tuple[Encoding, list[Cell]]:
     """Return input j's encoding and its output columns.
 
-    ``fill`` is what an imputer before the encoder puts in place of a missing input.
+    ``fill`` is what an imputer before the encoder puts in place of a missing input; ``release``
+    the scikit-learn release that saved the encoder.
     """
     _check_encoder(step)
     fitted, kind = fitted_categories(step, j)
@@ -186,7 +207,7 @@ def encode_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encodin
     encoding = fitted.encoding(kind, step.handle_unknown != "error")
     groups, infrequent = _grouping(step, j, len(values))
     # Unknown categories go to the infrequent group, when there is one and the encoder says so.
-    unknown_group = infrequent if step.handle_unknown in ("infrequent_if_exist", "warn") else None
+    unknown_group = infrequent if unknown_to_infrequent(step, release) else None
     if has_fill and not spelt_none:
         hit = fitted.hit(fill)
         missing_group = unknown_group if hit is None else groups[hit]

@@ -121,7 +121,7 @@ def extract(
     """
     model, steps, target, search = _split(estimator)
     names, has_names = _input_names(estimator, feature_names)
-    preparation = Preparation()
+    preparation = Preparation(saved_release(estimator))
     columns: list[Column] = [Raw(i) for i in range(len(names))]
     for step in steps:
         columns = preparation.apply(step, columns)

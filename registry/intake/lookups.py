@@ -58,8 +58,18 @@ def _cell(
     return LookupCell(pairs, 0.0 if unknown is None else unknown, missing)
 
 
+def _nan_last(fitted: Fitted) -> bool:
+    """Tell whether input j has NaN as its missing-value category.
+
+    OrdinalEncoder reads only NaN as missing (is_scalar_nan, in every release from 1.1): None is
+    an ordinary category to it, with a code of its own, and encoded_missing_value is not used.
+    """
+    return fitted.marker is not None and not fitted.spelt_none
+
+
 def _ordinal_codes(step: Any, j: int, fitted: Fitted) -> list[float]:
-    count = len(fitted.values) - (fitted.marker is not None)
+    nan_last = _nan_last(fitted)
+    count = len(fitted.values) - nan_last
     state = vars(step)
     mapping = None
     if state.get("_infrequent_enabled", False):
@@ -73,8 +83,8 @@ def _ordinal_codes(step: Any, j: int, fitted: Fitted) -> list[float]:
         if type(mapping) is not np.ndarray or mapping.shape != (count,):
             raise InvalidArtifact("The OrdinalEncoder's infrequent categories are damaged.")
         codes = mapping.tolist()
-    # The missing-value category is always last; its code is encoded_missing_value.
-    return [float(c) for c in codes] + [math.nan] * (fitted.marker is not None)
+    # The NaN category is always last; its code is encoded_missing_value.
+    return [float(c) for c in codes] + [math.nan] * nan_last
 
 
 def ordinal_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encoding, LookupCell]:
@@ -88,10 +98,13 @@ def ordinal_column(step: Any, j: int, has_fill: bool, fill: Any) -> tuple[Encodi
         unknown_nan = unknown is None
     elif step.handle_unknown != "error":
         raise UnsupportedEstimator("OrdinalEncoder's handle_unknown setting is not supported.")
-    missing_code = _number(
-        vars(step).get("encoded_missing_value", math.nan), "encoded_missing_value"
-    )
     codes = _ordinal_codes(step, j, fitted)
+    if _nan_last(fitted):
+        missing_code = _number(
+            vars(step).get("encoded_missing_value", math.nan), "encoded_missing_value"
+        )
+    else:
+        missing_code = None if fitted.marker is None else codes[fitted.marker]
     cell = _cell(fitted, codes, unknown, missing_code, has_fill, fill, unknown_nan)
     return fitted.encoding(kind, unknown is not None or unknown_nan), cell
 

@@ -25,6 +25,7 @@ from registry.intake.allowlist import (
     unsupported_message,
 )
 from registry.intake.inert import GLM_LOSS, SEARCH_PARTS
+from registry.intake.renamed import RENAMED_STATE, renamed_keys
 
 _LOADERS = frozenset(
     "ObjectNode DictNode ListNode TupleNode JsonNode NdArrayNode DTypeNode SliceNode "
@@ -59,6 +60,38 @@ def _transformer_functions(node: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _column_selectors(node: Any) -> list[dict[str, Any]]:
+    """Return the function nodes a ColumnTransformer node names as column selectors.
+
+    A callable selector is called only by fit; the fitted column lists are in the state, so
+    the function is never imported or called: its node is read as null (see the unpickler's
+    _column_callables for joblib files).
+    """
+    if (node.get("__module__"), node.get("__class__")) != (
+        "sklearn.compose._column_transformer",
+        "ColumnTransformer",
+    ) or node.get("__loader__") != "ObjectNode":
+        return []
+    content = node.get("content")
+    state = content.get("content") if isinstance(content, dict) else None
+    listed = state.get("transformers") if isinstance(state, dict) else None
+    if not isinstance(listed, dict):
+        return []
+    entries = listed.get("content")
+    if listed.get("__loader__") != "ListNode" or not isinstance(entries, list):
+        return []
+    found = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("__loader__") != "TupleNode":
+            continue
+        parts = entry.get("content")
+        if isinstance(parts, list) and len(parts) == 3:
+            selector = parts[2]
+            if isinstance(selector, dict) and selector.get("__loader__") == "FunctionNode":
+                found.append(selector)
+    return found
+
+
 def _check_nodes(node: Any, seen: Counter[str]) -> None:
     functions: set[int] = set()  # FunctionTransformer functions: unsupported, not untrusted
     unsupported: list[str] = []
@@ -71,6 +104,7 @@ def _check_nodes(node: Any, seen: Counter[str]) -> None:
 
 def _walk(node: Any, functions: set[int], unsupported: list[str], seen: Counter[str]) -> None:
     """Check every node's type against the allow-list; count the types besides plain values."""
+    selectors: set[int] = set()  # ColumnTransformer column selectors: never loaded
     stack = [(node, 0)]
     while stack:
         current, depth = stack.pop()
@@ -83,7 +117,10 @@ def _walk(node: Any, functions: set[int], unsupported: list[str], seen: Counter[
             continue
         if "__class__" in current:
             functions.update(id(f) for f in _transformer_functions(current))
+            selectors.update(id(f) for f in _column_selectors(current))
             module, name = str(current.get("__module__")), str(current["__class__"])
+            if id(current) in selectors:
+                continue  # never loaded: read as null (_without_stand_ins)
             if f"{module}.{name}" not in SKOPS_TRUSTED + tuple(SKOPS_CONTAINERS):
                 if id(current) in functions:
                     unsupported.append(f"{printable(module)}.{printable(name)}")
@@ -147,6 +184,11 @@ def _without_stand_ins(node: Any) -> Any:
     ] == "_loss":
         # 1.5's Cython names a GLM loss's module without its package.
         node = {**node, "__module__": "sklearn._loss._loss"}
+    if f"{node.get('__module__')}.{node.get('__class__')}" in RENAMED_STATE:
+        node = _renamed(node)
+    selectors = {id(f) for f in _column_selectors(node)}
+    if selectors:
+        node = _without_selectors(node, selectors)
     if (node.get("__module__"), node.get("__class__")) in STAND_INS:
         content = node.get("content")
         inner = content.get("content") if isinstance(content, dict) else None
@@ -155,6 +197,34 @@ def _without_stand_ins(node: Any) -> Any:
             raise InvalidArtifact("The file's column lists are damaged.")
         return _without_stand_ins(data)
     return {key: _without_stand_ins(value) for key, value in node.items()}
+
+
+def _without_selectors(node: dict[str, Any], selectors: set[int]) -> dict[str, Any]:
+    """Return a ColumnTransformer node with its callable column selectors read as null."""
+    content = node["content"]
+    listed = content["content"]["transformers"]
+    entries = []
+    for entry in listed["content"]:
+        parts = entry["content"]
+        if id(parts[2]) in selectors:
+            entry = {**entry, "content": [*parts[:2], {**_NULL, "__id__": parts[2].get("__id__")}]}
+        entries.append(entry)
+    state = {**content["content"], "transformers": {**listed, "content": entries}}
+    return {**node, "content": {**content, "content": state}}
+
+
+def _renamed(node: dict[str, Any]) -> dict[str, Any]:
+    """Return an object node with its state keys spelt as the installed class reads them."""
+    entry = ALLOWED.get((node.get("__module__"), node.get("__class__")))
+    content = node.get("content")
+    state = content.get("content") if isinstance(content, dict) else None
+    if entry is None or node.get("__loader__") != "ObjectNode" or not isinstance(state, dict):
+        return node
+    names = renamed_keys(resolve(entry), state)
+    if not names:
+        return node
+    state = {names.get(key, key): value for key, value in state.items()}
+    return {**node, "content": {**content, "content": state}}
 
 
 def _rewritten(data: bytes, schema: Any) -> bytes:

@@ -26,6 +26,7 @@ from registry.intake.allowlist import (
     unsupported_message,
 )
 from registry.intake.inert import INERT_ATTRIBUTE, Inert, InertAttribute, InertName
+from registry.intake.renamed import renamed_state
 from registry.intake.streams import open_stream
 
 _Base = pickle._Unpickler  # the pure-Python unpickler, whose dispatch table can be replaced
@@ -331,6 +332,7 @@ def _set_estimator_state(inst: Any, state: Any) -> None:
             f"The file gives a {type(inst).__name__} a state that is not a dict."
         )
     cls = type(inst)
+    state = renamed_state(cls, state)
     for key in state:
         if type(key) is not str or not key.isidentifier() or key.startswith("__"):
             raise UntrustedArtifact(f"The file gives a {cls.__name__} a strange attribute name.")

@@ -1,7 +1,8 @@
 """Fit small models with the installed scikit-learn and save them with that release's own outputs.
 
 Run by make_fixtures.py inside a throwaway virtual environment, one per scikit-learn release:
-    python generate.py OUTPUT_DIR
+    python generate.py OUTPUT_DIR [steps]
+With "steps" only the preparation-step fixtures (step_*, from step_models.py) are written again.
 It imports only scikit-learn, numpy, pandas, joblib and skops (never the registry), so it runs on
 every release from 1.2 on. Each model gets NAME.joblib, NAME.skops and NAME.json (the release,
 the estimator, its features, held-out rows as JSON records and the release's outputs on them).
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skops.io
+import step_models
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.impute import SimpleImputer
@@ -176,7 +178,12 @@ def describe(model) -> str:
 
 
 def _changed_params(model) -> dict:
-    defaults = type(model)().get_params(deep=False)
+    # The constructor's own defaults (SelectFromModel has a required estimator).
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(type(model)).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
     return {
         key: value
         for key, value in model.get_params(deep=False).items()
@@ -234,7 +241,7 @@ def dump_skops(model, path: Path) -> None:
         skops.io.dump(model, path)
 
 
-def build(out: Path) -> list[str]:
+def build(out: Path, only_steps: bool) -> list[str]:
     made: list[str] = []
 
     def add(name, model, data, numpy_fit=False):
@@ -244,6 +251,10 @@ def build(out: Path) -> list[str]:
 
     reg, clf, flowers = diabetes(), cancer(), iris()
     train, targets, test = mixed()
+    step_models.mixed_steps(add, train, targets, test)
+    step_models.numeric_steps(add, reg, clf, flowers)
+    if only_steps:
+        return made
     value, label, tier = targets["value"], targets["label"], targets["tier"]
 
     # Bare estimators on named frames, and one fitted on a numpy array.
@@ -441,13 +452,16 @@ def wrapped_heads(add, reg, mixed_data, columns) -> None:
 
 def main() -> None:
     out = Path(sys.argv[1])
+    only_steps = sys.argv[2:] == ["steps"]
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*"):
+    for stale in out.glob("step_*" if only_steps else "*"):
         stale.unlink()
     with warnings.catch_warnings():
-        # Old releases warn about newer numpy / pandas idioms; the outputs are what matter.
+        # Old releases warn about newer numpy / pandas idioms, newer ones about coming changes
+        # of defaults; the outputs are what matter.
         warnings.simplefilter("ignore", DeprecationWarning)
-        made = build(out)
+        warnings.simplefilter("ignore", FutureWarning)
+        made = build(out, only_steps)
     print(f"scikit-learn {RELEASE}: {len(made)} models in {out}")
 
 
