@@ -51,6 +51,9 @@ _STATUS_TEXT = {
     "422": "Well-formed but invalid values, by row and field",
     "503": "database_unavailable: the database did not answer; retry after Retry-After",
 }
+_GENERATION_TEXT = (
+    "generation_not_reached: X-Registry-Generation names a generation the database has not reached"
+)
 # What each kind of route can refuse. A probe reads no token and no database.
 PROBE: tuple[str, ...] = ()
 READ = ("401", "404", "503")
@@ -167,6 +170,8 @@ def _operation(tag: str, route: Route, open_reads: bool) -> dict[str, Any]:
     error = _ref("Error" if tag == MLFLOW else "ProtocolError")
     responses: dict[str, Any] = {"200": {"description": "OK", "schema": _ref(route.answer)}}
     responses.update({s: {"description": _STATUS_TEXT[s], "schema": error} for s in route.refusals})
+    # Every route, probes too, refuses a generation the registry has not reached.
+    responses["412"] = {"description": _GENERATION_TEXT, "schema": error}
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "tags": [tag],
