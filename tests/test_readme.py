@@ -157,3 +157,15 @@ def test_readme_examples_run_in_order(live_server, tmp_path, monkeypatch):
             "curl is not installed: the README's curl examples at lines "
             f"{', '.join(map(str, skipped))} did not run; every other example passed."
         )
+
+
+def test_supported_models_table_names_every_head_and_step():
+    from registry.intake.allowlist import SUPPORTED_MODELS, SUPPORTED_STEPS
+
+    text = README.read_text()
+    section = text[text.index("\n## Supported models\n") :]
+    section = section[: section.index("\n## ", 1)]
+    for name in (*SUPPORTED_MODELS, *SUPPORTED_STEPS):
+        if name == "Pipeline":
+            continue  # the table's preamble: everything may sit in one
+        assert f"`{name}" in section, name
