@@ -153,3 +153,19 @@ def test_skops_unsupported_estimator_is_named():
     model = RandomForestRegressor(n_estimators=2).fit([[0.0], [1.0]], [0.0, 1.0])
     with pytest.raises(UnsupportedEstimator, match="RandomForestRegressor"):
         load_skops(skops.io.dumps(model), max_bytes=MAX_BYTES)
+
+
+def test_instance_values_of_plain_class_attributes_load():
+    # LassoLars' instances hold `positive`, which Lars also has as a class attribute (False).
+    from sklearn.linear_model import LassoLars, SGDClassifier
+
+    X, y = load_iris(return_X_y=True)
+    lars = LassoLars(alpha=0.01).fit(X, y)
+    sgd = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)  # keeps its loss object
+    for model in (lars, sgd):
+        for loaded in (
+            load_pickle(_joblib(model), max_bytes=MAX_BYTES),
+            load_skops(skops.io.dumps(model), max_bytes=MAX_BYTES),
+        ):
+            assert type(loaded) is type(model)
+            assert np.array_equal(loaded.coef_, model.coef_)

@@ -41,11 +41,19 @@ SKOPS_OVER_HTTP = ("columns_passthrough_logistic_3class", "none_category_ridge")
 # The preparation-step fixtures (step_*) go through the same steps in-process, from both files
 # (test_release_step_file_answers_as_its_release); these go through HTTP as well, both files,
 # from the oldest and the newest release that has them.
-STEPS_OVER_HTTP = ("step_columns_callable_ridge", "step_onehot_infrequent_logistic_3class")
+# The further heads (head_*) are checked the same way.
+STEPS_OVER_HTTP = (
+    "step_columns_callable_ridge",
+    "step_onehot_infrequent_logistic_3class",
+    "head_logistic_cv",
+    "head_lasso_lars",
+    "head_sgd_log_loss_3class",
+    "step_ordinal_nan_imputed_ridge",
+)
 
 
 def is_step(document: Path) -> bool:
-    return document.stem.startswith("step_")
+    return document.stem.startswith(("step_", "head_"))
 
 
 def cases() -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +226,21 @@ SUPPORTED_STEPS = (
 LEGACY_WRAPPERS = {"NDArrayWrapper", "ZNDArrayWrapper"}
 
 _PRINTABLE = re.compile(r"[A-Za-z0-9_.]{1,120}")
+
+
+# Class attributes an estimator's own __init__ sets again per instance (Lars.positive = False,
+# which LassoLars' instances hold): plain values, so shadowing them changes no behaviour.
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def hides_class_behaviour(cls: type, key: str) -> bool:
+    """Tell whether an instance attribute named ``key`` would hide a method or descriptor of cls.
+
+    A saved model's state never does that; a file that tries is refused as untrusted.
+    """
+    if not hasattr(cls, key):
+        return False
+    return not isinstance(inspect.getattr_static(cls, key), _PLAIN)
 
 
 def supported_sentence() -> str:

@@ -70,6 +70,19 @@ GLM_LOSS = (
     | _names("sklearn._loss.link", "LogLink IdentityLink Interval")
 )
 
+# An SGD model's loss object (loss_function_): kept by the file, never used to predict. Up to 1.5
+# every loss is a _sgd_fast class; from 1.6 log_loss is the Cython binomial loss, whose module
+# some releases name without its package.
+_SGD_FAST = (
+    "Log Hinge ModifiedHuber SquaredHinge Huber SquaredLoss EpsilonInsensitive "
+    "SquaredEpsilonInsensitive Classification Regression LossFunction"
+)
+SGD_LOSS = (
+    _names("sklearn.linear_model._sgd_fast", _SGD_FAST)
+    | _names("sklearn._loss._loss", "CyHalfBinomialLoss __pyx_unpickle_CyHalfBinomialLoss")
+    | _names("_loss", "CyHalfBinomialLoss __pyx_unpickle_CyHalfBinomialLoss")
+)
+
 # What a fitted GridSearchCV or RandomizedSearchCV keeps besides its best estimator.
 _METRICS = {
     "sklearn.metrics._regression": (
@@ -135,6 +148,7 @@ SEARCH_SAMPLING = (
     | _names("numpy.lib.function_base", "vectorize")
     | _names("numpy.lib._function_base_impl", "vectorize")
 )
-INERT = GLM_LOSS | SEARCH_PARTS | SEARCH_SAMPLING
+INERT = GLM_LOSS | SGD_LOSS | SEARCH_PARTS | SEARCH_SAMPLING
 # skops builds these itself, as objects of its own node types; its sampling objects are refused.
+# An SGD loss in a skops file is never loaded at all (skops_loader reads it as null).
 SKOPS_INERT = GLM_LOSS | SEARCH_PARTS

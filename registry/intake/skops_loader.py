@@ -19,12 +19,13 @@ from registry.intake.allowlist import (
     STAND_INS,
     Use,
     function_sentence,
+    hides_class_behaviour,
     printable,
     refused_function,
     resolve,
     unsupported_message,
 )
-from registry.intake.inert import GLM_LOSS, SEARCH_PARTS
+from registry.intake.inert import GLM_LOSS, SEARCH_PARTS, SGD_LOSS
 from registry.intake.renamed import RENAMED_STATE, renamed_keys
 
 _LOADERS = frozenset(
@@ -119,7 +120,7 @@ def _walk(node: Any, functions: set[int], unsupported: list[str], seen: Counter[
             functions.update(id(f) for f in _transformer_functions(current))
             selectors.update(id(f) for f in _column_selectors(current))
             module, name = str(current.get("__module__")), str(current["__class__"])
-            if id(current) in selectors:
+            if id(current) in selectors or (module, name) in SGD_LOSS:
                 continue  # never loaded: read as null (_without_stand_ins)
             if f"{module}.{name}" not in SKOPS_TRUSTED + tuple(SKOPS_CONTAINERS):
                 if id(current) in functions:
@@ -152,7 +153,7 @@ def audit(obj: Any) -> None:
         seen.add(id(current))
         if type(current) in estimators:
             for key in vars(current):
-                if key.startswith("__") or hasattr(type(current), key):
+                if key.startswith("__") or hides_class_behaviour(type(current), key):
                     raise UntrustedArtifact(
                         f"The file overrides {type(current).__name__}.{printable(key)}, which a "
                         "saved model never does."
@@ -177,7 +178,8 @@ def _without_stand_ins(node: Any) -> Any:
         return [_without_stand_ins(item) for item in node]
     if not isinstance(node, dict):
         return node
-    if (node.get("__module__"), node.get("__class__")) in SEARCH_PARTS:
+    if (node.get("__module__"), node.get("__class__")) in SEARCH_PARTS | SGD_LOSS:
+        # An SGD model's loss_function_ too (skops' own SGDNode up to 1.5): never used.
         return {**_NULL, "__id__": node.get("__id__")}
     if (node.get("__module__"), node.get("__class__")) in GLM_LOSS and node[
         "__module__"

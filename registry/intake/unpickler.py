@@ -20,6 +20,7 @@ from registry.intake.allowlist import (
     Entry,
     Use,
     function_sentence,
+    hides_class_behaviour,
     printable,
     refused_function,
     resolve,
@@ -336,7 +337,7 @@ def _set_estimator_state(inst: Any, state: Any) -> None:
     for key in state:
         if type(key) is not str or not key.isidentifier() or key.startswith("__"):
             raise UntrustedArtifact(f"The file gives a {cls.__name__} a strange attribute name.")
-        if hasattr(cls, key):
+        if hides_class_behaviour(cls, key):
             raise UntrustedArtifact(
                 f"The file overrides {cls.__name__}.{key}, which a saved model never does."
             )

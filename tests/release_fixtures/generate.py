@@ -2,7 +2,8 @@
 
 Run by make_fixtures.py inside a throwaway virtual environment, one per scikit-learn release:
     python generate.py OUTPUT_DIR [steps]
-With "steps" only the preparation-step fixtures (step_*, from step_models.py) are written again.
+With "steps" only the preparation-step fixtures of step_models.py are written again, with "heads"
+only those of head_models.py.
 It imports only scikit-learn, numpy, pandas, joblib and skops (never the registry), so it runs on
 every release from 1.2 on. Each model gets NAME.joblib, NAME.skops and NAME.json (the release,
 the estimator, its features, held-out rows as JSON records and the release's outputs on them).
@@ -18,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import head_models
 import joblib
 import numpy as np
 import pandas as pd
@@ -241,7 +243,7 @@ def dump_skops(model, path: Path) -> None:
         skops.io.dump(model, path)
 
 
-def build(out: Path, only_steps: bool) -> list[str]:
+def build(out: Path, only: str | None) -> list[str]:
     made: list[str] = []
 
     def add(name, model, data, numpy_fit=False):
@@ -251,9 +253,14 @@ def build(out: Path, only_steps: bool) -> list[str]:
 
     reg, clf, flowers = diabetes(), cancer(), iris()
     train, targets, test = mixed()
+    if only in (None, "heads"):
+        head_models.heads(add, reg, clf, flowers)
+        head_models.later_steps(add, reg, (train, targets, test))
+    if only == "heads":
+        return made
     step_models.mixed_steps(add, train, targets, test)
     step_models.numeric_steps(add, reg, clf, flowers)
-    if only_steps:
+    if only == "steps":
         return made
     value, label, tier = targets["value"], targets["label"], targets["tier"]
 
@@ -450,18 +457,29 @@ def wrapped_heads(add, reg, mixed_data, columns) -> None:
     )
 
 
+def rewritten(stem: str, only: str | None) -> bool:
+    """Tell whether a run limited to ``only`` writes the fixture ``stem`` again."""
+    if only == "heads":
+        return stem in head_models.NAMES
+    if only == "steps":
+        return stem.startswith("step_") and stem not in head_models.NAMES
+    return True
+
+
 def main() -> None:
     out = Path(sys.argv[1])
-    only_steps = sys.argv[2:] == ["steps"]
+    # "steps": only step_models' fixtures; "heads": only head_models'; nothing: all of them.
+    only = sys.argv[2] if len(sys.argv) > 2 else None
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("step_*" if only_steps else "*"):
-        stale.unlink()
+    for stale in out.iterdir():
+        if rewritten(stale.name.split(".")[0], only):
+            stale.unlink()
     with warnings.catch_warnings():
         # Old releases warn about newer numpy / pandas idioms, newer ones about coming changes
         # of defaults; the outputs are what matter.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        made = build(out, only_steps)
+        made = build(out, only)
     print(f"scikit-learn {RELEASE}: {len(made)} models in {out}")
 
 
