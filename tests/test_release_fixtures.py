@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from registry.app import create_app
+
 FIXTURES = Path(__file__).parent / "release_fixtures"
 REL = 1e-9
 # Probabilities near 0 are compared absolutely: a relative test on 1e-17 measures rounding noise.
@@ -84,6 +86,22 @@ def in_process_cases() -> list[Any]:
                 pytest.param(document, fmt, id=f"{document.parent.name}-{document.stem}-{fmt}")
             )
     return found
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    """Uploads fork from an intake zygote: hundreds of them here, a fresh interpreter each else."""
+    app = create_app(
+        {
+            "database_url": database_url,
+            "artifact_root": tmp_path / "artifacts",
+            "testing": True,
+            "intake_zygote": True,
+        }
+    )
+    yield app
+    app.extensions["registry"].serving.close()
+    app.extensions["registry"].db.dispose()
 
 
 @pytest.fixture
