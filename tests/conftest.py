@@ -69,12 +69,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path):
+def app_settings() -> dict:
+    """Settings a test module adds to its app's, by defining this fixture itself."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, app_settings: dict):
     app = create_app(
         {
             "database_url": database_url,
             "artifact_root": tmp_path / "artifacts",
             "testing": True,
+            **app_settings,
         }
     )
     yield app

@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 
-from registry.app import create_app
-
 FIXTURES = Path(__file__).parent / "release_fixtures"
 REL = 1e-9
 # Probabilities near 0 are compared absolutely: a relative test on 1e-17 measures rounding noise.
@@ -89,19 +87,9 @@ def in_process_cases() -> list[Any]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path):
+def app_settings() -> dict:
     """Uploads fork from an intake zygote: hundreds of them here, a fresh interpreter each else."""
-    app = create_app(
-        {
-            "database_url": database_url,
-            "artifact_root": tmp_path / "artifacts",
-            "testing": True,
-            "intake_zygote": True,
-        }
-    )
-    yield app
-    app.extensions["registry"].serving.close()
-    app.extensions["registry"].db.dispose()
+    return {"intake_zygote": True}
 
 
 @pytest.fixture

@@ -103,6 +103,19 @@ def divisor(step: Any, attribute: str, width: int) -> np.ndarray:
     return value
 
 
+def numeric_value(step: Any, column: Column, refusal: str) -> Value:
+    """Return a raw or value column as a Value, a missing input's fill kept; refuse the others.
+
+    Steps that combine columns (products, norms) need plain numbers, not encoded columns.
+    """
+    if type(column) is Value:
+        return column
+    if type(column) is Raw:
+        fill = None if column.fill is NO_FILL else as_number(column.fill, step)
+        return Value(column.source, missing=fill)
+    raise UnsupportedEstimator(refusal)
+
+
 def as_number(value: Any, step: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UnsupportedEstimator(

@@ -6,19 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from registry.errors import InvalidArtifact, UnsupportedEstimator
-from registry.intake.design import NO_FILL, Column, Product, Raw, Value, as_number
+from registry.errors import InvalidArtifact
+from registry.intake.design import Column, Product, Value, numeric_value
 
 
 def _factor(step: Any, column: Column) -> Value:
-    if type(column) is Value:
-        return column
-    if type(column) is Raw:
-        fill = None if column.fill is NO_FILL else as_number(column.fill, step)
-        return Value(column.source, missing=fill)
-    raise UnsupportedEstimator(
+    return numeric_value(
+        step,
+        column,
         "PolynomialFeatures of encoded, multiplied or normalized columns is not supported; "
-        "give it numeric inputs."
+        "give it numeric inputs.",
     )
 
 

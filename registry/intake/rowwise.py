@@ -6,19 +6,16 @@ from typing import Any
 
 from registry.errors import UnsupportedEstimator
 from registry.intake.allowlist import printable
-from registry.intake.design import NO_FILL, Column, Normalized, Raw, Value, as_number
+from registry.intake.design import Column, Normalized, Value, numeric_value
 from registry.plans.groups import NORMS
 
 
 def _factor(step: Any, column: Column) -> Value:
-    if type(column) is Value:
-        return column
-    if type(column) is Raw:
-        fill = None if column.fill is NO_FILL else as_number(column.fill, step)
-        return Value(column.source, missing=fill)
-    raise UnsupportedEstimator(
+    return numeric_value(
+        step,
+        column,
         "Normalizer after an encoder, PolynomialFeatures or another Normalizer is not "
-        "supported; give it numeric inputs."
+        "supported; give it numeric inputs.",
     )
 
 
