@@ -22,6 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+# Version numbers are 32-bit integer columns: a larger number names no version, and must not
+# reach PostgreSQL, which refuses to compare an int4 column with it.
+MAX_VERSION = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

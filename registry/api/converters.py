@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from werkzeug.routing import BaseConverter, ValidationError
 
-MAX_VERSION = 2**31 - 1
+from registry.models import MAX_VERSION
+
+__all__ = ["MAX_VERSION", "VersionConverter"]
 
 
 class VersionConverter(BaseConverter):

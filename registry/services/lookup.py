@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import AliasNotFound, ModelNotFound, NoActiveVersion, VersionNotFound
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import MAX_VERSION, ModelVersion, RegisteredModel
 
 
 def find_model(session: Session, name: str, lock: bool = False) -> RegisteredModel:
@@ -22,11 +22,14 @@ def find_model(session: Session, name: str, lock: bool = False) -> RegisteredMod
 
 def find_version(session: Session, model: RegisteredModel, version: int) -> ModelVersion:
     """Return one version of a model. Raises VersionNotFound."""
-    row = session.scalar(
-        select(ModelVersion).where(
-            ModelVersion.model_id == model.id, ModelVersion.version == version
+    row = None
+    # A number the column cannot hold names no version (PostgreSQL would refuse the query).
+    if 0 < version <= MAX_VERSION:
+        row = session.scalar(
+            select(ModelVersion).where(
+                ModelVersion.model_id == model.id, ModelVersion.version == version
+            )
         )
-    )
     if row is None:
         raise VersionNotFound(f"Model {model.name!r} has no version {version}.")
     return row
