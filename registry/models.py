@@ -22,9 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-# Version numbers are 32-bit integer columns: a larger number names no version, and must not
-# reach PostgreSQL, which refuses to compare an int4 column with it.
+# Version numbers and ids are 32-bit integer columns: a larger number names no row, and must
+# not reach PostgreSQL, which refuses to compare an int4 column with it (nor SQLite's driver,
+# which cannot bind past 64 bits).
 MAX_VERSION = 2**31 - 1
+MAX_ID = 2**31 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.errors import AmbiguousToken, BadRequest, TokenNotFound
-from registry.models import ApiToken, utcnow
+from registry.models import MAX_ID, ApiToken, utcnow
 from registry.services.paging import fetch_page
 from registry.services.results import Page
 from registry.services.state import bump_generation
@@ -109,7 +109,8 @@ def find_token(session: Session, reference: str) -> ApiToken:
     A name is looked up among live tokens first. Raises TokenNotFound, AmbiguousToken.
     """
     if reference.isascii() and reference.isdigit():
-        row = session.get(ApiToken, int(reference))
+        number = int(reference)
+        row = session.get(ApiToken, number) if 0 < number <= MAX_ID else None
         if row is None:
             raise TokenNotFound(f"There is no token with id {reference}.")
         return row
