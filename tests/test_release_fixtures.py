@@ -2,7 +2,8 @@
 
 The fixtures under tests/release_fixtures/<release>/ were made by make_fixtures.py in a throwaway
 virtual environment per release: each model as joblib and .skops, with held-out rows and that
-release's own predictions and probabilities. Each case uploads one file over HTTP and predicts the
+release's own predictions and probabilities. Every file is opened in-process through the intake
+child's steps; the oldest and newest release of each model also upload over HTTP and predict the
 rows as one batch.
 """
 
@@ -33,15 +34,15 @@ def documents() -> list[Path]:
     return [document for folder in releases for document in sorted(folder.glob("*.json"))]
 
 
-# Every joblib file goes through HTTP and the sandbox. Each upload starts a sandboxed child (about
-# a second), so the .skops files go through the same loader, extraction and checks in-process
-# (test_release_skops_file_answers_as_its_release) and through HTTP for these two models of
-# each release.
+# Every file of every release is opened in-process, through the intake child's own steps
+# (test_release_file_answers_in_process: load, extract, check, the plan as the child writes it,
+# predict). Over HTTP, through the sandbox, the database and the serving path, go each model's
+# files of the oldest and the newest release that has it: the joblib file, and the .skops file as
+# well for these models and the preparation-step and further-head fixtures (step_*, head_*). The
+# middle releases take the same path with files the in-process cases have already opened.
 SKOPS_OVER_HTTP = ("columns_passthrough_logistic_3class", "none_category_ridge")
-# The preparation-step fixtures (step_*) go through the same steps in-process, from both files
-# (test_release_step_file_answers_as_its_release); these go through HTTP as well, both files,
-# from the oldest and the newest release that has them.
-# The further heads (head_*) are checked the same way.
+# The preparation-step fixtures (step_*) and the further heads (head_*) whose both files go
+# through HTTP; the others' joblib files do.
 STEPS_OVER_HTTP = (
     "step_columns_callable_ridge",
     "step_onehot_infrequent_logistic_3class",
@@ -59,10 +60,12 @@ def is_step(document: Path) -> bool:
 def cases() -> list[Any]:
     found = []
     for document in documents():
+        if not edge_release(document):
+            continue
         release = document.parent.name
         for fmt in ("joblib", "skops"):
             if is_step(document):
-                if document.stem not in STEPS_OVER_HTTP or not edge_release(document):
+                if document.stem not in STEPS_OVER_HTTP:
                     continue
             elif fmt == "skops" and document.stem not in SKOPS_OVER_HTTP:
                 continue
@@ -77,13 +80,11 @@ def edge_release(document: Path) -> bool:
 
 
 def in_process_cases() -> list[Any]:
-    found = []
-    for document in documents():
-        for fmt in ("skops", "joblib") if is_step(document) else ("skops",):
-            found.append(
-                pytest.param(document, fmt, id=f"{document.parent.name}-{document.stem}-{fmt}")
-            )
-    return found
+    return [
+        pytest.param(document, fmt, id=f"{document.parent.name}-{document.stem}-{fmt}")
+        for document in documents()
+        for fmt in ("skops", "joblib")
+    ]
 
 
 @pytest.fixture
@@ -223,12 +224,14 @@ def test_release_file_answers_as_its_release(client, tokens, document_path: Path
 
 @pytest.mark.parametrize(("document_path", "fmt"), in_process_cases())
 def test_release_file_answers_in_process(document_path: Path, fmt: str):
-    """The intake child's own steps, in-process: load, extract, check, predict.
+    """The intake child's own steps, in-process: load, extract, check, predict; every file.
 
-    Every .skops file, and the joblib files of the preparation-step fixtures.
+    The plan predicts as the server keeps it: written as the child writes its answer (strict
+    JSON) and read back. A fitted search's best score is recorded as the upload records it.
     """
     from registry.intake.extract import extract
     from registry.intake.probes import probe_rows, sklearn_outputs
+    from registry.intake.searches import search_records
     from registry.intake.skops_loader import load_skops
     from registry.intake.unpickler import load_pickle
     from registry.intake.verify import check_probes
@@ -242,7 +245,7 @@ def test_release_file_answers_in_process(document_path: Path, fmt: str):
     names = None if not declared else [f if isinstance(f, str) else f["name"] for f in declared]
     extraction = extract(estimator, names)
     assert extraction.release == document["release"]
-    plan = Plan(extraction.plan)
+    plan = Plan(json.loads(json.dumps(extraction.plan, allow_nan=False)))
     probes = probe_rows(extraction)
     check_probes(plan, probes, sklearn_outputs(estimator, extraction, probes))
     rows = {f.name: [row.get(f.name) for row in document["rows"]] for f in plan.features}
@@ -252,4 +255,8 @@ def test_release_file_answers_in_process(document_path: Path, fmt: str):
         keys = [class_key(c) for c in plan.classes or ()]
         answer["probabilities"] = [dict(zip(keys, p, strict=True)) for p in output.probabilities]
     problems = problems_with(document, answer)
+    if "best_score" in document:
+        recorded = search_records(extraction.search)[0].get("cv_best_score")
+        if recorded is None or not math.isclose(recorded, document["best_score"], rel_tol=REL):
+            problems.append(f"CV_BEST_SCORE {recorded!r}, file {document['best_score']!r}")
     assert not problems, "; ".join(problems)
