@@ -105,7 +105,25 @@ def spec(client) -> dict[str, Any]:
 
 
 def operation(document: dict[str, Any], path: str) -> dict[str, Any]:
-    return document["paths"][path]["post"]
+    """Return a POST operation with the shared answers and parameters it refers to in place."""
+    op = document["paths"][path]["post"]
+    return {
+        **op,
+        **(
+            {"parameters": [resolve(document, p) for p in op["parameters"]]}
+            if "parameters" in op
+            else {}
+        ),
+        "responses": {status: resolve(document, r) for status, r in op["responses"].items()},
+    }
+
+
+def resolve(document: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Return a top-level response or parameter a $ref names, or ``part`` itself."""
+    if "$ref" not in part:
+        return part
+    _, where, name = part["$ref"].split("/")
+    return document[where][name]
 
 
 def body_schema(document: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +204,10 @@ def test_section_shows_fields_types_enums_and_required(client, registered):
 
 def test_operations_document_params_and_errors(client, registered):
     document = spec(client)
+    # The errors every model's routes answer alike are said once and referred to.
+    raw = document["paths"]["/models/house-prices/predict"]["post"]
+    assert raw["responses"]["422"] == {"$ref": "#/responses/PredictInvalid"}
+    assert {"$ref": "#/parameters/explain"} in raw["parameters"]
     active = operation(document, "/models/house-prices/predict")
     assert active["tags"] == ["house-prices"]
     assert active["summary"] == "Predict with the active version"

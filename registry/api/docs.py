@@ -23,9 +23,14 @@ from flask_restx.swagger import Swagger, extract_path, ref
 from registry.api.auth import current_identity
 from registry.api.context import registry
 from registry.api.exposure import docs_page, reader_only
-from registry.api.model_docs import build_namespace, shown_version
+from registry.api.model_docs import (
+    SHARED_PARAMETERS,
+    SHARED_RESPONSES,
+    build_namespace,
+    shown_version,
+)
 from registry.api.openapi31 import convert_paths, convert_schemas, schema_31, to_openapi31
-from registry.api.spec_rules import complete_operations, declare_security
+from registry.api.spec_rules import complete_operations, declare_security, share_parts
 from registry.db import Database
 from registry.protocols.spec import add_protocols
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
@@ -174,6 +179,7 @@ class _SectionSwagger(Swagger):
             for url in self.api.ns_urls(self._ns, urls)
         }
         complete_operations(paths)
+        share_parts(paths, SHARED_RESPONSES, SHARED_PARAMETERS)
         for name in self._ns.models:
             self.register_model(name)
         return Section.of(
@@ -337,6 +343,9 @@ class RegistryApi(Api):
             declare_security(self, spec["paths"], not registry().config.auth_reads)
             complete_operations(spec["paths"])
             add_protocols(spec, not registry().config.auth_reads)
+            # What every model's operations say alike, which their sections refer to.
+            spec["responses"] = {**spec.get("responses", {}), **SHARED_RESPONSES}
+            spec["parameters"] = {**spec.get("parameters", {}), **SHARED_PARAMETERS}
             spec.setdefault("tags", [])
             self._static = spec
         return self._static

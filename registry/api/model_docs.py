@@ -17,6 +17,7 @@ from registry.api.doc_text import text_block
 from registry.api.docs_models import ALIAS_PATTERN, SchemaField, example_model
 from registry.api.features import RowValidator, TypedField, example_row, swagger_fields
 from registry.api.predict import predict
+from registry.api.spec_rules import any_route_responses, error_response
 from registry.plans import Plan, PlanError
 from registry.services.catalog import ShownVersion
 from registry.serving import ModelEntry
@@ -85,7 +86,7 @@ def _document_no_versions(ns: Namespace, name: str, security: list[dict[str, Any
         {
             "id": f"predict_{name}",
             "security": security,
-            "responses": {"404": ("The model has no versions", "Error")},
+            "responses": {"404": (_NO_VERSIONS, "Error")},
         },
         "Predict (no versions yet)",
         f"`{name}` has no versions, so this route answers 404. Upload one with "
@@ -391,17 +392,24 @@ _EXPLAIN = {
         "description": "true adds each row's additive contributions, by feature plus _intercept",
     }
 }
-_ERRORS = {
-    str(code): (description, "Error")
-    for code, description in (
-        (400, "Not JSON, or not a row, instances or columns body"),
-        (401, "An invalid token, or none when reads need one"),
-        (404, "No such model, version or alias, or no active version"),
-        (413, "The body or the batch is over the limit"),
-        (415, "The body is not application/json"),
-        (422, "A row misses a field, has an unknown one, or a bad value"),
-    )
+# The answers every model's prediction routes give alike, by the name the document's
+# top-level responses give them: said once there, referred to by each operation.
+_ERROR_NAMES = {
+    "400": ("PredictBadRequest", "Not JSON, or not a row, instances or columns body"),
+    "401": ("PredictUnauthorized", "An invalid token, or none when reads need one"),
+    "404": ("PredictNotFound", "No such model, version or alias, or no active version"),
+    "413": ("PredictTooLarge", "The body or the batch is over the limit"),
+    "415": ("PredictNotJson", "The body is not application/json"),
+    "422": ("PredictInvalid", "A row misses a field, has an unknown one, or a bad value"),
 }
+_ERRORS = {code: (description, "Error") for code, (_, description) in _ERROR_NAMES.items()}
+_NO_VERSIONS = "The model has no versions"
+SHARED_RESPONSES = {
+    **{name: error_response(description) for name, description in _ERROR_NAMES.values()},
+    "PredictNoVersions": error_response(_NO_VERSIONS),
+    **any_route_responses(),
+}
+SHARED_PARAMETERS = {"explain": {"name": "explain", **_EXPLAIN["explain"]}}
 _SPACE_HELP = {
     "linear_predictor": (
         "With explain=true: the contributions sum to the linear predictor; the prediction is "

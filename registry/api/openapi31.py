@@ -3,15 +3,25 @@
 What 2.0 cannot say is carried in it as extensions and said properly here: ``x-oneOf``
 (the three prediction bodies, both answer shapes) becomes ``oneOf``; ``x-nullable`` becomes a
 ``null`` type, as in the JSON Schema of ``/schema``; each status gets its own content type
-(a download's file, its errors' JSON); form fields become a multipart body.
+(a download's file, its errors' JSON); form fields become a multipart body. The top-level
+answers and parameters operations refer to become components, and so does the header every
+answer carries.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from registry.api.spec_rules import GENERATION
+
 _REF_2 = "#/definitions/"
 _REF_31 = "#/components/schemas/"
+# Where 2.0's top-level parts are in 3.1.
+_REFS = {
+    "#/definitions/": "#/components/schemas/",
+    "#/responses/": "#/components/responses/",
+    "#/parameters/": "#/components/parameters/",
+}
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _JSON = "application/json"
 # Parameter keywords that belong to the parameter's schema in OpenAPI 3.
@@ -50,6 +60,18 @@ def to_openapi31(swagger: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
+    components = document["components"]
+    if swagger.get("responses"):
+        # Shared answers are errors (a success's schema is an operation's own): JSON.
+        components["responses"] = {
+            name: _response("default", response, [_JSON])
+            for name, response in swagger["responses"].items()
+        }
+    if swagger.get("parameters"):
+        components["parameters"] = {
+            name: _parameter(param) for name, param in swagger["parameters"].items()
+        }
+    components["headers"] = {name: _header(header) for name, header in GENERATION.items()}
     if "security" in swagger:
         document["security"] = swagger["security"]
     return document
@@ -130,11 +152,12 @@ def _operation(operation: dict[str, Any], produces: list[str]) -> dict[str, Any]
         if key in operation
     }
     params = operation.get("parameters", [])
-    plain = [_parameter(p) for p in params if p["in"] not in ("body", "formData")]
+    # A $ref names a shared parameter: never a body (2.0 bodies are the operation's own).
+    plain = [_parameter(p) for p in params if p.get("in") not in ("body", "formData")]
     if plain:
         converted["parameters"] = plain
-    body = [p for p in params if p["in"] == "body"]
-    form = [p for p in params if p["in"] == "formData"]
+    body = [p for p in params if p.get("in") == "body"]
+    form = [p for p in params if p.get("in") == "formData"]
     if body:
         converted["requestBody"] = _json_body(body[0], operation.get("consumes", [_JSON]))
     elif form:
@@ -150,6 +173,8 @@ def _operation(operation: dict[str, Any], produces: list[str]) -> dict[str, Any]
 
 
 def _parameter(param: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in param:
+        return {"$ref": _ref_31(param["$ref"])}
     schema = {k: param[k] for k in _SCHEMA_KEYS if k in param}
     if param.get("type") == "array" and "items" not in schema:
         schema["items"] = {"type": "string"}
@@ -196,13 +221,15 @@ def _form_body(params: list[dict[str, Any]]) -> dict[str, Any]:
 def _response(
     status: str, response: dict[str, Any], types: list[str], success: list[str] | None = None
 ) -> dict[str, Any]:
+    if "$ref" in response:
+        return {"$ref": _ref_31(response["$ref"])}
     converted: dict[str, Any] = {"description": response.get("description", "")}
     if "headers" in response:
         converted["headers"] = {
-            name: {
-                "description": header.get("description", ""),
-                "schema": {k: v for k, v in header.items() if k != "description"},
-            }
+            # The header every answer carries is a component, referred to.
+            name: {"$ref": f"#/components/headers/{name}"}
+            if GENERATION.get(name) == header
+            else _header(header)
             for name, header in response["headers"].items()
         }
     schema = response.get("schema")
@@ -218,12 +245,18 @@ def _response(
         media = [t for t in types if t != _JSON] or [_JSON]
     others = response.get("x-media", {})
     converted["content"] = {m: {"schema": schema_31(others.get(m, schema))} for m in media}
-    if "headers" in response:
-        converted["headers"] = {
-            name: {
-                "description": header.get("description", ""),
-                "schema": {k: header[k] for k in _SCHEMA_KEYS if k in header},
-            }
-            for name, header in response["headers"].items()
-        }
     return converted
+
+
+def _header(header: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": header.get("description", ""),
+        "schema": {k: header[k] for k in _SCHEMA_KEYS if k in header},
+    }
+
+
+def _ref_31(ref: str) -> str:
+    for old, new in _REFS.items():
+        if ref.startswith(old):
+            return new + ref.removeprefix(old)
+    return ref
