@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 
 import orjson
 from flask import Flask, Response, request
-from flask_restx import Api, Namespace
+from flask_restx import Api
 from flask_restx.model import ModelBase
-from flask_restx.swagger import Swagger, extract_path, ref
+from flask_restx.swagger import Swagger, ref
 
 from registry.api.auth import current_identity
 from registry.api.context import registry
@@ -26,6 +26,7 @@ from registry.api.exposure import docs_page, reader_only
 from registry.api.model_docs import (
     SHARED_PARAMETERS,
     SHARED_RESPONSES,
+    ModelNamespace,
     build_namespace,
     shown_version,
 )
@@ -154,9 +155,9 @@ class SectionKey(NamedTuple):
 
 
 class _SectionSwagger(Swagger):
-    """Serializes one model's namespace: its paths and the models named after it."""
+    """Serializes one model's namespace: its operations and the models named after it."""
 
-    def __init__(self, api: Api, ns: Namespace, prefix: str) -> None:
+    def __init__(self, api: Api, ns: ModelNamespace, prefix: str) -> None:
         super().__init__(api)
         self._ns = ns
         self._prefix = prefix
@@ -173,11 +174,7 @@ class _SectionSwagger(Swagger):
         return ref(model)
 
     def section(self) -> Section:
-        paths = {
-            extract_path(url): self.serialize_resource(self._ns, r, url, route_doc=doc, **kw)
-            for r, urls, doc, kw in self._ns.resources
-            for url in self.api.ns_urls(self._ns, urls)
-        }
+        paths = self._ns.operations
         complete_operations(paths)
         share_parts(paths, SHARED_RESPONSES, SHARED_PARAMETERS)
         for name in self._ns.models:
