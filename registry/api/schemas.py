@@ -8,7 +8,9 @@ from registry.api.converters import MAX_VERSION
 from registry.plans import FEATURE_TYPES
 from registry.services import names
 
-DESCRIPTION = validate.Length(max=10_000)
+# PostgreSQL text cannot hold NUL: refuse it by field here rather than fail at the database.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (U+0000).")
+DESCRIPTION = validate.And(validate.Length(max=10_000), NO_NUL)
 TAG_KEY = validate.Length(min=1, max=128)
 
 

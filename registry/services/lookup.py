@@ -11,10 +11,13 @@ from registry.models import MAX_VERSION, ModelVersion, RegisteredModel
 
 def find_model(session: Session, name: str, lock: bool = False) -> RegisteredModel:
     """Return the model called ``name``; ``lock`` takes its row lock. Raises ModelNotFound."""
-    query = select(RegisteredModel).where(RegisteredModel.name == name)
-    if lock:
-        query = query.with_for_update()
-    model = session.scalar(query)
+    model = None
+    # No name holds NUL, and PostgreSQL refuses a query that carries one.
+    if "\x00" not in name:
+        query = select(RegisteredModel).where(RegisteredModel.name == name)
+        if lock:
+            query = query.with_for_update()
+        model = session.scalar(query)
     if model is None:
         raise ModelNotFound(f"There is no model called {name!r}.")
     return model

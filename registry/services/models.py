@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,9 @@ def get_model(session: Session, name: str) -> ModelInfo:
 
 def _filtered(q: str | None, tag: tuple[str, str] | None, kind: str | None) -> Select:
     query = select(RegisteredModel)
+    if "\x00" in (q or "") + (kind or ""):
+        # No name or kind holds NUL; PostgreSQL refuses it and SQLite's LIKE stops at it.
+        return query.where(false())
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(RegisteredModel.name.like(f"%{escaped}%", escape="\\"))

@@ -114,6 +114,8 @@ def find_token(session: Session, reference: str) -> ApiToken:
         if row is None:
             raise TokenNotFound(f"There is no token with id {reference}.")
         return row
+    if "\x00" in reference:  # no name holds NUL; PostgreSQL refuses a query with one
+        raise TokenNotFound(f"There is no token named {reference!r}.")
     rows = session.scalars(
         select(ApiToken).where(ApiToken.name == reference).order_by(ApiToken.id)
     ).all()
