@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
 from tests.factories import add_plan_version
+from tests.raw_http import exchange
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 
@@ -111,16 +110,6 @@ def test_boolean_classes_keep_json_labels(client, app):
     assert body["prediction"] is True and set(body["probabilities"]) == {"false", "true"}
 
 
-def _raw(url: str, payload: bytes) -> bytes:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(payload)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def test_gunicorn_refusals_are_json(live_server):
     long_path = "/api/v1/models/" + "a" * 10_000
     answer = requests.get(live_server.url + long_path, timeout=10)
@@ -132,6 +121,6 @@ def test_gunicorn_refusals_are_json(live_server):
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n"
         b"0\r\n\r\n"
     )
-    head, _, body = _raw(live_server.url, request).partition(b"\r\n\r\n")
+    head, _, body = exchange(live_server.url, request, timeout=10).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 4")
     assert b'"code"' in body

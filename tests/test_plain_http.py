@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from gunicorn.config import Config as GunicornConfig
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
 from registry.plain_http import Limits, base_environ, build_environ, parse_plain
+from tests.raw_http import exchange
 
 CLIENT = ("127.0.0.1", 40001)
 SERVER = ("127.0.0.1", 8000)
@@ -84,22 +83,12 @@ def test_other_requests_are_left_to_gunicorn(raw):
     assert parse_plain(_head_lines(raw), Limits(GunicornConfig())) is None
 
 
-def _exchange(url: str, payload: bytes) -> bytes:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(payload)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def test_pipelined_and_mixed_requests_are_all_answered(live_server):
     plain = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
     # Left to gunicorn (a field name with '_'), between plain ones, all in one write.
     other = b"GET /health/live HTTP/1.1\r\nHost: x\r\nX_Odd: 1\r\n\r\n"
     last = b"GET /health/live HTTP/1.0\r\n\r\n"
-    answers = _exchange(live_server.url, plain + other + plain + last)
+    answers = exchange(live_server.url, plain + other + plain + last)
     assert answers.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert answers.count(b"HTTP/1.0 200 OK\r\n") == 1
     assert answers.count(b"X-Request-ID: ") == 4
