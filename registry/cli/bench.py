@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
+
+if TYPE_CHECKING:
+    from registry.bench.run import Settings
 
 
-def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+def _integers(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
     try:
         levels = tuple(int(part) for part in value.split(","))
     except ValueError:
@@ -18,201 +25,224 @@ def _concurrency(_ctx: click.Context, _param: click.Parameter, value: str) -> tu
     return levels
 
 
-@click.command("bench", help="Benchmark predictions against a bare Flask route; print a table.")
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="gunicorn workers of both the server and the ceiling.",
-)
-@click.option(
-    "--duration",
-    type=click.FloatRange(0.1),
-    default=None,
-    help="Seconds of load per scenario, target and round  [default: 5, or 0.4 with --quick].",
-)
-@click.option(
-    "--rounds",
-    type=click.IntRange(1),
-    default=None,
-    help="Rounds, alternating server and ceiling  [default: 3, or 1 with --quick].",
-)
-@click.option(
-    "--concurrency",
-    default="1,16",
-    show_default=True,
-    callback=_concurrency,
-    help="Requests in flight for the single-row scenarios, comma-separated.",
-)
-@click.option(
-    "--batch-rows",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Rows per request in the batch scenario (the instances form).",
-)
-@click.option(
-    "--batch-concurrency",
-    default=16,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Requests in flight in the batch scenario.",
-)
-@click.option(
-    "--models",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Registered models for the swagger.json and memory measurements.",
-)
-@click.option(
-    "--database-url",
-    default=None,
-    help="Database to benchmark on  [default: a temporary SQLite file]. Its bench models are "
-    "deleted afterwards.",
-)
-@click.option(
-    "--use-configured-database",
-    is_flag=True,
-    help="Use REGISTRY_DATABASE_URL and the configured artifact store instead.",
-)
-@click.option(
-    "--postgres-url",
-    envvar="REGISTRY_TEST_POSTGRES_URL",
-    help="PostgreSQL server on which to time the generation check, in a scratch database  "
-    "[default: REGISTRY_TEST_POSTGRES_URL].",
-)
-@click.option("--scaling", is_flag=True, help="Also run the concurrent scenarios on 1 worker.")
-@click.option(
-    "--client",
-    type=click.Choice(["auto", "wrk", "builtin"]),
-    default="auto",
-    show_default=True,
-    help="Load generator: wrk when installed (auto), or the built-in socket client.",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write every figure to this JSON file.",
-)
-@click.option(
-    "--stalled",
-    default=100,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Stalled connections held open in the slow-client scenario (0: no such scenario).",
-)
-@click.option(
-    "--categories",
-    default="1000,10000,100000",
-    show_default=True,
-    callback=_concurrency,
-    help="One-hot category counts of the models whose upload is timed, comma-separated "
-    "[--quick: 1000].",
-)
-@click.option(
-    "--uploads",
-    default=10,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Small-model uploads per intake path and round, one at a time and again 4 at a time "
-    "(0: none) [--quick: 1].",
-)
-@click.option(
-    "--upload-rounds",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Rounds alternating the fresh-interpreter and zygote intake paths [--quick: 1].",
-)
-@click.option("--uploads-only", is_flag=True, help="Run only the small-model upload phase.")
-@click.option(
-    "--many-models",
-    default=10_000,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Models (one active version each) in the many-models part's fresh databases "
-    "[--quick: 50; 0: no such part].",
-)
-@click.option(
-    "--only-many",
-    is_flag=True,
-    help="Run only the many-models part (SQLite, and PostgreSQL with --postgres-url).",
-)
-@click.option("--quick", is_flag=True, help="Tiny durations and repeats: a smoke run, not figures.")
-def bench_command(
-    workers: int,
-    duration: float | None,
-    rounds: int | None,
-    concurrency: tuple[int, ...],
-    batch_rows: int,
-    batch_concurrency: int,
-    models: int,
-    database_url: str | None,
-    use_configured_database: bool,
-    postgres_url: str | None,
-    scaling: bool,
-    client: str,
-    json_path: Path | None,
-    stalled: int,
-    categories: tuple[int, ...],
-    uploads: int,
-    upload_rounds: int,
-    uploads_only: bool,
-    many_models: int,
-    only_many: bool,
-    quick: bool,
-) -> None:
-    from registry.bench.many import ManySettings
-    from registry.bench.report import render, render_uploads, uploads_json, write_json
-    from registry.bench.run import Settings, run_bench, run_uploads
-    from registry.errors import RegistryError
+def _shown(value: Any) -> str:
+    return ",".join(str(part) for part in value) if isinstance(value, tuple) else str(value)
 
-    if database_url and use_configured_database:
-        raise click.UsageError("Give --database-url or --use-configured-database, not both.")
-    many_count = min(many_models, 50) if quick else many_models
+
+@dataclass(frozen=True)
+class Option:
+    """One option of the command; ``quick`` is its value under --quick unless it is given."""
+
+    decls: tuple[str, ...]
+    help: str
+    default: Any = None
+    quick: Any = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Return the parameter's name, as click derives it."""
+        named = [decl for decl in self.decls if not decl.startswith("-")]
+        return named[0] if named else self.decls[0].lstrip("-").replace("-", "_")
+
+    def add_to(self, command: Callable[..., Any]) -> Callable[..., Any]:
+        text = self.help
+        if self.quick is not None:
+            text = f"{text.removesuffix('.')} [--quick: {_shown(self.quick)}]."
+        if self.default is None:
+            return click.option(*self.decls, help=text, **self.settings)(command)
+        return click.option(
+            *self.decls, help=text, default=self.default, show_default=True, **self.settings
+        )(command)
+
+
+_COUNT = {"type": click.IntRange(1)}
+_FLAG = {"is_flag": True}
+# Every option, in the order --help lists them.
+OPTIONS = (
+    Option(
+        ("--workers",),
+        "gunicorn workers of both the server and the ceiling.",
+        2,
+        settings={"type": click.IntRange(1, 64)},
+    ),
+    Option(
+        ("--duration",),
+        "Seconds of load per scenario, target and round.",
+        5.0,
+        quick=0.4,
+        settings={"type": click.FloatRange(0.1)},
+    ),
+    Option(("--rounds",), "Rounds, alternating server and ceiling.", 3, quick=1, settings=_COUNT),
+    Option(
+        ("--concurrency",),
+        "Requests in flight for the single-row scenarios, comma-separated.",
+        "1,16",
+        settings={"callback": _integers},
+    ),
+    Option(
+        ("--batch-rows",),
+        "Rows per request in the batch scenario (the instances form).",
+        1000,
+        settings=_COUNT,
+    ),
+    Option(
+        ("--batch-concurrency",), "Requests in flight in the batch scenario.", 16, settings=_COUNT
+    ),
+    Option(
+        ("--models",),
+        "Registered models for the swagger.json and memory measurements.",
+        1000,
+        settings=_COUNT,
+    ),
+    Option(
+        ("--database-url",),
+        "Database to benchmark on  [default: a temporary SQLite file]. Its bench models are "
+        "deleted afterwards.",
+    ),
+    Option(
+        ("--use-configured-database",),
+        "Use REGISTRY_DATABASE_URL and the configured artifact store instead.",
+        settings=_FLAG,
+    ),
+    Option(
+        ("--postgres-url",),
+        "PostgreSQL server on which to time the generation check, in a scratch database  "
+        "[default: REGISTRY_TEST_POSTGRES_URL].",
+        settings={"envvar": "REGISTRY_TEST_POSTGRES_URL"},
+    ),
+    Option(("--scaling",), "Also run the concurrent scenarios on 1 worker.", settings=_FLAG),
+    Option(
+        ("--client",),
+        "Load generator: wrk when installed (auto), or the built-in socket client.",
+        "auto",
+        settings={"type": click.Choice(["auto", "wrk", "builtin"])},
+    ),
+    Option(
+        ("--json", "json_path"),
+        "Also write every figure to this JSON file.",
+        settings={"type": click.Path(dir_okay=False, path_type=Path)},
+    ),
+    Option(
+        ("--stalled",),
+        "Stalled connections held open in the slow-client scenario (0: no such scenario).",
+        100,
+        settings={"type": click.IntRange(0)},
+    ),
+    Option(
+        ("--categories",),
+        "One-hot category counts of the models whose upload is timed, comma-separated.",
+        "1000,10000,100000",
+        quick=(1_000,),
+        settings={"callback": _integers},
+    ),
+    Option(
+        ("--uploads",),
+        "Small-model uploads per intake path and round, one at a time and again 4 at a time "
+        "(0: none).",
+        10,
+        quick=1,
+        settings={"type": click.IntRange(0)},
+    ),
+    Option(
+        ("--upload-rounds",),
+        "Rounds alternating the fresh-interpreter and zygote intake paths.",
+        2,
+        quick=1,
+        settings=_COUNT,
+    ),
+    Option(("--uploads-only",), "Run only the small-model upload phase.", settings=_FLAG),
+    Option(
+        ("--many-models",),
+        "Models (one active version each) in the many-models part's fresh databases "
+        "(0: no such part).",
+        10_000,
+        quick=50,
+        settings={"type": click.IntRange(0)},
+    ),
+    Option(
+        ("--only-many",),
+        "Run only the many-models part (SQLite, and PostgreSQL with --postgres-url).",
+        settings=_FLAG,
+    ),
+    Option(("--quick",), "Tiny durations and repeats: a smoke run, not figures.", settings=_FLAG),
+)
+# What no option sets: a full run's value and --quick's.
+_KNOBS = {
+    "warmup": (1.0, 0.2),
+    "repeats": (30, 5),
+    "bumps": (5, 1),
+    "generation_calls": (50_000, 2_000),
+    "pages": (100, 10),
+}
+
+
+def _values(ctx: click.Context) -> dict[str, Any]:
+    """Return the options' values, with --quick's where an option was not given."""
+    values = dict(ctx.params)
+    for option in OPTIONS:
+        given = ctx.get_parameter_source(option.name) is not ParameterSource.DEFAULT
+        if values["quick"] and option.quick is not None and not given:
+            values[option.name] = option.quick
+    values["postgres_url"] = values["postgres_url"] or None
+    values.update({knob: pair[values["quick"]] for knob, pair in _KNOBS.items()})
+    return values
+
+
+def bench_settings(ctx: click.Context) -> Settings:
+    """Return what a parsed ``bench`` command line asks for."""
+    from registry.bench.many import ManySettings
+    from registry.bench.run import Settings
+
+    values = _values(ctx)
+    many_count = values["many_models"]
     many = None
     if many_count:
         many = ManySettings(
             models=many_count,
-            workers=workers,
-            postgres_url=postgres_url or None,
+            workers=values["workers"],
+            postgres_url=values["postgres_url"],
             changes=min(10, many_count),
             untouched=min(200, max(1, many_count - 10)),
-            pages=10 if quick else 100,
+            pages=values["pages"],
         )
-    if only_many:
-        _only_many(many, json_path)
-        return
-    settings = Settings(
-        workers=workers,
-        duration=duration or (0.4 if quick else 5.0),
-        rounds=rounds or (1 if quick else 3),
-        concurrency=concurrency,
-        batch_rows=batch_rows,
-        batch_concurrency=batch_concurrency,
-        models=models,
-        database_url=database_url,
-        use_configured_database=use_configured_database,
-        postgres_url=postgres_url or None,
-        scaling=scaling,
-        client=client,
-        warmup=0.2 if quick else 1.0,
-        repeats=5 if quick else 30,
-        bumps=1 if quick else 5,
-        generation_calls=2_000 if quick else 50_000,
-        stalled=stalled,
-        category_sizes=(1_000,) if quick else categories,
-        upload_count=min(uploads, 1) if quick else uploads,
-        upload_rounds=1 if quick else upload_rounds,
+    return Settings(
+        **{name: values[name] for name in Settings.__dataclass_fields__ if name in values},
+        category_sizes=values["categories"],
+        upload_count=values["uploads"],
         many=many,
     )
-    if uploads_only:
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _with_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(OPTIONS):
+        command = option.add_to(command)
+    return command
+
+
+@click.command("bench", help="Benchmark predictions against a bare Flask route; print a table.")
+@_with_options
+@click.pass_context
+def bench_command(ctx: click.Context, **_options: Any) -> None:
+    from registry.bench.report import render, render_uploads, uploads_json, write_json
+    from registry.bench.run import run_bench, run_uploads
+    from registry.errors import RegistryError
+
+    options = ctx.params
+    if options["database_url"] and options["use_configured_database"]:
+        raise click.UsageError("Give --database-url or --use-configured-database, not both.")
+    settings = bench_settings(ctx)
+    json_path: Path | None = options["json_path"]
+    if options["only_many"]:
+        _only_many(settings, json_path)
+        return
+    if options["uploads_only"]:
         try:
-            figures = run_uploads(settings, lambda line: click.echo(line, err=True))
+            figures = run_uploads(settings, _progress)
         except (RuntimeError, RegistryError) as error:
             raise click.ClickException(f"The benchmark stopped: {error}") from None
         click.echo("\n".join(render_uploads(figures)).strip())
@@ -220,7 +250,7 @@ def bench_command(
             json_path.write_text(json.dumps(uploads_json(figures), indent=2) + "\n")
         return
     try:
-        results = run_bench(settings, lambda line: click.echo(line, err=True))
+        results = run_bench(settings, _progress)
     except (RuntimeError, RegistryError) as error:
         raise click.ClickException(f"The benchmark stopped: {error}") from None
     click.echo(render(results))
@@ -229,17 +259,16 @@ def bench_command(
         click.echo(f"Wrote {json_path}.")
 
 
-def _only_many(many: object, json_path: Path | None) -> None:
-    import json
+def _only_many(settings: Settings, json_path: Path | None) -> None:
     import tempfile
 
-    from registry.bench.many import ManySettings, as_json, describe, run_many
+    from registry.bench.many import as_json, describe, run_many
 
-    if not isinstance(many, ManySettings):
+    if settings.many is None:
         raise click.UsageError("--only-many needs --many-models of at least 1.")
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as folder:
         try:
-            figures = run_many(many, Path(folder), lambda line: click.echo(line, err=True))
+            figures = run_many(settings.many, Path(folder), _progress)
         except RuntimeError as error:
             raise click.ClickException(f"The benchmark stopped: {error}") from None
     for part in figures:
