@@ -71,55 +71,69 @@ class Route(NamedTuple):
     refusals: tuple[str, ...]
 
 
+def _each_version(
+    method: str,
+    path: str,
+    answer: str,
+    refusals: tuple[str, ...],
+    active: tuple[str, str],
+    version: tuple[str, str],
+    alias: tuple[str, str, str] | None = None,
+) -> list[Route]:
+    """Return one operation's routes on the active version, a version and an alias's.
+
+    ``path`` holds ``{at}`` where the version is named; each route gets its operation id and
+    summary, and the alias's route its path segment (``labels``, ``aliases``) before them.
+    """
+    named = [("", *active), ("/versions/{version}", *version)]
+    if alias is not None:
+        segment, *rest = alias
+        named.append((f"/{segment}/{{alias}}", *rest))
+    return [
+        Route(method, path.replace("{at}", at), operation_id, summary, answer, refusals)
+        for at, operation_id, summary in named
+    ]
+
+
 _OIP_ROUTES = [
     Route("get", "/v2", "oip_server_metadata", "Server metadata", "OipServerMetadata", READ[::2]),
     Route("get", "/v2/health/live", "oip_server_live", "Live", "OipLive", PROBE),
     Route("get", "/v2/health/ready", "oip_server_ready", "Ready to score", "OipReady", PROBE),
-    Route("get", "/v2/models/{name}", "oip_model_metadata", "Active version's tensors",
-          "OipModelMetadata", READ),
-    Route("get", "/v2/models/{name}/versions/{version}", "oip_version_metadata",
-          "A version's tensors", "OipModelMetadata", READ),
-    Route("get", "/v2/models/{name}/ready", "oip_model_ready", "Is the active version ready",
-          "OipModelReady", READ),
-    Route("get", "/v2/models/{name}/versions/{version}/ready", "oip_version_ready",
-          "Is a version ready", "OipModelReady", READ),
-    Route("post", "/v2/models/{name}/infer", "oip_infer", "Infer with the active version",
-          "OipInferResponse", SCORE),
-    Route("post", "/v2/models/{name}/versions/{version}/infer", "oip_infer_version",
-          "Infer with a version", "OipInferResponse", SCORE),
+    *_each_version("get", "/v2/models/{name}{at}", "OipModelMetadata", READ,
+                   ("oip_model_metadata", "Active version's tensors"),
+                   ("oip_version_metadata", "A version's tensors")),
+    *_each_version("get", "/v2/models/{name}{at}/ready", "OipModelReady", READ,
+                   ("oip_model_ready", "Is the active version ready"),
+                   ("oip_version_ready", "Is a version ready")),
+    *_each_version("post", "/v2/models/{name}{at}/infer", "OipInferResponse", SCORE,
+                   ("oip_infer", "Infer with the active version"),
+                   ("oip_infer_version", "Infer with a version")),
 ]  # fmt: skip
 _KSERVE_V1_ROUTES = [
-    Route("get", "/v1/models/{name}", "kserve_v1_status", "The active version's status",
-          "KServeV1Status", READ),
-    Route("get", "/v1/models/{name}/versions/{version}", "kserve_v1_version_status",
-          "A version's status", "KServeV1Status", READ),
-    Route("post", "/v1/models/{name}:predict", "kserve_v1_predict",
-          "Predict with the active version", "ProtocolPredictions", SCORE),
-    Route("post", "/v1/models/{name}/versions/{version}:predict", "kserve_v1_predict_version",
-          "Predict with a version", "ProtocolPredictions", SCORE),
-    Route("post", "/v1/models/{name}/labels/{alias}:predict", "kserve_v1_predict_label",
-          "Predict with an alias's version", "ProtocolPredictions", SCORE),
+    *_each_version("get", "/v1/models/{name}{at}", "KServeV1Status", READ,
+                   ("kserve_v1_status", "The active version's status"),
+                   ("kserve_v1_version_status", "A version's status")),
+    *_each_version("post", "/v1/models/{name}{at}:predict", "ProtocolPredictions", SCORE,
+                   ("kserve_v1_predict", "Predict with the active version"),
+                   ("kserve_v1_predict_version", "Predict with a version"),
+                   ("labels", "kserve_v1_predict_label", "Predict with an alias's version")),
 ]  # fmt: skip
 _MLFLOW_ROUTES = [
     Route("get", "/ping", "mlflow_server_ping", "The server answers", "MlflowPing", PROBE),
-    Route("get", "/api/v1/models/{name}/ping", "mlflow_ping", "Can the active version score",
-          "MlflowPing", READ),
-    Route("get", "/api/v1/models/{name}/versions/{version}/ping", "mlflow_ping_version",
-          "Can a version score", "MlflowPing", READ),
-    Route("get", "/api/v1/models/{name}/aliases/{alias}/ping", "mlflow_ping_alias",
-          "Can an alias's version score", "MlflowPing", READ),
-    Route("post", "/api/v1/models/{name}/invocations", "mlflow_invocations",
-          "Score with the active version", "ProtocolPredictions", SCORE),
-    Route("post", "/api/v1/models/{name}/versions/{version}/invocations",
-          "mlflow_invocations_version", "Score with a version", "ProtocolPredictions", SCORE),
-    Route("post", "/api/v1/models/{name}/aliases/{alias}/invocations",
-          "mlflow_invocations_alias", "Score with an alias's version", "ProtocolPredictions",
-          SCORE),
+    *_each_version("get", "/api/v1/models/{name}{at}/ping", "MlflowPing", READ,
+                   ("mlflow_ping", "Can the active version score"),
+                   ("mlflow_ping_version", "Can a version score"),
+                   ("aliases", "mlflow_ping_alias", "Can an alias's version score")),
+    *_each_version("post", "/api/v1/models/{name}{at}/invocations", "ProtocolPredictions",
+                   SCORE,
+                   ("mlflow_invocations", "Score with the active version"),
+                   ("mlflow_invocations_version", "Score with a version"),
+                   ("aliases", "mlflow_invocations_alias", "Score with an alias's version")),
 ]  # fmt: skip
 ROUTES = {OIP: _OIP_ROUTES, KSERVE_V1: _KSERVE_V1_ROUTES, MLFLOW: _MLFLOW_ROUTES}
 
 _BINARY_DATA = {"type": "string", "format": "binary"}
-# Each tag's request body, and the media types it and the answer come in.
+# Each tag's request body: JSON, or the media types of its x-media.
 _BODIES: dict[str, dict[str, Any]] = {
     OIP: {
         "description": "JSON tensors; or, with the binary tensor extension "
@@ -138,7 +152,6 @@ _BODIES: dict[str, dict[str, Any]] = {
         "x-media": {_CSV: {"type": "string"}},
     },
 }
-_MEDIA = {OIP: [_JSON, _BINARY], KSERVE_V1: [_JSON], MLFLOW: [_JSON, _CSV]}
 _HEADER_LENGTH_PARAMETER = {
     "name": HEADER_LENGTH,
     "in": "header",
@@ -185,7 +198,7 @@ def _operation(tag: str, route: Route, open_reads: bool) -> dict[str, Any]:
         body = {**_BODIES[tag], "name": "payload", "in": "body", "required": True}
         body["schema"] = _ref(body["schema"])
         parameters.append(body)
-        operation["consumes"] = _MEDIA[tag]
+        operation["consumes"] = [_JSON, *_BODIES[tag].get("x-media", {})]
     if route.operation_id.startswith("oip_infer"):
         parameters.append(_HEADER_LENGTH_PARAMETER)
         operation["produces"] = operation["x-success-types"] = [_JSON, _BINARY]

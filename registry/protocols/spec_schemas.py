@@ -16,7 +16,18 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/definitions/{name}"}
 
 
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """An object of ``properties``, each of them required unless ``required`` names some."""
+    return {
+        "type": "object",
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+    }
+
+
 _ANY: dict[str, Any] = {}
+_STRING = {"type": "string"}
+_BOOLEAN = {"type": "boolean"}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _ROWS = {
     "type": "array",
@@ -41,15 +52,13 @@ _TENSOR_PARAMETERS = {
     },
 }
 _SHAPE = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
-_TENSOR_SPEC = {
-    "type": "object",
-    "required": ["name", "datatype", "shape"],
-    "properties": {
-        "name": {"type": "string"},
+_TENSOR_SPEC = _object(
+    {
+        "name": _STRING,
         "datatype": {"type": "string", "enum": list(DTYPES)},
         "shape": {"type": "array", "items": {"type": "integer"}},
-    },
-}
+    }
+)
 _PREDICTIONS_EXAMPLE = {
     "model": "house-prices",
     "version": 1,
@@ -79,17 +88,18 @@ def _one_of(properties: dict[str, Any], forms: list[str], **extra: Any) -> dict[
 
 DEFINITIONS: dict[str, Any] = {
     "ProtocolError": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {"type": "string", "description": "One human sentence"},
-            "code": {"type": "string", "description": "The registry's stable snake_case code"},
-            "errors": {
-                "type": "object",
-                "additionalProperties": _ANY,
-                "description": "field -> messages; for a batch, row -> field -> messages",
+        **_object(
+            {
+                "error": {"type": "string", "description": "One human sentence"},
+                "code": {"type": "string", "description": "The registry's stable snake_case code"},
+                "errors": {
+                    "type": "object",
+                    "additionalProperties": _ANY,
+                    "description": "field -> messages; for a batch, row -> field -> messages",
+                },
             },
-        },
+            ["error"],
+        ),
         "example": {"error": "Input 'area' holds 2 values; its shape [1] needs 1."},
     },
     "ProtocolPredictions": {
@@ -129,31 +139,26 @@ DEFINITIONS: dict[str, Any] = {
         description="Exactly one of 'instances' or 'inputs'",
         example={"signature_name": "serving_default", "instances": [[1500, 3, 2, 10]]},
     ),
-    "KServeV1Status": {
-        "type": "object",
-        "required": ["name", "ready", "model_version_status"],
-        "properties": {
-            "name": {"type": "string"},
-            "ready": {"type": "boolean"},
+    "KServeV1Status": _object(
+        {
+            "name": _STRING,
+            "ready": _BOOLEAN,
             "model_version_status": {
                 "type": "array",
                 "items": {
                     "type": "object",
                     "properties": {
-                        "version": {"type": "string"},
-                        "state": {"type": "string"},
+                        "version": _STRING,
+                        "state": _STRING,
                         "status": {
                             "type": "object",
-                            "properties": {
-                                "error_code": {"type": "string"},
-                                "error_message": {"type": "string"},
-                            },
+                            "properties": {"error_code": _STRING, "error_message": _STRING},
                         },
                     },
                 },
             },
-        },
-    },
+        }
+    ),
     "MlflowRequest": _one_of(
         {
             "dataframe_split": {
@@ -189,28 +194,20 @@ DEFINITIONS: dict[str, Any] = {
             }
         },
     ),
-    "MlflowPing": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string"},
-            "model": {"type": "string"},
-            "version": {"type": "integer", "minimum": 1},
-        },
-    },
-    "OipTensor": {
-        "type": "object",
-        "required": ["name", "datatype", "shape"],
-        "properties": {
+    "MlflowPing": _object(
+        {"status": _STRING, "model": _STRING, "version": {"type": "integer", "minimum": 1}},
+        ["status"],
+    ),
+    "OipTensor": _object(
+        {
             "name": {"type": "string", "minLength": 1},
             "datatype": {"type": "string", "enum": list(DTYPES)},
             "shape": _SHAPE,
-            "data": {
-                "description": "Row-major values, flat or nested; absent for binary data",
-            },
+            "data": {"description": "Row-major values, flat or nested; absent for binary data"},
             "parameters": _TENSOR_PARAMETERS,
         },
-    },
+        ["name", "datatype", "shape"],
+    ),
     "OipInferRequest": {
         "type": "object",
         "required": ["inputs"],
@@ -242,53 +239,26 @@ DEFINITIONS: dict[str, Any] = {
             ]
         },
     },
-    "OipInferResponse": {
-        "type": "object",
-        "required": ["model_name", "model_version", "outputs"],
-        "properties": {
-            "model_name": {"type": "string"},
-            "model_version": {"type": "string"},
-            "id": {"type": "string"},
+    "OipInferResponse": _object(
+        {
+            "model_name": _STRING,
+            "model_version": _STRING,
+            "id": _STRING,
             "outputs": {"type": "array", "items": _ref("OipTensor")},
         },
-    },
-    "OipServerMetadata": {
-        "type": "object",
-        "required": ["name", "version", "extensions"],
-        "properties": {
-            "name": {"type": "string"},
-            "version": {"type": "string"},
-            "extensions": _STRINGS,
-        },
-    },
-    "OipModelMetadata": {
-        "type": "object",
-        "required": ["name", "versions", "platform", "inputs", "outputs"],
-        "properties": {
-            "name": {"type": "string"},
+        ["model_name", "model_version", "outputs"],
+    ),
+    "OipServerMetadata": _object({"name": _STRING, "version": _STRING, "extensions": _STRINGS}),
+    "OipModelMetadata": _object(
+        {
+            "name": _STRING,
             "versions": _STRINGS,
-            "platform": {"type": "string"},
+            "platform": _STRING,
             "inputs": {"type": "array", "items": _TENSOR_SPEC},
             "outputs": {"type": "array", "items": _TENSOR_SPEC},
-        },
-    },
-    "OipModelReady": {
-        "type": "object",
-        "required": ["name", "version", "ready"],
-        "properties": {
-            "name": {"type": "string"},
-            "version": {"type": "string"},
-            "ready": {"type": "boolean"},
-        },
-    },
-    "OipLive": {
-        "type": "object",
-        "required": ["live"],
-        "properties": {"live": {"type": "boolean"}},
-    },
-    "OipReady": {
-        "type": "object",
-        "required": ["ready"],
-        "properties": {"ready": {"type": "boolean"}, "error": {"type": "string"}},
-    },
+        }
+    ),
+    "OipModelReady": _object({"name": _STRING, "version": _STRING, "ready": _BOOLEAN}),
+    "OipLive": _object({"live": _BOOLEAN}),
+    "OipReady": _object({"ready": _BOOLEAN, "error": _STRING}, ["ready"]),
 }
