@@ -127,7 +127,7 @@ def generic_bodies(registry: Registry) -> Path:
 
     Their bodies are the same for every model, which no schema can make fit a model's
     features: a body valid by the schema may be refused (400, 422) as documented, so they are
-    checked for conformance only (test_schemathesis_protocol_predictions_on_a_real_model and
+    checked for conformance only (test_schemathesis_protocols_on_a_real_model and
     the swagger.json run).
     """
     config = registry.scratch / "generic-bodies.toml"
@@ -180,8 +180,9 @@ def test_schemathesis_conformance_on_swagger_20(registry):
     schemathesis(registry, "swagger.json", registry.reader, "--checks", CHECKS)
 
 
-def protocols_on_a_real_model(registry: Registry) -> list[str]:
-    """Return the options that aim schemathesis at the protocol routes of house-prices.
+@pytest.fixture(scope="module")
+def protocols_config(registry: Registry) -> Path:
+    """Return a configuration that aims schemathesis at the protocol routes of house-prices.
 
     Generated names are almost never a registered model's (those calls answer a documented
     404); here every path names house-prices, its version 1 or its alias prod.
@@ -190,47 +191,38 @@ def protocols_on_a_real_model(registry: Registry) -> list[str]:
     config.write_text(
         '[parameters]\n"path.name" = "house-prices"\n"path.version" = 1\n"path.alias" = "prod"\n'
     )
-    return ["--include-operation-id-regex", "^(oip|kserve_v1|mlflow)_"]
+    return config
 
 
-@pytest.mark.parametrize("spec", ["openapi.json", "swagger.json"])
-def test_schemathesis_protocol_reads_on_a_real_model(registry, spec):
+# Each part of the protocol routes: its options, and how many operations it reaches.
+PROTOCOL_PARTS = {
     # Metadata, readiness and status routes take no body: whatever is generated is accepted.
-    protocols = protocols_on_a_real_model(registry)
-    output = schemathesis(
-        registry,
-        spec,
-        registry.reader,
-        *protocols,
-        "--exclude-method",
-        "POST",
-        "--checks",
-        f"{CHECKS},positive_data_acceptance",
-        "--mode",
-        "positive",
-        config=registry.scratch / "protocols.toml",
-    )
-    assert "Tested: 13\n" in output, output[-3000:]  # every read route
-
-
-@pytest.mark.parametrize("spec", ["openapi.json", "swagger.json"])
-def test_schemathesis_protocol_predictions_on_a_real_model(registry, spec):
+    "reads": (
+        ["--exclude-method", "POST", "--checks", f"{CHECKS},positive_data_acceptance"]
+        + ["--mode", "positive"],
+        13,
+    ),
     # A generic tensor or row schema cannot promise a model's features, so generated bodies
     # are refused (400, 422): every answer must still be a documented status, content type
     # and schema.
-    protocols = protocols_on_a_real_model(registry)
+    "predictions": (["--exclude-method", "GET", "--checks", CHECKS], 8),
+}
+
+
+@pytest.mark.parametrize("part", list(PROTOCOL_PARTS))
+@pytest.mark.parametrize("spec", ["openapi.json", "swagger.json"])
+def test_schemathesis_protocols_on_a_real_model(registry, protocols_config, spec, part):
+    options, operations = PROTOCOL_PARTS[part]
     output = schemathesis(
         registry,
         spec,
         registry.reader,
-        *protocols,
-        "--exclude-method",
-        "GET",
-        "--checks",
-        CHECKS,
-        config=registry.scratch / "protocols.toml",
+        "--include-operation-id-regex",
+        "^(oip|kserve_v1|mlflow)_",
+        *options,
+        config=protocols_config,
     )
-    assert "Tested: 8\n" in output, output[-3000:]  # every prediction route
+    assert f"Tested: {operations}\n" in output, output[-3000:]  # every route of the part
 
 
 @pytest.fixture
