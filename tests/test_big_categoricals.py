@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +14,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from registry.app import create_app
 from registry.intake import inspect_artifact
 from tests.factories import dump
+from tests.uploading import post_artifact
 
 
 def zip_codes(count: int) -> list[str]:
@@ -110,24 +109,12 @@ def small_limit_client(database_url, tmp_path, tokens):
 def test_categories_past_the_limit_are_422_naming_it(small_limit_client, tokens):
     client = small_limit_client
     client.post("/api/v1/models", json={"name": "zips"}, headers=tokens["publisher"])
-    form = {"artifact": (io.BytesIO(dump(zip_model(1_001))), "zips.joblib")}
-    refused = client.post(
-        "/api/v1/models/zips/versions",
-        data=form,
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
-    )
+    refused = post_artifact(client, "zips", dump(zip_model(1_001)), tokens["publisher"])
     assert refused.status_code == 422
     body = refused.get_json()
     assert body["code"] == "too_many_categories"
     assert "REGISTRY_MAX_CATEGORIES" in body["message"] and "1,000" in body["message"]
     assert "1,001" in body["message"]
     assert client.get("/api/v1/models/zips/versions").get_json()["total"] == 0
-    form = {"artifact": (io.BytesIO(dump(zip_model(1_000))), "zips.joblib")}
-    accepted = client.post(
-        "/api/v1/models/zips/versions",
-        data=form,
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
-    )
+    accepted = post_artifact(client, "zips", dump(zip_model(1_000)), tokens["publisher"])
     assert accepted.status_code == 201, accepted.get_data(as_text=True)[:500]

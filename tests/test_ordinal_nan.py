@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from sklearn.compose import make_column_transformer
@@ -16,6 +14,7 @@ from registry.errors import UnsupportedEstimator
 from registry.intake.extract import extract
 from tests.factories import dump
 from tests.test_steps import _fit, _shops, assert_exact, upload_and_predict
+from tests.uploading import post_artifact
 
 NAN_SETTINGS = [
     {"handle_unknown": "use_encoded_value", "unknown_value": np.nan},
@@ -82,12 +81,7 @@ def test_a_nan_unknown_value_that_reaches_the_model_is_refused_naming_it(client,
     with pytest.raises(UnsupportedEstimator, match="unknown_value=nan"):
         extract(estimator)
     client.post("/api/v1/models", json={"name": "nan"}, headers=tokens["publisher"])
-    response = client.post(
-        "/api/v1/models/nan/versions",
-        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib")},
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
-    )
+    response = post_artifact(client, "nan", dump(estimator), tokens["publisher"])
     assert response.status_code == 422
     body = response.get_json()
     assert body["code"] == "unsupported_estimator"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 
 import numpy as np
@@ -35,6 +34,7 @@ from registry.intake.probes import probe_rows, sklearn_outputs
 from registry.intake.verify import check_probes
 from registry.plans import Plan, PlanError
 from tests.factories import dump
+from tests.uploading import post_artifact
 
 
 def _fit(estimator, X, y):
@@ -76,12 +76,7 @@ def assert_exact(estimator, X: pd.DataFrame) -> Plan:
 def upload_and_predict(client, tokens, estimator, X: pd.DataFrame, name: str = "steps") -> dict:
     """Publish the estimator over HTTP and require its first rows' answers from scikit-learn."""
     client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
-    response = client.post(
-        f"/api/v1/models/{name}/versions",
-        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib"), "activate": "true"},
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
-    )
+    response = post_artifact(client, name, dump(estimator), tokens["publisher"], activate="true")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     used = [f["name"] for f in body["features"]]
@@ -291,12 +286,7 @@ def test_function_transformer_with_another_function_is_refused_naming_it(
     X, y = _diabetes()
     estimator = _fit(make_pipeline(FunctionTransformer(function), Ridge()), X, y)
     client.post("/api/v1/models", json={"name": "fn"}, headers=tokens["publisher"])
-    response = client.post(
-        "/api/v1/models/fn/versions",
-        data={"artifact": (io.BytesIO(dump(estimator)), "m.joblib")},
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
-    )
+    response = post_artifact(client, "fn", dump(estimator), tokens["publisher"])
     assert response.status_code == 422
     body = response.get_json()
     assert body["code"] == "unsupported_estimator", body
@@ -315,11 +305,8 @@ def test_function_transformer_in_a_skops_file(client, tokens, function):
     X, y = _diabetes()
     estimator = _fit(make_pipeline(FunctionTransformer(function), Ridge()), X, y)
     client.post("/api/v1/models", json={"name": "fn"}, headers=tokens["publisher"])
-    response = client.post(
-        "/api/v1/models/fn/versions",
-        data={"artifact": (io.BytesIO(skops.io.dumps(estimator)), "m.skops")},
-        headers=tokens["publisher"],
-        content_type="multipart/form-data",
+    response = post_artifact(
+        client, "fn", skops.io.dumps(estimator), tokens["publisher"], filename="m.skops"
     )
     if function is double:
         assert response.status_code == 422
