@@ -39,6 +39,15 @@ def _settled(app) -> None:
         time.sleep(0.01)
 
 
+def _listening_servers(make_app):
+    """Two servers whose listeners both hear pushes, and an admin's headers for the first."""
+    a, b = _two_servers(make_app)
+    admin = _admin(a)
+    _settled(a)
+    _settled(b)
+    return a, b, admin
+
+
 class _Statements:
     """Counts every statement an app sends: its engine's and its generation reads."""
 
@@ -73,10 +82,7 @@ def _admin(app) -> dict[str, str]:
 @postgres_only
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_predictions_ask_postgresql_nothing_in_steady_state(make_app):
-    a, b = _two_servers(make_app)
-    admin = _admin(a)
-    _settled(a)
-    _settled(b)
+    a, b, admin = _listening_servers(make_app)
     statements = _Statements(b)
     client = b.test_client()
     for _ in range(50):
@@ -92,10 +98,7 @@ def test_predictions_ask_postgresql_nothing_in_steady_state(make_app):
 @postgres_only
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_killed_listener_falls_back_to_queries_and_recovers(make_app):
-    a, b = _two_servers(make_app)
-    admin = _admin(a)
-    _settled(a)
-    _settled(b)
+    a, b, admin = _listening_servers(make_app)
     listener = b.extensions["registry"].serving._watch._listener
     statements = _Statements(b)
     killer = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
