@@ -155,14 +155,20 @@ def _socket_timeouts(sock: socket.socket, seconds: float) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
+class Conn(TConn):
+    """gunicorn's connection, noting whether its socket's kernel timeouts are set."""
+
+    timeouts_set = False
+
+
 class BufferingWorker(ThreadWorker):
     """gunicorn's threaded worker that buffers each request before its thread sees it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reading: dict[TConn, float] = {}
-        self.buffers: dict[TConn, RequestBuffer] = {}
-        self.lingering: dict[TConn, float] = {}  # closing connections, until when
+        self.reading: dict[Conn, float] = {}
+        self.buffers: dict[Conn, RequestBuffer] = {}
+        self.lingering: dict[Conn, float] = {}  # closing connections, until when
         self.drained = False
         config = Config.from_env()
         self.read_timeout = config.request_read_timeout
@@ -198,22 +204,22 @@ class BufferingWorker(ThreadWorker):
             names = self.listener_names[listener] = (listener.family, listener.getsockname())
         client = socket.socket(names[0], socket.SOCK_STREAM, 0, fd)
         self.nr_conns += 1
-        conn = TConn(self.cfg, client, address, names[1])
+        conn = Conn(self.cfg, client, address, names[1])
         self._start_reading(conn, b"")
 
-    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+    def on_client_socket_readable(self, conn: Conn, client: socket.socket) -> None:
         """A kept-alive connection sends again: read its next request the same way."""
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         self._start_reading(conn, b"")
 
-    def answer_here(self, conn: TConn) -> None:
+    def answer_here(self, conn: Conn) -> None:
         """Answer a quick request on the event loop's thread, as a sync worker would."""
         done: futures.Future[bool] = futures.Future()
         done.set_result(self.handle(conn))  # gunicorn's handle() catches what the app raises
         self.finish_request(conn, done)
 
-    def finish_request(self, conn: TConn, fs: Any) -> None:
+    def finish_request(self, conn: Conn, fs: Any) -> None:
         """After an answer: keep the connection, or read a pipelined request, or close."""
         try:
             keep = fs.result() if not fs.cancelled() else False
@@ -230,7 +236,7 @@ class BufferingWorker(ThreadWorker):
             pass
         super().finish_request(conn, fs)
 
-    def _linger(self, conn: TConn) -> None:
+    def _linger(self, conn: Conn) -> None:
         """Close after the answer as RFC 9112 (9.6) asks, without waiting on the loop.
 
         gunicorn half-closes, then reads until the client closes, blocking for up to two
@@ -247,7 +253,7 @@ class BufferingWorker(ThreadWorker):
         self.lingering[conn] = time.monotonic() + LINGER_SECONDS
         self.poller.register(sock, selectors.EVENT_READ, partial(self._on_linger_readable, conn))
 
-    def _on_linger_readable(self, conn: TConn, client: socket.socket) -> None:
+    def _on_linger_readable(self, conn: Conn, client: socket.socket) -> None:
         try:
             more = client.recv(1 << 16)
         except (BlockingIOError, InterruptedError):
@@ -258,13 +264,14 @@ class BufferingWorker(ThreadWorker):
             self.poller.unregister(client)
             self._close(conn)
 
-    def _close(self, conn: TConn) -> None:
+    def _close(self, conn: Conn) -> None:
         self.lingering.pop(conn, None)
         self.nr_conns -= 1
         util.close(conn.sock)
 
-    def _start_reading(self, conn: TConn, already: bytes) -> None:
-        conn.sock.setblocking(False)
+    def _start_reading(self, conn: Conn, already: bytes) -> None:
+        if conn.sock.gettimeout() != 0.0:  # a kept-alive socket is non-blocking already
+            conn.sock.setblocking(False)
         self.buffers[conn] = buffer = RequestBuffer(self.body_limit, self.head_limit, already)
         self.reading[conn] = time.monotonic() + self.read_timeout
         if buffer.complete:
@@ -274,10 +281,10 @@ class BufferingWorker(ThreadWorker):
             # through the poller (and, on a busy machine, a wait to be scheduled again).
             self._read(conn, registered=False)
 
-    def _on_readable(self, conn: TConn, _client: socket.socket) -> None:
+    def _on_readable(self, conn: Conn, _client: socket.socket) -> None:
         self._read(conn, registered=True)
 
-    def _read(self, conn: TConn, registered: bool) -> None:
+    def _read(self, conn: Conn, registered: bool) -> None:
         client = conn.sock
         try:
             chunk = client.recv(1 << 16)
@@ -310,11 +317,14 @@ class BufferingWorker(ThreadWorker):
             except OSError:
                 pass
 
-    def _hand_over(self, conn: TConn) -> None:
+    def _hand_over(self, conn: Conn) -> None:
         buffer = self.buffers.pop(conn)
         del self.reading[conn]
         conn.sock.setblocking(True)
-        _socket_timeouts(conn.sock, self.read_timeout)
+        if not conn.timeouts_set:
+            # Once per connection: the kernel keeps them for the socket's life.
+            _socket_timeouts(conn.sock, self.read_timeout)
+            conn.timeouts_set = True
         if self._answer_if_plain(conn, buffer):
             return
         data = bytes(buffer.data)
@@ -328,7 +338,7 @@ class BufferingWorker(ThreadWorker):
         else:
             self.answer_here(conn)
 
-    def _answer_if_plain(self, conn: TConn, buffer: RequestBuffer) -> bool:
+    def _answer_if_plain(self, conn: Conn, buffer: RequestBuffer) -> bool:
         """Answer a plain, whole request here; False (nothing done) when gunicorn must read it."""
         start, length = buffer.body_start, buffer.length
         if (
@@ -352,7 +362,7 @@ class BufferingWorker(ThreadWorker):
         return True
 
     def _answer_plain(
-        self, conn: TConn, request: PlainRequest, keys: dict, body: bytes, leftover: bytes
+        self, conn: Conn, request: PlainRequest, keys: dict, body: bytes, leftover: bytes
     ) -> None:
         """gunicorn's handle_request for a plain request, then what finish_request does."""
         sock = conn.sock
@@ -393,7 +403,7 @@ class BufferingWorker(ThreadWorker):
         else:
             self._linger(conn)
 
-    def _keep_alive(self, conn: TConn) -> None:
+    def _keep_alive(self, conn: Conn) -> None:
         """Wait for the connection's next request in the poller (gunicorn's finish_request)."""
         conn.sock.setblocking(False)
         conn.set_timeout()
@@ -404,7 +414,7 @@ class BufferingWorker(ThreadWorker):
             conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
         )
 
-    def _drop(self, conn: TConn) -> None:
+    def _drop(self, conn: Conn) -> None:
         self.buffers.pop(conn, None)
         self.reading.pop(conn, None)
         self.nr_conns -= 1
@@ -444,5 +454,5 @@ class BufferingWorker(ThreadWorker):
             except OSError:
                 return
             self.nr_conns += 1
-            conn = TConn(self.cfg, client, address, listener.getsockname())
+            conn = Conn(self.cfg, client, address, listener.getsockname())
             self._start_reading(conn, b"")
