@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,12 +210,18 @@ FENCE_FAULTS = {
 }
 
 
+# REGISTRY_INTAKE_ZYGOTE of each intake path: a fresh interpreter, or a fork of the zygote.
+PATHS = {"fresh": "false", "zygote": "true"}
+
+
 @needs_root
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("fence", sorted(FENCE_FAULTS))
-def test_uploads_fail_closed_when_a_fence_cannot_be_raised(database_url, tmp_path, fence):
+def test_uploads_fail_closed_when_a_fence_cannot_be_raised(database_url, tmp_path, fence, path):
     wrapper, preexec = FENCE_FAULTS[fence]
     headers = _token(database_url, tmp_path)
-    with _server(tmp_path, database_url, wrapper(), preexec) as url:
+    zygote = {"REGISTRY_INTAKE_ZYGOTE": PATHS[path]}
+    with _server(tmp_path, database_url, wrapper(), preexec, **zygote) as url:
         refused = _upload(url, headers, "closed")
         ready = requests.get(f"{url}/health/ready", timeout=60)
     assert refused.status_code == 503, refused.text
@@ -225,14 +232,17 @@ def test_uploads_fail_closed_when_a_fence_cannot_be_raised(database_url, tmp_pat
     assert ready.json()["intake_sandbox"]["missing"] == [fence]
     log = (tmp_path / "server.log").read_text()
     assert f"REGISTRY_INTAKE_ALLOW_WEAK_FENCES={fence}" in log
+    # The zygote's own child refused: intake did not fall back to a fresh interpreter.
+    assert "fresh interpreter" not in log
 
-    settings = {"REGISTRY_INTAKE_ALLOW_WEAK_FENCES": fence}
+    settings = {"REGISTRY_INTAKE_ALLOW_WEAK_FENCES": fence, **zygote}
     with _server(tmp_path, database_url, wrapper(), preexec, **settings) as url:
         accepted = _upload(url, headers, "waived")
         ready = requests.get(f"{url}/health/ready", timeout=60)
     assert accepted.status_code == 201, accepted.text
     assert ready.status_code == 200, ready.text
     assert ready.json()["intake_sandbox"] == {"missing": [], "waived": [fence]}
+    assert "fresh interpreter" not in (tmp_path / "server.log").read_text()
 
 
 _READS = """
@@ -338,12 +348,12 @@ def intake_child():
     workers = {pid for pid, parent in parents.items() if parent == server.pid}
     for pid, parent in parents.items():
         if parent in workers and b"registry.intake.child" in command(pid):
-            return pid, parent  # a fresh interpreter
+            return pid, parent, None  # a fresh interpreter
         # A fork of the worker's zygote: it shares the zygote's command line.
         worker = parents.get(parent)
         forked = b"registry.intake.zygote" in command(pid) and command(pid) == command(parent)
         if worker in workers and forked:
-            return pid, worker
+            return pid, worker, parent
     return None
 
 
@@ -355,42 +365,63 @@ def command(pid):
         return b""
 
 
+def ending(pid, seconds=60):
+    # How the process ended, once it is reparented to this process; None if it lives on.
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not reparented to this process yet
+            assert os.path.exists(f"/proc/{pid}")
+            done = 0
+        if done:
+            return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                    "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None}
+        time.sleep(0.01)
+    return None
+
+
 try:
     threading.Thread(target=upload, daemon=True).start()
     found = None
     while found is None and server.poll() is None:
         found = intake_child()
         time.sleep(0.01)
-    child, worker = found
+    child, worker, zygote = found
     assert parent_of(worker) == server.pid
     os.kill(worker, signal.SIGKILL)
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
-            break
-        except ChildProcessError:  # not reparented to this process yet
-            assert os.path.exists(f"/proc/{child}")
-            time.sleep(0.01)
+    ended = {"child": ending(child), "zygote": zygote and ending(zygote)}
 finally:
     server.terminate()
     server.wait(60)
-print(json.dumps({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None}))
+print(json.dumps(ended))
 """
 
 
-def test_intake_child_and_its_folder_die_with_a_killed_worker(database_url, tmp_path):
+def _slow_joblib(model: object, pairs: int = 4_000_000) -> bytes:
+    """A valid joblib file that keeps intake's child busy for seconds (0.7 s a million pairs).
+
+    After the pickle's PROTO opcode come ``pairs`` of NONE and POP: the pure-Python allow-list
+    unpickler runs each, well inside the child's CPU budget, then reads the model as usual.
+    A zygote's fork opens a small file in a tenth of a second: too soon to be watched.
+    """
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    raw = buffer.getvalue()
+    return zlib.compress(raw[:2] + b"N0" * pairs + raw[2:], 9)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_intake_child_and_its_folder_die_with_a_killed_worker(database_url, tmp_path, path):
     headers = _token(database_url, tmp_path)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     port = free_port()
-    # A fresh interpreter: a zygote's fork may be done before the harness finds it.
-    env = server_env(
-        database_url, tmp_path / "artifacts", TMPDIR=str(scratch), REGISTRY_INTAKE_ZYGOTE="false"
-    )
+    settings = {"TMPDIR": str(scratch), "REGISTRY_INTAKE_ZYGOTE": PATHS[path]}
+    env = server_env(database_url, tmp_path / "artifacts", **settings)
     command = [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", "1"]
     X, y = load_diabetes(return_X_y=True, as_frame=True)
-    model = _joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
+    model = _slow_joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
     done = subprocess.run(
         [
             sys.executable,
@@ -411,7 +442,13 @@ def test_intake_child_and_its_folder_die_with_a_killed_worker(database_url, tmp_
     ended = json.loads(done.stdout.splitlines()[-1])
     # Killed with its worker (or gone at its next check, if the kill came while it changed
     # user), rather than left to finish the upload for nobody: that ended with status 120.
-    assert ended in ({"signal": signal.SIGKILL, "exit": None}, {"signal": None, "exit": 70})
+    killed = ({"signal": signal.SIGKILL, "exit": None}, {"signal": None, "exit": 70})
+    assert ended["child"] in killed, ended
+    if path == "zygote":
+        # The zygote went too: it left when its worker's end of the control socket closed.
+        assert ended["zygote"] in ({"signal": None, "exit": 0}, killed[0]), ended
+    else:
+        assert ended["zygote"] is None
     assert [p.name for p in scratch.iterdir() if p.name.startswith("intake-")] == []
 
 
