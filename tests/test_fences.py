@@ -189,9 +189,12 @@ def _token(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
 
 
-def _upload(url: str, headers: dict[str, str], name: str) -> requests.Response:
-    X, y = load_diabetes(return_X_y=True, as_frame=True)
-    data = _joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
+def _upload(
+    url: str, headers: dict[str, str], name: str, data: bytes | None = None
+) -> requests.Response:
+    if data is None:
+        X, y = load_diabetes(return_X_y=True, as_frame=True)
+        data = _joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
     created = requests.post(
         f"{url}/api/v1/models", json={"name": name}, headers=headers, timeout=30
     )
@@ -493,22 +496,25 @@ def _house_seed(database_url: str, tmp_path: Path) -> None:
     app.extensions["registry"].db.dispose()
 
 
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("worker_class", ["sync", "buffering"])
-def test_predictions_keep_answering_while_uploads_run(database_url, tmp_path, worker_class):
+def test_predictions_keep_answering_while_uploads_run(database_url, tmp_path, worker_class, path):
     from tests.live import start_server
 
     _house_seed(database_url, tmp_path)
     headers = _token(database_url, tmp_path)
     # No queue: an upload beyond the slot is refused at once, so the test needs no timing.
-    # A fresh interpreter per upload keeps each in its child for seconds: long enough to see
-    # predictions answered meanwhile (a zygote's fork may be done in a tenth of a second).
+    # The file keeps each upload in its child for seconds, on either path: long enough to see
+    # predictions answered meanwhile (a zygote's fork opens a small file in a tenth of one).
     env = server_env(
         database_url,
         tmp_path / "artifacts",
         REGISTRY_INTAKE_QUEUE_SECONDS="0",
-        REGISTRY_INTAKE_ZYGOTE="false",
+        REGISTRY_INTAKE_ZYGOTE=PATHS[path],
         REGISTRY_WORKER_CLASS=worker_class,
     )
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = _slow_joblib(make_pipeline(StandardScaler(), Ridge()).fit(X, y))
     server = start_server(env, tmp_path / "server.log", workers=2)
     events: list[tuple[float, str, int]] = []
     uploads: list[tuple[float, float, requests.Response]] = []
@@ -524,7 +530,7 @@ def test_predictions_keep_answering_while_uploads_run(database_url, tmp_path, wo
 
     def upload(name: str) -> None:
         started = time.monotonic()
-        response = _upload(server.url, headers, name)
+        response = _upload(server.url, headers, name, model)
         uploads.append((started, time.monotonic(), response))
 
     try:
