@@ -89,8 +89,9 @@ class Config:
     # the worker count, so that some workers stay free for predictions.
     intake_slots: int = 1
     intake_queue_seconds: float = 2.0
-    # Fork intake children from a per-worker zygote that imported the libraries once.
-    intake_zygote: bool = False
+    # Fork intake children from a per-worker zygote that imported the libraries once
+    # (started on a worker's first upload); False starts a fresh interpreter per upload.
+    intake_zygote: bool = True
     # Training's child: CPU seconds, address space, and the CSV's rows and columns.
     train_cpu_seconds: int = 40
     train_memory_mb: int = 2048

@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
@@ -90,3 +91,41 @@ def test_a_zygote_with_threads_never_forks_and_intake_falls_back(model_bytes, ca
         spawner._spawner = saved
     assert all(result.sandbox.values()), result.sandbox
     assert "fresh interpreter" in caplog.text and "threads" in caplog.text
+
+
+@pytest.fixture
+def own_spawner() -> Iterator[spawner.Spawner]:
+    """A spawner with no zygote yet, as this process's, for one test."""
+    saved, fresh = spawner._spawner, spawner.Spawner(THREAD_ENV)
+    spawner._spawner = fresh
+    try:
+        yield fresh
+    finally:
+        spawner._spawner = saved
+        if fresh.zygote_pid() is not None:
+            fresh._stop()
+
+
+@pytest.mark.parametrize(
+    ("settings", "forked"), [({}, True), ({"intake_zygote": False}, False)], ids=["default", "off"]
+)
+def test_a_server_forks_uploads_from_a_zygote_unless_told_not_to(
+    make_app, own_spawner, settings, forked
+):
+    from registry.services.tokens import create_token
+    from tests.factories import dump, house_model
+
+    app = make_app(**settings)
+    with app.extensions["registry"].db.write() as session:
+        headers = {"Authorization": f"Bearer {create_token(session, 'publisher', 'p')}"}
+    client = app.test_client()
+    client.post("/api/v1/models", json={"name": "house"}, headers=headers)
+    response = client.post(
+        "/api/v1/models/house/versions",
+        data={"artifact": (io.BytesIO(dump(house_model())), "m.joblib")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    # REGISTRY_INTAKE_ZYGOTE=false keeps the fresh interpreter per upload reachable.
+    assert (own_spawner.zygote_pid() is not None) is forked

@@ -67,7 +67,8 @@ class IntakeLimits:
     # None (a library call, a test) bounds nothing; a server's settings name a folder.
     slot_folder: Path | None = None
     # Fork children from this process's zygote (registry.intake.spawner) instead of
-    # starting a fresh interpreter for each.
+    # starting a fresh interpreter for each. A server's settings do by default
+    # (config.intake_zygote); a library call without limits starts no resident zygote.
     zygote: bool = False
 
     @classmethod
