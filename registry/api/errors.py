@@ -61,12 +61,21 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
+UNREADABLE_BODY = "The request body could not be read."
+
+
+def unreadable_body(error: Exception) -> bool:
+    """Whether gunicorn raised this while the app read a malformed (e.g. chunked) body.
+
+    Inside the app, gunicorn.http raises only while reading the request: NoMoreData (an
+    OSError), InvalidChunkSize and ChunkMissingTerminator (ParseExceptions), and the like.
+    """
+    return type(error).__module__.startswith("gunicorn.http")
+
+
 def _crash(error: Exception) -> Response:
-    if isinstance(error, OSError) and type(error).__module__.startswith("gunicorn.http"):
-        # gunicorn raises these while the app reads a malformed (e.g. chunked) body.
-        return json_response(
-            {"message": "The request body could not be read.", "code": "bad_request"}, 400
-        )
+    if unreadable_body(error):
+        return json_response({"message": UNREADABLE_BODY, "code": "bad_request"}, 400)
     log.exception("Unhandled error", exc_info=error)
     return json_response(
         {"message": "The server failed to answer; the error was logged.", "code": "internal"},

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from registry.api.context import registry
+from registry.api.errors import UNREADABLE_BODY, unreadable_body
 from registry.db import UNAVAILABLE, is_outage
 from registry.errors import RegistryError, Unauthorized
 from registry.web.access import COOKIE, local_path
@@ -22,6 +23,16 @@ HEADINGS = {
 }
 
 
+def _posted_next() -> str:
+    # The page answering a broken body cannot read it either.
+    try:
+        return local_path(request.form.get("next"))
+    except Exception as error:
+        if unreadable_body(error):
+            return "/"
+        raise
+
+
 def _error_page(status: int, message: str) -> Response:
     # No viewer lookup here: the error may be that very lookup failing.
     return make_response(
@@ -34,9 +45,7 @@ def _error_page(status: int, message: str) -> Response:
             may_write=False,
             auth_reads=registry().config.auth_reads,
             next_path=(
-                request.full_path.rstrip("?")
-                if request.method == "GET"
-                else local_path(request.form.get("next"))
+                request.full_path.rstrip("?") if request.method == "GET" else _posted_next()
             ),
         ),
         status,
@@ -74,6 +83,8 @@ def _database_error(error: Exception) -> Response:
 
 
 def _crash(error: Exception) -> Response:
+    if unreadable_body(error):
+        return _error_page(400, UNREADABLE_BODY)
     log.exception("Unhandled error on a dashboard page", exc_info=error)
     return _error_page(500, "The server failed to show this page; the error was logged.")
 
