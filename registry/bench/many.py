@@ -104,6 +104,8 @@ class ManyFigures:
     list_pages: Latency
     search_pages: Latency
     memory_after_predicting_all: list[WorkerMemory] | None
+    openapi_first_per_worker: Latency | None = None
+    openapi_bytes: int = 0
 
 
 def model_names(prefix: str, count: int) -> list[str]:
@@ -179,12 +181,15 @@ def _answer(send: Callable[[], Reply]) -> Reply:
         return Reply(0, {}, b"", time.perf_counter() - started)
 
 
-def _first_per_worker(server: ServerProcess, path: str, tries: int = 30) -> list[Reply]:
-    """Return each worker's first answer to GET ``path``, however long it takes.
+def _first_per_worker(server: ServerProcess, path: str, tries: int = 30) -> tuple[Latency, int]:
+    """Time each worker's first answer to GET ``path``, however long it takes.
 
-    Sends as many requests at once as there are workers, so that every idle worker takes one.
+    Sends as many requests at once as there are workers, so that every idle worker takes one;
+    the server CPU is the whole exchange's divided by the workers' first answers. Also
+    returns the largest answer's size in bytes.
     """
     first: dict[str, Reply] = {}
+    before = server.cpu_seconds()
     request = build_request("GET", path)
     with ThreadPoolExecutor(server.workers) as pool:
         for _ in range(tries):
@@ -194,7 +199,9 @@ def _first_per_worker(server: ServerProcess, path: str, tries: int = 30) -> list
                 first.setdefault(reply.headers.get("x-worker", "?"), reply)
             if len(first) >= server.workers:
                 break
-    return list(first.values())
+    replies = list(first.values())
+    size = max((len(r.body) for r in replies), default=0)
+    return Latency.of(replies, server.cpu_seconds() - before), size
 
 
 def _get(server: ServerProcess, path: str) -> Callable[[], Reply]:
@@ -241,7 +248,8 @@ def measure_many(
             listing.add(_get(server, page))
             search = f"/api/v1/models?q=m{rng.randrange(1000):03d}&per_page=20"
             searching.add(_get(server, search))
-        firsts = _first_per_worker(server, "/api/v1/swagger.json")
+        firsts, swagger_bytes = _first_per_worker(server, "/api/v1/swagger.json")
+        openapi_firsts, openapi_bytes = _first_per_worker(server, "/api/v1/openapi.json")
         activate, swagger, openapi, spec = (_Series(server) for _ in range(4))
         for change in range(changes):
             path = f"/api/v1/models/{flip}/versions/{2 - change % 2}/activate"
@@ -250,7 +258,6 @@ def measure_many(
             openapi.add(_get(server, "/api/v1/openapi.json"))
             schema = f"/api/v1/models/{names[change]}/versions/1/schema"
             spec.add(_get(server, schema))
-        _first_per_worker(server, "/api/v1/openapi.json")
         after_docs = server.worker_memory()
         after_all = None
         if predict_all:
@@ -266,8 +273,8 @@ def measure_many(
         start_to_ready_s=start_to_ready,
         start_cpu_s=start_cpu,
         memory_after_start=after_start,
-        swagger_first_per_worker=Latency.of(firsts),
-        swagger_bytes=max(len(r.body) for r in firsts),
+        swagger_first_per_worker=firsts,
+        swagger_bytes=swagger_bytes,
         swagger_after_change=swagger.latency(),
         openapi_after_change=openapi.latency(),
         model_spec_after_change=spec.latency(),
@@ -277,6 +284,8 @@ def measure_many(
         list_pages=listing.latency(),
         search_pages=searching.latency(),
         memory_after_predicting_all=after_all,
+        openapi_first_per_worker=openapi_firsts,
+        openapi_bytes=openapi_bytes,
     )
 
 
@@ -304,6 +313,8 @@ def describe(figures: ManyFigures) -> list[str]:
         f"  RSS per worker after start                  {mb(f.memory_after_start)}",
         f"  swagger.json, each worker's first ({f.swagger_bytes / 1e6:.1f} MB)  "
         f"{lat(f.swagger_first_per_worker)}",
+        f"  openapi.json, each worker's first ({f.openapi_bytes / 1e6:.1f} MB)  "
+        + (lat(f.openapi_first_per_worker) if f.openapi_first_per_worker else "not measured"),
         f"  activate (POST .../activate)                {lat(f.activate_ms)}",
         f"  swagger.json right after an activation      {lat(f.swagger_after_change)}",
         f"  openapi.json right after an activation      {lat(f.openapi_after_change)}",
