@@ -138,7 +138,8 @@ def build_answer(
         errors = {str(row): {"_row": message} for row in error.rows}
         if single:
             raise ValidationFailed(message[0], {"_row": message}) from None
-        raise ValidationFailed(f"{len(errors)} rows give no finite result.", errors) from None
+        count = "1 row gives" if len(errors) == 1 else f"{len(errors)} rows give"
+        raise ValidationFailed(f"{count} no finite result.", errors) from None
     # Named only when a row lacked a value: answers that needed nothing filled in stay as
     # they were, and cost nothing more.
     imputed = plan.filled_in(columns)
