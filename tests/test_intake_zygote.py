@@ -6,6 +6,9 @@ import io
 import logging
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +132,54 @@ def test_a_server_forks_uploads_from_a_zygote_unless_told_not_to(
     assert response.status_code == 201, response.get_json()
     # REGISTRY_INTAKE_ZYGOTE=false keeps the fresh interpreter per upload reachable.
     assert (own_spawner.zygote_pid() is not None) is forked
+
+
+_STARTER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from registry.intake import spawner
+from registry.intake.sandbox import THREAD_ENV
+spawner.Spawner(THREAD_ENV).spawn(20, "joblib", frozenset())
+"""
+
+
+def _zygotes_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and _parent(int(entry.name)) == pid:
+                if b"registry.intake.zygote" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
+
+
+def test_a_starting_zygote_dies_with_the_worker_that_started_it():
+    root = str(Path(__file__).resolve().parents[1])
+    worker = subprocess.Popen([sys.executable, "-c", _STARTER, root])
+    zygotes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not zygotes:
+            assert worker.poll() is None and time.monotonic() < deadline
+            zygotes = _zygotes_of(worker.pid)
+            time.sleep(0.005)
+        # Killed while its zygote imports the libraries (seconds): it must not finish them.
+        worker.kill()
+        worker.wait()
+        time.sleep(1.0)
+        assert _gone(zygotes[0])
+    finally:
+        worker.kill()
+        worker.wait()
+        for pid in zygotes:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -138,6 +138,11 @@ def die_with_parent(parent: int) -> None:
         os._exit(ORPHANED)
 
 
+def forget_parent() -> None:
+    """Undo die_with_parent: this process outlives the thread that started it."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)
+
+
 def readable_paths() -> list[str]:
     """Where a fenced child may still read: Python's libraries and the registry package."""
     paths = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}

@@ -192,6 +192,7 @@ class Spawner:
                     "-c",
                     _BOOTSTRAP.format(root=str(_ROOT)),
                     str(theirs.fileno()),
+                    str(os.getpid()),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

@@ -10,7 +10,8 @@ reused pid), then how it ended.
 fork is safe here only because the zygote has one thread: numpy's BLAS is told to start
 none, and the zygote refuses to fork if a thread appeared anyway. It exits when the worker
 that started it closes the control socket (the worker exited or was killed), and its
-children die with it (PR_SET_PDEATHSIG).
+children die with it (PR_SET_PDEATHSIG); while it starts, it dies with the worker's thread
+that waits for it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import socket
 import sys
 from typing import Any
 
+from registry.intake import fences
 from registry.intake.spawner import CHILD_FDS, MAX_ORDER, READY
 
 
@@ -183,12 +185,18 @@ def _close(fds: list[int]) -> None:
 def main() -> None:
     """Start from the worker: preload, say ready, serve orders until the worker is gone."""
     control = socket.socket(fileno=int(sys.argv[1]))
+    # While the imports take seconds, the worker's thread that started this waits for it:
+    # die with that thread, rather than import for nobody after the worker was killed.
+    fences.die_with_parent(int(sys.argv[2]))
     preload()
     threads = thread_count()
     if threads != 1:
         control.send(json.dumps({"error": f"{threads} threads after the imports"}).encode())
         return
     control.send(READY)
+    # From now on the end of the control socket says when the worker is gone: the thread
+    # that started this may end (a pool thread) while its worker lives on.
+    fences.forget_parent()
     Zygote(control).serve()
     # The worker is gone: leave at once, and the children die with this process.
     os._exit(0)
