@@ -58,7 +58,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "registry.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_database")
+    return empty_postgres(request.getfixturevalue("postgres_database"))
+
+
+def empty_postgres(url: str) -> str:
+    """Empty the process's PostgreSQL registry database as if just migrated; return its URL."""
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE registered_model SET active_version = NULL"))

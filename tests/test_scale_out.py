@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from registry.bench.servers import children_of
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, empty_postgres
 from tests.factories import dump, house_model
 from tests.flips import flip_under_load
 from tests.live import LiveServer, free_port, server_env, start_server
@@ -26,14 +26,12 @@ from tests.live import LiveServer, free_port, server_env, start_server
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
-MODEL = "/api/v1/models/houses"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         POSTGRES_URL is None, reason="scaling out is on PostgreSQL: set REGISTRY_TEST_POSTGRES_URL"
     ),
-    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
 ]
 
 
@@ -69,16 +67,21 @@ def _nginx(servers: list[LiveServer], folder: Path) -> tuple[subprocess.Popen, s
     raise RuntimeError("nginx did not start: " + (folder / "nginx.log").read_text())
 
 
-@pytest.fixture
-def deployment(database_url: str, tmp_path: Path) -> Iterator[tuple[list[LiveServer], str]]:
+@pytest.fixture(scope="module")
+def deployment(
+    postgres_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[LiveServer], str]]:
+    """Two servers and nginx, started once for the module: each test works on its own model."""
+    database_url = empty_postgres(postgres_database)
+    folder = tmp_path_factory.mktemp("scale-out")
     servers = []
     try:
         for name in ("a", "b"):
             env = server_env(
-                database_url, tmp_path / f"artifacts-{name}", REGISTRY_ARTIFACT_STORE="database"
+                database_url, folder / f"artifacts-{name}", REGISTRY_ARTIFACT_STORE="database"
             )
-            servers.append(start_server(env, tmp_path / f"server-{name}.log", workers=2))
-        nginx, url = _nginx(servers, tmp_path / "nginx")
+            servers.append(start_server(env, folder / f"server-{name}.log", workers=2))
+        nginx, url = _nginx(servers, folder / "nginx")
         try:
             yield servers, url
         finally:
@@ -95,16 +98,20 @@ def _token(server: LiveServer) -> dict[str, str]:
     return {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
 
 
-def _create_model(url: str, token: dict[str, str]) -> None:
+def _create_model(url: str, token: dict[str, str], name: str) -> str:
+    """Create the model ``name`` through ``url``; return its path."""
     made = requests.post(
-        f"{url}/api/v1/models", json={"name": "houses", "kind": "linear"}, headers=token, timeout=30
+        f"{url}/api/v1/models", json={"name": name, "kind": "linear"}, headers=token, timeout=30
     )
     assert made.status_code == 201, made.text
+    return f"/api/v1/models/{name}"
 
 
-def _upload(url: str, token: dict[str, str], artifact: bytes, activate: bool) -> requests.Response:
+def _upload(
+    url: str, model: str, token: dict[str, str], artifact: bytes, activate: bool
+) -> requests.Response:
     return requests.post(
-        f"{url}{MODEL}/versions",
+        f"{url}{model}/versions",
         files={"artifact": ("model.joblib", artifact)},
         data={"activate": "true" if activate else "false"},
         headers=token,
@@ -115,17 +122,17 @@ def _upload(url: str, token: dict[str, str], artifact: bytes, activate: bool) ->
 def test_what_one_server_is_told_every_other_serves_at_once(deployment):
     (first, second), balanced = deployment
     token = _token(first)
-    _create_model(second.url, token)
+    model = _create_model(second.url, token, "houses")
     artifact = dump(house_model())
-    created = _upload(first.url, token, artifact, activate=True)
+    created = _upload(first.url, model, token, artifact, activate=True)
     assert created.status_code == 201, created.text
     for url in (second.url, balanced, first.url):
-        answer = requests.post(f"{url}{MODEL}/predict", json=ROW, timeout=30)
+        answer = requests.post(f"{url}{model}/predict", json=ROW, timeout=30)
         assert answer.status_code == 200, answer.text
         assert answer.json()["version"] == 1
         spec = requests.get(f"{url}/api/v1/swagger.json", timeout=30).json()
         assert "/models/houses/predict" in spec["paths"]  # under basePath /api/v1
-        download = requests.get(f"{url}{MODEL}/versions/1/artifact", timeout=30)
+        download = requests.get(f"{url}{model}/versions/1/artifact", timeout=30)
         assert download.status_code == 200
         assert download.content == artifact
         assert download.headers["ETag"] == f'"{hashlib.sha256(artifact).hexdigest()}"'
@@ -138,16 +145,16 @@ def test_what_one_server_is_told_every_other_serves_at_once(deployment):
 def test_fifty_activation_flips_through_the_balancer_fail_no_request(deployment):
     (first, _), balanced = deployment
     token = _token(first)
-    _create_model(balanced, token)
+    model = _create_model(balanced, token, "flips")
     for activate in (True, False):
-        uploaded = _upload(balanced, token, dump(house_model()), activate=activate)
+        uploaded = _upload(balanced, model, token, dump(house_model()), activate=activate)
         assert uploaded.status_code == 201, uploaded.text
-    outcome = flip_under_load(f"{balanced}{MODEL}", token, ROW, timeout=30)
+    outcome = flip_under_load(f"{balanced}{model}", token, ROW, timeout=30)
     assert outcome.failures == []
     assert len(outcome.answered) > 50 and set(outcome.answered) == {1, 2}
     # Both servers took part (each answer names its worker's process through X-Worker).
     answering = {
-        int(requests.post(f"{balanced}{MODEL}/predict", json=ROW, timeout=30).headers["X-Worker"])
+        int(requests.post(f"{balanced}{model}/predict", json=ROW, timeout=30).headers["X-Worker"])
         for _ in range(40)
     }
     for server in deployment[0]:
