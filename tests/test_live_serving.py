@@ -8,6 +8,7 @@ import time
 import requests
 
 from registry.app import create_app
+from tests.conftest import SQLITE_ONLY
 from tests.factories import add_plan_version, house_plan
 from tests.flips import flip_under_load
 
@@ -31,6 +32,7 @@ def test_activation_flips_under_load_without_failures(
     assert len(outcome.answered) > 50 and set(outcome.answered) <= {1, 2}
 
 
+@SQLITE_ONLY
 def test_metrics_count_across_workers(database_url, tmp_path, live_server):
     seed(database_url, tmp_path, versions=1)
     url = f"{live_server.url}/api/v1/models/house-prices/predict"
@@ -57,6 +59,7 @@ def test_metrics_count_across_workers(database_url, tmp_path, live_server):
     assert expected in text
 
 
+@SQLITE_ONLY
 def test_single_connection_latency_has_no_nagle_stall(database_url, tmp_path, live_server):
     # A server that delays small writes (Nagle with delayed ACKs) answers in ~40 ms at best;
     # this is a check of the socket setup, with a wide margin, not a speed target.

@@ -6,11 +6,13 @@ import threading
 
 import requests
 
+from tests.conftest import SQLITE_ONLY
 from tests.factories import dump, house_model
 
 ROW = {"area": 1500, "bedrooms": 3, "bathrooms": 2, "age": 10}
 
 
+@SQLITE_ONLY
 def test_health_and_json_errors(live_server):
     assert requests.get(f"{live_server.url}/health/live").json() == {"status": "ok"}
     ready = requests.get(f"{live_server.url}/health/ready").json()

@@ -10,6 +10,7 @@ from pathlib import Path
 import requests
 
 from registry.app import create_app
+from tests.conftest import SQLITE_ONLY
 from tests.factories import add_plan_version, dump, house_model, house_plan
 from tests.live import LiveServer, server_env, start_server
 
@@ -73,6 +74,7 @@ def raw_answer(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+@SQLITE_ONLY
 def test_predictions_answer_while_100_connections_stall(database_url, tmp_path, live_server):
     seed(database_url, tmp_path)
     stalled = stalled_connections(live_server, 100)
@@ -90,6 +92,7 @@ def test_predictions_answer_while_100_connections_stall(database_url, tmp_path, 
             sock.close()
 
 
+@SQLITE_ONLY
 def test_sigterm_answers_connections_already_queued(database_url, tmp_path):
     seed(database_url, tmp_path)
     # Both uploads must run: the second waits for the one sandbox slot instead of a 503.
@@ -126,6 +129,7 @@ def test_sigterm_answers_connections_already_queued(database_url, tmp_path):
     assert statuses == [b"HTTP/1.1 201"] * 2 + [b"HTTP/1.1 200"] * 30, answers
 
 
+@SQLITE_ONLY
 def test_stop_removes_the_metrics_folder_it_made(database_url, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -177,6 +181,7 @@ def test_reload_replaces_workers_without_a_failed_request(database_url, tmp_path
     assert len(seen - before) >= 2
 
 
+@SQLITE_ONLY
 def test_expect_100_continue_gets_its_interim_answer_before_the_body(
     database_url, tmp_path, live_server
 ):

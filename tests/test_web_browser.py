@@ -15,11 +15,14 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from registry.app import create_app
+from tests.conftest import SQLITE_ONLY
 from tests.factories import add_plan_version, churn_frame, churn_plan, house_plan
 from tests.live import server_env, start_server
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots")
+# Pages, forms and static files: the same on either database (the API's tests cover both).
+pytestmark = SQLITE_ONLY
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
