@@ -11,14 +11,16 @@ from registry.services import names
 # PostgreSQL text cannot hold NUL: refuse it by field here rather than fail at the database.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (U+0000).")
 DESCRIPTION = validate.And(validate.Length(max=10_000), NO_NUL)
-TAG_KEY = validate.Length(min=1, max=128)
+# Tags and metrics are JSON: stored, a NUL in one made every ?tag= search fail on PostgreSQL.
+TAG_KEY = validate.And(validate.Length(min=1, max=128), NO_NUL)
+TAG_VALUE = validate.And(validate.Length(max=1_000), NO_NUL)
 
 
 class TagsField(fields.Dict):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
             keys=fields.String(validate=TAG_KEY),
-            values=fields.String(validate=validate.Length(max=1_000)),
+            values=fields.String(validate=TAG_VALUE),
             **kwargs,
         )
 
