@@ -12,10 +12,14 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from registry.app import create_app
+from registry.services.tokens import create_token
 
 FIXTURES = Path(__file__).parent / "release_fixtures"
 REL = 1e-9
@@ -87,18 +91,31 @@ def in_process_cases() -> list[Any]:
     ]
 
 
-@pytest.fixture
-def app_settings() -> dict:
-    """Uploads fork from an intake zygote: hundreds of them here, a fresh interpreter each else."""
-    return {"intake_zygote": True}
+@pytest.fixture(scope="module")
+def client(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One app for the module's uploads (each case makes its own model): SQLite only, as every
+    case runs an intake sandbox and the backends are covered elsewhere."""
+    folder = tmp_path_factory.mktemp("release-fixtures")
+    (folder / "registry.db").write_bytes(sqlite_template.read_bytes())
+    app = create_app(
+        {
+            "database_url": f"sqlite:///{folder / 'registry.db'}",
+            "artifact_root": folder / "artifacts",
+            "testing": True,
+            # Uploads fork from an intake zygote: a fresh interpreter each would take seconds.
+            "intake_zygote": True,
+        }
+    )
+    yield app.test_client()
+    app.extensions["registry"].serving.close()
+    app.extensions["registry"].db.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """SQLite only: every case runs an intake sandbox, and the backends are covered elsewhere."""
-    path = tmp_path / "registry.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    return f"sqlite:///{path}"
+@pytest.fixture(scope="module")
+def publisher(client) -> dict[str, str]:
+    registry = client.application.extensions["registry"]
+    with registry.db.write() as session:
+        return {"Authorization": f"Bearer {create_token(session, 'publisher', 'fixtures')}"}
 
 
 def class_key(value: Any) -> str:
@@ -174,11 +191,11 @@ def unknown_fields(body: dict) -> set[str]:
 
 
 @pytest.mark.parametrize(("document_path", "fmt"), cases())
-def test_release_file_answers_as_its_release(client, tokens, document_path: Path, fmt: str):
+def test_release_file_answers_as_its_release(client, publisher, document_path: Path, fmt: str):
     document = json.loads(document_path.read_text())
     release = document["release"]
     name = f"r{release.replace('.', '')}-{document['name'].replace('_', '-')}-{fmt}"[:64]
-    created = client.post("/api/v1/models", json={"name": name}, headers=tokens["publisher"])
+    created = client.post("/api/v1/models", json={"name": name}, headers=publisher)
     assert created.status_code == 201, created.get_json()
 
     data = (document_path.parent / f"{document['name']}.{fmt}").read_bytes()
@@ -188,7 +205,7 @@ def test_release_file_answers_as_its_release(client, tokens, document_path: Path
     uploaded = client.post(
         f"/api/v1/models/{name}/versions",
         data=form,
-        headers=tokens["publisher"],
+        headers=publisher,
         content_type="multipart/form-data",
     )
     body = uploaded.get_json()
