@@ -79,6 +79,14 @@ def workspace() -> Iterator[Workspace]:
         db.dispose()
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """Write a command's output file; a path it cannot write is one message, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"Could not write {path}: {error.strerror}.") from None
+
+
 def cli_actor() -> str:
     """Return who runs the command, as events record it: cli:<login name>."""
     try:

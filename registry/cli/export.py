@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from registry.cli.common import workspace
+from registry.cli.common import workspace, write_output
 from registry.errors import ValidationFailed
 from registry.export import DEFAULT_TABLE, DIALECTS, FORMATS, check_request, export_plan
 from registry.services.versions import get_plan
@@ -62,5 +62,5 @@ def export_command(
         sys.stdout.buffer.write(exported.body)
         sys.stdout.buffer.flush()
     else:
-        output.write_bytes(exported.body)
+        write_output(output, exported.body)
         click.echo(f"Wrote {output} ({len(exported.body)} bytes).", err=True)

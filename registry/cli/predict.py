@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from registry.cli.common import workspace
+from registry.cli.common import workspace, write_output
 from registry.csv_cells import csv_cell
 from registry.db import Database
 from registry.errors import ValidationFailed
@@ -171,7 +171,7 @@ def predict_command(
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text.encode("utf-8"))
         click.echo(f"Wrote {len(frame)} predictions of {name} version {resolved} to {output}.")
 
 

@@ -16,6 +16,7 @@ from registry.cli.common import (
     progress,
     read_file,
     workspace,
+    write_output,
 )
 from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
@@ -146,7 +147,7 @@ def download_command(name: str, version: int, output: Path | None) -> None:
     with workspace() as ws, ws.db.read() as session:
         artifact = get_artifact(session, ws.store, name, version)
     path = output or Path(artifact.filename)
-    path.write_bytes(artifact.data)
+    write_output(path, artifact.data)
     click.echo(f"Wrote {path} ({len(artifact.data)} bytes, sha256 {artifact.sha256}).")
 
 
