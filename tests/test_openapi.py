@@ -174,3 +174,19 @@ def test_follows_every_change_section_by_section(app, client, tokens):
     assert set(schemas["other.Row"]["properties"]) == {"area", "bedrooms", "city", "garage"}
     assert schemas["ModelCreate"]["example"]["name"] != example["name"]
     assert example["name"] in {t["name"] for t in document["tags"]}
+
+
+def test_the_bodies_say_the_bounds_their_validators_enforce(client):
+    # Validators combined with validate.And (a length and the NUL refusal) must still reach the
+    # documents: a generator that reads no bounds sends an empty tag key and calls it valid.
+    document = openapi(client)
+    create = document["paths"]["/models"]["post"]["requestBody"]["content"]["application/json"]
+    schema = validator(document, create["schema"])
+    body = {"name": "bounds", "tags": {"team": "pricing"}, "description": "fine"}
+    assert schema.is_valid(body)
+    assert not schema.is_valid({**body, "tags": {"": "empty key"}})
+    assert not schema.is_valid({**body, "tags": {"k" * 129: "long key"}})
+    assert not schema.is_valid({**body, "tags": {"team": "v" * 1_001}})
+    assert not schema.is_valid({**body, "description": "d" * 10_001})
+    assert not schema.is_valid({**body, "description": "has \x00 NUL"})
+    assert not schema.is_valid({**body, "tags": {"team": "\x00"}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask_restx import Model, Namespace
@@ -109,8 +110,10 @@ def _constraints(field: mm.Field) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if "pattern" in field.metadata:
         found["pattern"] = field.metadata["pattern"]
-    for validator in field.validators:
-        if isinstance(validator, validate.OneOf):
+    for validator in _flat(field.validators):
+        if isinstance(validator, validate.Regexp):
+            found["pattern"] = validator.regex.pattern
+        elif isinstance(validator, validate.OneOf):
             found["enum"] = list(validator.choices)
         elif isinstance(validator, validate.Length) and isinstance(field, mm.String):
             found.update(
@@ -129,6 +132,15 @@ def _constraints(field: mm.Field) -> dict[str, Any]:
                 }
             )
     return found
+
+
+def _flat(validators: Iterable[Any]) -> Iterator[Any]:
+    """Yield each validator, those combined by validate.And in its place."""
+    for validator in validators:
+        if isinstance(validator, validate.And):
+            yield from _flat(validator.validators)
+        else:
+            yield validator
 
 
 class ExampleModel(Model):
