@@ -6,8 +6,6 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from registry.models import MAX_VERSION
 
-__all__ = ["MAX_VERSION", "VersionConverter"]
-
 
 class VersionConverter(BaseConverter):
     """Matches 1, 2, ... in ASCII digits without leading zeros; anything else is not a route."""

@@ -15,11 +15,11 @@ from flask_restx import Model, Namespace
 from flask_restx import fields as rx
 from flask_restx.swagger import extract_path, ref
 
-from registry.api.converters import MAX_VERSION
 from registry.api.doc_text import text_block
 from registry.api.docs_models import ALIAS_PATTERN, SchemaField, example_model
 from registry.api.features import RowValidator, TypedField, example_row, swagger_fields
 from registry.api.spec_rules import any_route_responses, error_response
+from registry.models import MAX_VERSION
 from registry.plans import Plan, PlanError
 from registry.services.catalog import ShownVersion
 from registry.serving import ModelEntry

@@ -14,8 +14,6 @@ from typing import Any
 
 from registry.api.spec_rules import GENERATION
 
-_REF_2 = "#/definitions/"
-_REF_31 = "#/components/schemas/"
 # Where 2.0's top-level parts are in 3.1.
 _REFS = {
     "#/definitions/": "#/components/schemas/",
@@ -92,7 +90,7 @@ def schema_31(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     if "$ref" in schema:
-        return {"$ref": schema["$ref"].replace(_REF_2, _REF_31, 1)}
+        return {"$ref": _ref_31(schema["$ref"])}
     if "x-oneOf" in schema:
         # The exact forms replace the one object that stood for all of them in 2.0.
         kept = {k: schema[k] for k in ("description", "example") if k in schema}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from registry.api.converters import MAX_VERSION
+from registry.models import MAX_VERSION
 from registry.plans import FEATURE_TYPES
 from registry.services import names
 

@@ -13,8 +13,8 @@ from typing import Any
 from flask_restx import Api
 from flask_restx.swagger import extract_path
 
-from registry.api.converters import MAX_VERSION
 from registry.api.docs_models import ALIAS_PATTERN, NAME_PATTERN
+from registry.models import MAX_VERSION
 
 CLOSED: list[dict[str, list[str]]] = [{"bearer": []}]
 _ERROR = {"$ref": "#/definitions/Error"}

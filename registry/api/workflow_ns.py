@@ -12,7 +12,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.api.auth import actor_name, requires
 from registry.api.context import registry
-from registry.api.converters import MAX_VERSION
 from registry.api.docs_models import (
     ERRORS,
     SchemaField,
@@ -27,6 +26,7 @@ from registry.api.schemas import DESCRIPTION, VersionSchema
 from registry.api.uploads import form_fields, read_part, require_multipart
 from registry.errors import BadRequest, ValidationFailed
 from registry.intake.sandbox import IntakeLimits
+from registry.models import MAX_VERSION
 from registry.plans import Plan
 from registry.services.compare import compare_versions, prediction_differences
 from registry.trainer import KINDS, TrainLimits, kind_to_train, publish_trained, train_in_child
