@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, false, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +28,9 @@ from registry.services.names import check_model_name
 from registry.services.paging import fetch_page
 from registry.services.results import ModelInfo, Page
 from registry.services.state import bump_generation
+
+# An escaped NUL in JSON text: \u0000 after an even number of backslashes (PostgreSQL regex).
+NUL_ESCAPE = r"(^|[^\\])(\\\\)*\\u0000"
 
 
 def describe_models(session: Session, models: Sequence[RegisteredModel]) -> list[ModelInfo]:
@@ -92,17 +107,29 @@ def get_model(session: Session, name: str) -> ModelInfo:
     return describe_model(session, find_model(session, name))
 
 
-def _filtered(q: str | None, tag: tuple[str, str] | None, kind: str | None) -> Select:
+def _tag_equals(key: str, value: str, dialect: str) -> ColumnElement[bool]:
+    found = RegisteredModel.tags[key].as_string()
+    if dialect != "postgresql":
+        return found == value
+    # PostgreSQL keeps json as text and unescapes all of it to answer ->>: tags holding an
+    # escaped NUL (stored before the API refused it) failed every tag search, for every caller.
+    # Such a row matches no tag search instead; the substring test spares the regex elsewhere.
+    raw = cast(RegisteredModel.tags, Text)
+    holds_nul = and_(func.strpos(raw, "\\u0000") > 0, raw.regexp_match(NUL_ESCAPE))
+    return case((holds_nul, null()), else_=found) == value
+
+
+def _filtered(q: str | None, tag: tuple[str, str] | None, kind: str | None, dialect: str) -> Select:
     query = select(RegisteredModel)
-    if "\x00" in (q or "") + (kind or ""):
-        # No name or kind holds NUL; PostgreSQL refuses it and SQLite's LIKE stops at it.
+    if "\x00" in (q or "") + (kind or "") + "".join(tag or ()):
+        # No name, kind or tag holds NUL; PostgreSQL refuses it, SQLite's LIKE stops at it and
+        # its JSON path cannot hold it.
         return query.where(false())
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(RegisteredModel.name.like(f"%{escaped}%", escape="\\"))
     if tag is not None:
-        key, value = tag
-        query = query.where(RegisteredModel.tags[key].as_string() == value)
+        query = query.where(_tag_equals(*tag, dialect))
     if kind:
         query = query.where(RegisteredModel.kind == kind)
     return query
@@ -117,7 +144,8 @@ def list_models(
     kind: str | None = None,
 ) -> Page[ModelInfo]:
     """Return a page of models, by name, filtered by name substring, tag and kind."""
-    query = _filtered(q, tag, kind).order_by(RegisteredModel.name)
+    dialect = session.get_bind().dialect.name
+    query = _filtered(q, tag, kind, dialect).order_by(RegisteredModel.name)
     rows, total = fetch_page(session, query, page, per_page)
     return Page(tuple(describe_models(session, rows)), page, per_page, total)
 
