@@ -9,9 +9,20 @@ escape \\u0000 and cannot unescape it to text, so one such model tag made every 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from registry.app import create_app
+from registry.db import connect
+from registry.migrate import upgrade
+from registry.models import Event, RegisteredModel, RegistryState
+from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.factories import add_plan_version, house_plan
 
 NUL = "a\u0000b"
 
@@ -60,8 +71,6 @@ def store(app, table: str, column: str, value: object, where: str = "") -> None:
 
 @pytest.mark.parametrize("where", STORED)
 def test_no_read_answers_500_over_a_stored_nul(app, client, house, where: str):
-    from tests.factories import add_plan_version, house_plan
-
     add_plan_version(app, "other", house_plan(), activate=True)
     store(app, "registered_model", "tags", {"team": "x"}, "WHERE name = 'other'")
     table, column, value = STORED[where]
@@ -90,3 +99,138 @@ def test_a_tag_holding_the_text_of_an_escape_is_still_found(client, tokens):
     assert created.status_code == 201, created.get_data(as_text=True)
     found = client.get("/api/v1/models?tag=path:C:%5Cu0000").get_json()["items"]
     assert [item["name"] for item in found] == ["escaped"]
+
+
+@pytest.fixture(params=BACKENDS)
+def old_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty registry database at the revision before NUL was removed."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        assert POSTGRES_URL
+        name = f"registry_old_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    database = connect(url)
+    upgrade(database.engine, "0006_version_intake")
+    database.dispose()
+    yield url
+    if request.param == "postgresql":
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def insert_model(url: str, name: str, tags: dict, description: str, version: dict) -> None:
+    """Insert a model with one version and one event as a release at revision 0006 could."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        model_id = connection.execute(
+            text(
+                "INSERT INTO registered_model (name, description, tags, last_version, "
+                "created_at, updated_at) VALUES (:name, :description, :tags, 1, "
+                "'2026-01-01', '2026-01-01') RETURNING id"
+            ),
+            {"name": name, "description": description, "tags": json.dumps(tags)},
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO model_version (model_id, version, kind, estimator, features, plan, "
+                "sha256, size_bytes, artifact_format, metrics, description, tags, is_archived, "
+                "created_at, created_by) VALUES (:model_id, 1, 'regression', 'LinearRegression', "
+                "'[]', '{}', :sha, 1, 'joblib', :metrics, :description, :tags, :archived, "
+                "'2026-01-01', 'tests')"
+            ),
+            {
+                "model_id": model_id,
+                "sha": "0" * 64,
+                "metrics": json.dumps(version["metrics"]),
+                "description": version["description"],
+                "tags": json.dumps(version["tags"]),
+                "archived": False,
+            },
+        )
+        connection.execute(
+            text(
+                "INSERT INTO event (model_id, action, actor, at, detail) "
+                "VALUES (:model_id, 'model_updated', 'tests', '2026-01-01', :detail)"
+            ),
+            {"model_id": model_id, "detail": json.dumps({"tags": tags})},
+        )
+    engine.dispose()
+
+
+def stored(url: str) -> tuple[dict, list[tuple], int]:
+    """Return each model's and version's values, the events and the generation, by ORM."""
+    database = connect(url)
+    with database.read() as session:
+        values = {}
+        for model in session.scalars(select(RegisteredModel).order_by(RegisteredModel.id)):
+            values[model.name] = (model.description, model.tags)
+            for row in model.versions:
+                values[f"{model.name}/{row.version}"] = (row.description, row.tags, row.metrics)
+        events = [
+            (e.model_id, e.version, e.action, e.actor, e.detail)
+            for e in session.scalars(select(Event).order_by(Event.id))
+        ]
+        generation = session.scalar(select(RegistryState.generation))
+    database.dispose()
+    return values, events, generation
+
+
+def test_the_migration_removes_stored_nul_and_says_what_it_changed(old_registry, tmp_path):
+    on_sqlite = old_registry.startswith("sqlite")
+    text_nul = NUL if on_sqlite else "ab"  # PostgreSQL text could never hold one
+    # Without its NUL the key a\0b is "ab", which the model has: the tag set as "ab" stays.
+    tags = {"team": NUL, NUL: "1", "ab": "2", "k\u0000": "v"}
+    version = {"tags": {"n\u0000": NUL}, "metrics": {"r\u0000mse": 1.5}, "description": text_nul}
+    insert_model(old_registry, "house-prices", tags, text_nul, version)
+    clean = {"tags": {"n": "v"}, "metrics": {"rmse": 1.0}, "description": "clean"}
+    insert_model(old_registry, "other", {"team": "x"}, "", clean)
+    database = connect(old_registry)
+    upgrade(database.engine)
+    database.dispose()
+
+    values, events, generation = stored(old_registry)
+    assert values == {
+        "house-prices": ("ab", {"team": "ab", "ab": "2", "k": "v"}),
+        "house-prices/1": ("ab", {"n": "ab"}, {"rmse": 1.5}),
+        "other": ("", {"team": "x"}),
+        "other/1": ("clean", {"n": "v"}, {"rmse": 1.0}),
+    }
+    model_fields = ["description", "tags"] if on_sqlite else ["tags"]
+    version_fields = ["description", "metrics", "tags"] if on_sqlite else ["metrics", "tags"]
+    actor = "migration 0007_strip_nul"
+    assert events == [
+        (1, None, "model_updated", "tests", {"tags": tags}),  # history stays as it was sent
+        (2, None, "model_updated", "tests", {"tags": {"team": "x"}}),
+        (1, None, "nul_removed", actor, {"fields": model_fields, "dropped_tags": [["ab", "1"]]}),
+        (1, 1, "nul_removed", actor, {"fields": version_fields}),
+    ]
+    assert generation == 1  # running servers read the rows again
+
+    app = create_app({"database_url": old_registry, "artifact_root": tmp_path / "a"})
+    client = app.test_client()
+    for tag, names in [
+        ("team:ab", ["house-prices"]),
+        ("team:x", ["other"]),
+        ("k:v", ["house-prices"]),
+    ]:
+        answer = client.get(f"/api/v1/models?tag={tag}")
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert [item["name"] for item in answer.get_json()["items"]] == names
+    app.extensions["registry"].serving.close()
+    app.extensions["registry"].db.dispose()
+
+
+def test_the_migration_writes_nothing_on_clean_data(old_registry):
+    tags = {"team": "x", "path": "C:\\u0000"}  # the text of an escape is no NUL
+    version = {"tags": tags, "metrics": {"rmse": 1.0}, "description": "C:\\u0000"}
+    insert_model(old_registry, "house-prices", tags, "C:\\u0000", version)
+    before = stored(old_registry)
+    database = connect(old_registry)
+    upgrade(database.engine)
+    database.dispose()
+    assert stored(old_registry) == before
