@@ -1,8 +1,8 @@
-"""The documented API: the Flask-RESTX Api and swagger.json, cached per registry generation.
+"""The documented API: the Flask-RESTX Api, swagger.json and openapi.json, cached per generation.
 
-swagger.json is the static part Flask-RESTX documents (computed once) plus one section per
-registered model (its namespace from registry.api.model_docs, serialized once and kept while
-what it shows stays the same), assembled once per generation and served with a content ETag.
+Each document is the static part Flask-RESTX documents (computed once) plus one section per
+registered model (registry.api.doc_sections), kept in blocks on disk while what it shows stays
+the same (registry.api.doc_blocks), assembled once per generation and served with an ETag.
 """
 
 from __future__ import annotations
@@ -10,28 +10,24 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from flask import Flask, Response, request
 from flask_restx import Api
-from flask_restx.model import ModelBase
-from flask_restx.swagger import Swagger, ref
+from flask_restx.swagger import Swagger
 
 from registry.api.auth import current_identity
 from registry.api.context import registry
+from registry.api.doc_blocks import Block, Blocks, Extent, Piece
+from registry.api.doc_sections import Section, SectionKey, build_section, section_key
 from registry.api.exposure import docs_page, reader_only
-from registry.api.model_docs import (
-    SHARED_PARAMETERS,
-    SHARED_RESPONSES,
-    ModelNamespace,
-    build_namespace,
-    shown_version,
-)
-from registry.api.openapi31 import convert_paths, convert_schemas, schema_31, to_openapi31
-from registry.api.spec_rules import complete_operations, declare_security, share_parts
+from registry.api.free_memory import release_free_memory
+from registry.api.model_docs import SHARED_PARAMETERS, SHARED_RESPONSES
+from registry.api.openapi31 import schema_31, to_openapi31
+from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
 from registry.protocols.spec import add_protocols
 from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
@@ -53,21 +49,21 @@ AUTHORIZATIONS = {
 class SpecDocument:
     """swagger.json (or openapi.json) as served for one registry generation.
 
-    Kept as the pieces it is joined from (the sections' own bytes, not copies) and streamed:
-    at 10,000 models a joined body would hold a second copy of each document, 80-100 MB.
+    Kept as the pieces it is joined from (the models' sections stay in their blocks' files)
+    and streamed: at 10,000 models each document is 80-100 MB.
     """
 
     generation: int
-    pieces: tuple[bytes, ...]
+    pieces: tuple[Piece, ...]
     etag: str
-    # What swagger.json was assembled from, for openapi.json to convert section by section.
-    sections: tuple[Section, ...] = ()
+    # The models' sections, by name, and their keys: what openapi.json is converted from.
+    blocks: tuple[Block, ...] = ()
     model_create: dict[str, Any] | None = None
 
     @property
     def body(self) -> bytes:
         """Return the whole document (tests and ``__schema__``; answers stream the pieces)."""
-        return b"".join(self.pieces)
+        return b"".join(self.chunks())
 
     @property
     def length(self) -> int:
@@ -78,6 +74,12 @@ class SpecDocument:
         batch: list[bytes] = []
         filled = 0
         for piece in self.pieces:
+            if isinstance(piece, Extent):
+                if batch:
+                    yield b"".join(batch)
+                    batch, filled = [], 0
+                yield from piece.chunks()
+                continue
             batch.append(piece)
             filled += len(piece)
             if filled >= size:
@@ -87,46 +89,10 @@ class SpecDocument:
             yield b"".join(batch)
 
 
-@dataclass(frozen=True, eq=False)
-class Section:
-    """One model's part of swagger.json as JSON text, ready to be joined into the document.
-
-    ``paths`` and ``definitions`` are the members of those objects (``"key":value`` pairs
-    separated by commas, no braces), so a document is a join of bytes: a change rebuilds one
-    section and serializes nothing else.
-    """
-
-    tag: bytes
-    paths: bytes
-    definitions: bytes
-    digest: bytes
-
-    @classmethod
-    def of(cls, tag: dict[str, str], paths: dict[str, Any], definitions: dict[str, Any]) -> Section:
-        tag_json, paths_json, definitions_json = (
-            orjson.dumps(tag),
-            _members(paths),
-            _members(definitions),
-        )
-        digest = hashlib.sha256(b"\0".join([tag_json, paths_json, definitions_json])).digest()
-        return cls(tag_json, paths_json, definitions_json, digest)
-
-    def read_paths(self) -> dict[str, Any]:
-        return orjson.loads(b"{" + self.paths + b"}")
-
-    def read_definitions(self) -> dict[str, Any]:
-        return orjson.loads(b"{" + self.definitions + b"}")
-
-
-def _members(mapping: dict[str, Any]) -> bytes:
-    """Return a JSON object's text without its braces."""
-    return orjson.dumps(mapping)[1:-1]
-
-
 def _document(
-    static: dict[str, Any], sections: list[Section], where: tuple[str, ...], extra: dict[str, Any]
-) -> tuple[tuple[bytes, ...], str]:
-    """Return the pieces the document is joined from (the sections' bytes) and its ETag.
+    static: dict[str, Any], blocks: Sequence[Block], where: tuple[str, ...], extra: dict[str, Any]
+) -> tuple[tuple[Piece, ...], str]:
+    """Return the pieces the document is joined from and its ETag.
 
     ``where`` is where the schemas live: ("definitions",) in 2.0, ("components", "schemas") in
     3.1; ``extra`` adds to or overrides them (the creation example). The ETag hashes the parts'
@@ -143,9 +109,9 @@ def _document(
         schemas = {**static[top].get(where[1], {}), **extra}
     else:
         schemas = {**static.get(top, {}), **extra}
-    paths = [_members(static["paths"]), *(s.paths for s in sections)]
-    tags = [orjson.dumps(static["tags"])[1:-1], *(s.tag for s in sections)]
-    members = [_members(schemas), *(s.definitions for s in sections)]
+    paths: list[Piece] = [_members(static["paths"]), *(b.paths for b in blocks)]
+    tags: list[Piece] = [orjson.dumps(static["tags"])[1:-1], *(b.tags for b in blocks)]
+    members: list[Piece] = [_members(schemas), *(b.definitions for b in blocks)]
     fixed = _members(head)
     pieces = [
         b"{",
@@ -160,108 +126,108 @@ def _document(
         closing,
         b"}",
     ]
-    digest = hashlib.sha256(b"\0".join([fixed, opening, paths[0], tags[0], members[0]]))
-    for section in sections:
-        digest.update(section.digest)
+    firsts = [fixed, opening, paths[0], tags[0], members[0]]
+    digest = hashlib.sha256(b"\0".join(p for p in firsts if isinstance(p, bytes)))
+    for block in blocks:
+        digest.update(block.digest)
     return tuple(pieces), digest.hexdigest()
 
 
-def _separated(parts: list[bytes]) -> list[bytes]:
+def _members(mapping: dict[str, Any]) -> bytes:
+    """Return a JSON object's text without its braces."""
+    return orjson.dumps(mapping)[1:-1]
+
+
+def _separated(parts: list[Piece]) -> list[Piece]:
     """Return the non-empty parts with a comma between each two, as ``b",".join`` would."""
-    kept = [part for part in parts if part]
-    separated = [b","] * (2 * len(kept) - 1) if kept else []
+    kept = [part for part in parts if len(part)]
+    separated: list[Piece] = [b","] * (2 * len(kept) - 1) if kept else []
     separated[::2] = kept
     return separated
 
 
-class SectionKey(NamedTuple):
-    """Everything a model's section depends on; a new key means a new section."""
-
-    model_id: int
-    name: str
-    shown: int | None
-    active: int | None
-    aliases: tuple[tuple[str, int], ...]
-    versions: tuple[int, ...]
-    description: str
-
-
-class _SectionSwagger(Swagger):
-    """Serializes one model's namespace: its operations and the models named after it."""
-
-    def __init__(self, api: Api, ns: ModelNamespace, prefix: str) -> None:
-        super().__init__(api)
-        self._ns = ns
-        self._prefix = prefix
-
-    def register_model(self, model: ModelBase | str) -> dict[str, str]:
-        # Shared models (Error) belong to the static part; only prefixed ones go here.
-        name = model.name if isinstance(model, ModelBase) else model
-        if name.startswith(self._prefix) and name not in self._registered_models:
-            specs = self._ns.models[name]
-            self._registered_models[name] = specs
-            if isinstance(specs, dict):
-                for field in specs.values():
-                    self.register_field(field)
-        return ref(model)
-
-    def section(self) -> Section:
-        paths = self._ns.operations
-        complete_operations(paths)
-        share_parts(paths, SHARED_RESPONSES, SHARED_PARAMETERS)
-        for name in self._ns.models:
-            self.register_model(name)
-        return Section.of(
-            {"name": self._ns.name, "description": self._ns.description},
-            paths,
-            self.serialize_definitions(),
-        )
+# Sections built in one update past which the freed memory is handed back to the system
+# (about 10 ms; a worker's first documents at 10,000 models leave ~200 MB freed but held).
+_RELEASE_AFTER = 200
 
 
 class ModelSections:
-    """Keeps each model's serialized section while its key stays the same."""
+    """Keeps each model's section in both documents while its key stays the same."""
 
     def __init__(self, api: Api, reserved_tags: Iterable[str], open_reads: bool) -> None:
         self._api = api
         self._open_reads = open_reads
         self._reserved = frozenset(reserved_tags)
-        self._sections: dict[SectionKey, Section] = {}
+        # Each model's entry and key as last seen: the same entry object means the same key.
+        self._keys: dict[str, tuple[ModelEntry, SectionKey]] = {}
+        self._swagger = Blocks()
+        self._openapi = Blocks()
 
-    def sections(self, snapshot: Snapshot, db: Database) -> list[Section]:
-        """Return every model's section, by name, building only those whose key changed."""
-        entries = sorted(snapshot.models.values(), key=lambda e: e.name)
+    def swagger(self, snapshot: Snapshot, db: Database) -> list[Block]:
+        """Return every model's swagger.json section, in blocks, building only what changed."""
+        members = self._members(snapshot, db)
+
+        def build(missing: list[tuple[str, Hashable]]) -> list[Section]:
+            wanted = {(k.model_id, k.shown) for _, k in missing if k.shown is not None}
+            with db.read() as session:
+                shown = shown_versions(session, wanted) if wanted else {}
+            return [
+                self._build(snapshot.models[name], key, shown.get((key.model_id, key.shown or 0)))
+                for name, key in missing
+            ]
+
+        return self._released(self._swagger, self._swagger.update(members, build))
+
+    def openapi(self, swagger: SpecDocument, produces: list[str]) -> list[Block]:
+        """Return the sections of ``swagger`` said in OpenAPI 3.1, converting what changed."""
+        members = [
+            (name, key)
+            for block in swagger.blocks
+            for name, key in zip(block.names, block.keys, strict=True)
+        ]
+
+        def convert(missing: list[tuple[str, Hashable]]) -> list[Section]:
+            where = {
+                name: (block, index)
+                for block in swagger.blocks
+                for index, name in enumerate(block.names)
+            }
+            read: dict[int, list[Section]] = {}
+            converted = []
+            for name, _ in missing:
+                block, index = where[name]
+                if id(block) not in read:
+                    read[id(block)] = block.sections()
+                converted.append(read[id(block)][index].to_openapi31(produces))
+            return converted
+
+        return self._released(self._openapi, self._openapi.update(members, convert))
+
+    @staticmethod
+    def _released(blocks: Blocks, updated: list[Block]) -> list[Block]:
+        if blocks.built >= _RELEASE_AFTER:
+            release_free_memory()
+        return updated
+
+    def _members(self, snapshot: Snapshot, db: Database) -> list[tuple[str, SectionKey]]:
         with db.read() as session:
             descriptions = model_descriptions(session)
-            keys = [_key(e, descriptions.get(e.id, "")) for e in entries]
-            missing = [
-                (e, k) for e, k in zip(entries, keys, strict=True) if k not in self._sections
-            ]
-            wanted = {(k.model_id, k.shown) for _, k in missing if k.shown is not None}
-            shown = shown_versions(session, wanted) if wanted else {}
-        fresh = {
-            key: self._build(entry, key, shown.get((key.model_id, key.shown or 0)))
-            for entry, key in missing
-        }
-        # Keeping only this generation's keys drops sections of deleted or re-versioned models.
-        self._sections = {key: self._sections.get(key) or fresh[key] for key in keys}
-        return [self._sections[key] for key in keys]
+        members, seen = [], {}
+        for name in sorted(snapshot.models):
+            entry = snapshot.models[name]
+            last = self._keys.get(name)
+            key = section_key(entry, descriptions.get(entry.id, ""))
+            if last is not None and last[1] == key:
+                # The same key object lets the blocks compare keys by identity.
+                key = last[1]
+            seen[name] = (entry, key)
+            members.append((name, key))
+        self._keys = seen
+        return members
 
     def _build(self, entry: ModelEntry, key: SectionKey, shown: ShownVersion | None) -> Section:
         tag = f"{entry.name} (model)" if entry.name in self._reserved else entry.name
-        ns = build_namespace(entry, key.description, shown, tag, self._open_reads)
-        return _SectionSwagger(self._api, ns, f"{entry.name}.").section()
-
-
-def _key(entry: ModelEntry, description: str) -> SectionKey:
-    return SectionKey(
-        entry.id,
-        entry.name,
-        shown_version(entry),
-        entry.active_version,
-        tuple(sorted(entry.aliases.items())),
-        tuple(sorted(entry.versions)),
-        description,
-    )
+        return build_section(self._api, entry, key, shown, tag, self._open_reads)
 
 
 class RegistryApi(Api):
@@ -274,7 +240,6 @@ class RegistryApi(Api):
         self._document: SpecDocument | None = None
         self._openapi: SpecDocument | None = None
         self._static_openapi: dict[str, Any] | None = None
-        self._converted: dict[int, tuple[Section, Section]] = {}
         self._assembling = threading.Lock()
 
     def handle_error(self, e: Exception):  # type: ignore[override]
@@ -326,16 +291,10 @@ class RegistryApi(Api):
             self._static_openapi = to_openapi31(self._static_spec())
         static = self._static_openapi
         produces = self._static_spec().get("produces", ["application/json"])
-        # Each model's section is converted once, while it stays the same object.
-        converted = {
-            id(s): self._converted.get(id(s)) or (s, _section_31(s, produces))
-            for s in swagger.sections
-        }
-        self._converted = converted
-        sections = [converted[id(s)][1] for s in swagger.sections]
+        blocks = self._model_sections().openapi(swagger, produces)
         creation = {"ModelCreate": schema_31(swagger.model_create)}
-        pieces, etag = _document(static, sections, ("components", "schemas"), creation)
-        return SpecDocument(swagger.generation, pieces, etag)
+        pieces, etag = _document(static, blocks, ("components", "schemas"), creation)
+        return SpecDocument(swagger.generation, pieces, etag, tuple(blocks))
 
     def spec_document(self) -> SpecDocument:
         """Return swagger.json for the registry's current generation."""
@@ -352,14 +311,17 @@ class RegistryApi(Api):
 
     def _assemble(self, snapshot: Snapshot, db: Database) -> SpecDocument:
         static = self._static_spec()
-        if self._sections is None:
-            reserved = {t["name"] for t in static["tags"]} | {"default"}
-            self._sections = ModelSections(self, reserved, not registry().config.auth_reads)
-        sections = self._sections.sections(snapshot, db)
+        blocks = self._model_sections().swagger(snapshot, db)
         model_create = _creation_example(static["definitions"]["ModelCreate"], snapshot)
         creation = {"ModelCreate": model_create}
-        pieces, etag = _document(static, sections, ("definitions",), creation)
-        return SpecDocument(snapshot.generation, pieces, etag, tuple(sections), model_create)
+        pieces, etag = _document(static, blocks, ("definitions",), creation)
+        return SpecDocument(snapshot.generation, pieces, etag, tuple(blocks), model_create)
+
+    def _model_sections(self) -> ModelSections:
+        if self._sections is None:
+            reserved = {t["name"] for t in self._static_spec()["tags"]} | {"default"}
+            self._sections = ModelSections(self, reserved, not registry().config.auth_reads)
+        return self._sections
 
     def _static_spec(self) -> dict[str, Any]:
         if self._static is None:
@@ -378,15 +340,6 @@ class RegistryApi(Api):
             spec.setdefault("tags", [])
             self._static = spec
         return self._static
-
-
-def _section_31(section: Section, produces: list[str]) -> Section:
-    """Return a model's section said in OpenAPI 3.1."""
-    return Section.of(
-        orjson.loads(section.tag),
-        convert_paths(section.read_paths(), produces),
-        convert_schemas(section.read_definitions()),
-    )
 
 
 def _serve(document: SpecDocument) -> Response:

@@ -44,7 +44,13 @@ class ModelNamespace(Namespace):
     """A model's namespace: its schemas, and its operations by Swagger path."""
 
     def __init__(self, name: str, path: str) -> None:
-        super().__init__(name, path=path)
+        # Not Namespace.__init__: it also makes a logger named after the namespace, which the
+        # logging module keeps for good, one per model ever documented. This namespace only
+        # holds schemas (Namespace.model and schema_model need models, apis and ordered).
+        self.name, self._path, self.description = name, path, None
+        self.models: dict[str, Any] = {}
+        self.apis: list[Any] = []
+        self.ordered = False
         self.operations: dict[str, dict[str, Any]] = {}
 
 

@@ -1,0 +1,223 @@
+"""The models' sections of a whole-registry document, kept in blocks on disk, not in memory.
+
+At 10,000 models swagger.json and openapi.json are about 80 MB each: held as bytes, they were
+most of a worker's memory. A block is a run of models' sections, consecutive by name, written
+once to an unlinked temporary file and streamed from it by range: the page cache (shared,
+reclaimable) holds those bytes instead of each worker's heap, and the file goes when the last
+document using it does. A change rebuilds only the blocks whose models changed, reading the
+others' sections back from the old block. Where a block ends depends only on the names (a name
+ends one when its hash says so), so adding or removing a model moves no other block's bounds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zlib
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+
+from registry.api.doc_sections import Section
+
+# A name ends its block with probability 1 / _BLOCK_END; no block holds more than _BLOCK_MAX.
+_BLOCK_END = 128
+_BLOCK_MAX = 512
+# The most bytes a read from a block's file takes at once.
+_READ = 1 << 20
+
+
+class BlockFile:
+    """An unlinked temporary file, closed when nothing refers to it any more."""
+
+    def __init__(self, data: bytes) -> None:
+        fd, path = tempfile.mkstemp(prefix="registry-docs-")
+        self.fd = fd
+        os.unlink(path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+@dataclass(frozen=True, eq=False)
+class Extent:
+    """A run of bytes in a block's file (kept open while anyone refers to it)."""
+
+    file: BlockFile
+    offset: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, start: int = 0, length: int | None = None) -> bytes:
+        """Return ``length`` bytes from ``start`` within the extent (all of it by default)."""
+        length = self.length - start if length is None else length
+        parts, fd, at = [], self.file.fd, self.offset + start
+        while length > 0:
+            part = os.pread(fd, length, at)
+            if not part:
+                raise OSError(f"A document block's file ended {length} bytes early.")
+            parts.append(part)
+            at += len(part)
+            length -= len(part)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+
+    def chunks(self) -> Iterator[bytes]:
+        for start in range(0, self.length, _READ):
+            yield self.read(start, min(_READ, self.length - start))
+
+
+# A document is joined from in-memory bytes and extents of block files.
+Piece = bytes | Extent
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """Consecutive models' sections, on disk: their tags, paths and schemas.
+
+    ``tags``, ``paths`` and ``definitions`` are each the members' parts joined by commas
+    (empty parts left out), so a document streams each as one extent; ``spans`` says where
+    each member's parts are, for rebuilding the block when one of its members changes.
+    """
+
+    names: tuple[str, ...]
+    keys: tuple[Hashable, ...]
+    tags: Extent
+    paths: Extent
+    definitions: Extent
+    spans: tuple[tuple[tuple[int, int], ...], ...]
+    digest: bytes
+
+    @classmethod
+    def write(
+        cls, names: Sequence[str], keys: Sequence[Hashable], sections: Sequence[Section]
+    ) -> Block:
+        """Write the members' sections to a new unlinked file and return their block."""
+        parts = [_joined([s[part] for s in sections]) for part in range(len(Section._fields))]
+        file = BlockFile(b"".join(text for text, _ in parts))
+        extents, at = [], 0
+        for text, _ in parts:
+            extents.append(Extent(file, at, len(text)))
+            at += len(text)
+        digest = hashlib.sha256(b"".join(s.digest() for s in sections)).digest()
+        return cls(
+            tuple(names),
+            tuple(keys),
+            *extents,
+            tuple(zip(*(spans for _, spans in parts), strict=True)),
+            digest,
+        )
+
+    def sections(self) -> list[Section]:
+        """Read every member's section back."""
+        texts = (self.tags.read(), self.paths.read(), self.definitions.read())
+        return [
+            Section(*(text[at : at + size] for text, (at, size) in zip(texts, spans, strict=True)))
+            for spans in self.spans
+        ]
+
+
+def _joined(parts: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
+    """Join the non-empty parts with commas; return the text and each part's (start, length)."""
+    spans, at = [], 0
+    for part in parts:
+        if part:
+            at += 1 if at else 0
+            spans.append((at, len(part)))
+            at += len(part)
+        else:
+            spans.append((at, 0))
+    return b",".join(p for p in parts if p), spans
+
+
+def _ends_block(name: str) -> bool:
+    return zlib.crc32(name.encode()) % _BLOCK_END == 0
+
+
+def group(names: Sequence[str]) -> list[Sequence[str]]:
+    """Split names (in order) into blocks' runs, each ending at a name that ends a block."""
+    runs, start = [], 0
+    for index, name in enumerate(names):
+        if _ends_block(name) or index - start + 1 >= _BLOCK_MAX:
+            runs.append(names[start : index + 1])
+            start = index + 1
+    if start < len(names):
+        runs.append(names[start:])
+    return runs
+
+
+# Builds the sections of the members (name, key) no old block holds.
+Build = Callable[[list[tuple[str, Hashable]]], list[Section]]
+
+
+class Blocks:
+    """One document's model sections as blocks; each update rebuilds only changed blocks."""
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, Block] = {}
+        # Where each member of the current blocks is: its block and index in it.
+        self._where: dict[str, tuple[Block, int]] = {}
+        # How many sections the last update built (rather than read back from a block).
+        self.built = 0
+
+    def update(self, members: Sequence[tuple[str, Hashable]], build: Build) -> list[Block]:
+        """Return the blocks of ``members`` (name and key, by name), building what changed.
+
+        A key is compared by identity first: callers that pass the same key object for an
+        unchanged model make a change cost what the changed models cost.
+        """
+        keys = dict(members)
+        runs = group([name for name, _ in members])
+        self.built = 0
+        blocks: list[Block | None] = []
+        stale: list[tuple[int, Sequence[str]]] = []
+        for run in runs:
+            old = self._by_first.get(run[0])
+            run_keys = tuple(keys[name] for name in run)
+            if old is not None and old.names == tuple(run) and old.keys == run_keys:
+                blocks.append(old)
+            else:
+                stale.append((len(blocks), run))
+                blocks.append(None)
+        if stale:
+            self._rebuild(stale, keys, build, blocks)
+        done = [b for b in blocks if b is not None]
+        self._by_first = {b.names[0]: b for b in done}
+        return done
+
+    def _rebuild(
+        self,
+        stale: list[tuple[int, Sequence[str]]],
+        keys: dict[str, Hashable],
+        build: Build,
+        blocks: list[Block | None],
+    ) -> None:
+        # Members kept from old blocks are read back, one read per old block.
+        read: dict[int, list[Section]] = {}
+        kept: dict[str, Section] = {}
+        missing: list[tuple[str, Hashable]] = []
+        for _, run in stale:
+            for name in run:
+                where = self._where.get(name)
+                if where is not None and where[0].keys[where[1]] == keys[name]:
+                    block, index = where
+                    if id(block) not in read:
+                        read[id(block)] = block.sections()
+                    kept[name] = read[id(block)][index]
+                else:
+                    missing.append((name, keys[name]))
+        built = dict(zip((name for name, _ in missing), build(missing), strict=True))
+        self.built = len(built)
+        for position, run in stale:
+            sections = [kept.get(name) or built[name] for name in run]
+            blocks[position] = Block.write(run, [keys[n] for n in run], sections)
+        self._where = {
+            name: (block, index)
+            for block in blocks
+            if block is not None
+            for index, name in enumerate(block.names)
+        }

@@ -1,0 +1,152 @@
+"""The whole-registry documents' model sections: kept in blocks on disk, rebuilt where changed."""
+
+from __future__ import annotations
+
+import os
+
+import orjson
+import pytest
+
+from registry.api.doc_blocks import _BLOCK_MAX, Block, Blocks, Extent, _ends_block, group
+from registry.api.doc_sections import Section
+from tests.test_docs import HOUSE, ROOMS, add, create
+
+DOCUMENTS = ("/api/v1/swagger.json", "/api/v1/openapi.json")
+
+
+def section(name: str, version: int = 1, schemas: bool = True) -> Section:
+    """A made-up section whose text says which version of the model made it."""
+    return Section.of(
+        {"name": name},
+        {f"/models/{name}/predict": {"post": {"summary": f"v{version}"}}},
+        {f"{name}.Row": {"type": "object", "x-version": version}} if schemas else {},
+    )
+
+
+class Counter:
+    """Builds made-up sections from (name, version) keys, counting what it was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, missing: list) -> list[Section]:
+        self.asked += [name for name, _ in missing]
+        return [section(name, version, schemas=version > 0) for name, (_, version) in missing]
+
+
+def members(names: list[str], versions: dict[str, int] | None = None) -> list[tuple[str, tuple]]:
+    versions = versions or {}
+    return [(name, (name, versions.get(name, 1))) for name in sorted(names)]
+
+
+def joined(blocks: list[Block], part: str) -> bytes:
+    return b",".join(getattr(b, part).read() for b in blocks if len(getattr(b, part)))
+
+
+NAMES = [f"model-{i:04d}" for i in range(1500)]
+
+
+def test_blocks_hold_every_section_in_order_and_read_back_the_same():
+    blocks = Blocks().update(members(NAMES), Counter())
+    assert len(blocks) > 3  # several blocks, so the cases below cross their bounds
+    sections = [section(name) for name in sorted(NAMES)]
+    assert joined(blocks, "paths") == b",".join(s.paths for s in sections)
+    assert joined(blocks, "definitions") == b",".join(s.definitions for s in sections)
+    assert joined(blocks, "tags") == b",".join(s.tag for s in sections)
+    assert [s for b in blocks for s in b.sections()] == sections
+
+
+def test_a_change_rebuilds_only_the_changed_models_block():
+    blocks, build = Blocks(), Counter()
+    before = blocks.update(members(NAMES), build)
+    build.asked.clear()
+    changed = NAMES[700]
+    after = blocks.update(members(NAMES, {changed: 2}), build)
+    assert build.asked == [changed]
+    rebuilt = [b for b in after if b not in before]
+    assert len(rebuilt) == 1 and changed in rebuilt[0].names
+    assert section(changed, 2) in rebuilt[0].sections()
+    assert section(changed, 1) not in rebuilt[0].sections()
+    assert len(after) == len(before)
+
+
+def test_adding_or_removing_a_model_moves_no_other_blocks_bounds():
+    blocks, build = Blocks(), Counter()
+    before = blocks.update(members(NAMES), build)
+    build.asked.clear()
+    after = blocks.update(members([*NAMES, "model-0700-new"]), build)
+    assert build.asked == ["model-0700-new"]
+    assert len([b for b in after if b not in before]) == 1
+    gone = blocks.update(members([n for n in NAMES if n != "model-0300"]), build)
+    assert build.asked == ["model-0700-new"]  # the rest were read back
+    kept = [b for b in gone if b in after]
+    assert len(kept) == len(after) - 2  # the new model's block, and the removed one's
+    assert "model-0300" not in {n for b in gone for n in b.names}
+
+
+def test_sections_without_schemas_leave_no_empty_member():
+    versions = {name: 0 for name in NAMES[::3]}  # version 0: a section without schemas
+    blocks = Blocks().update(members(NAMES, versions), Counter())
+    text = b"{" + joined(blocks, "definitions") + b"}"
+    assert len(orjson.loads(text)) == len(NAMES) - len(versions)
+
+
+def test_block_bounds_depend_on_names_and_a_block_has_a_most():
+    runs = group(NAMES)
+    assert [n for run in runs for n in run] == NAMES
+    # A prefix of the names is split where the whole list is (but for its last, cut, run).
+    prefix = group(NAMES[:750])
+    assert prefix[:-1] == runs[: len(prefix) - 1]
+    unending = [n for n in (f"x{i:05d}" for i in range(3000)) if not _ends_block(n)]
+    assert {len(run) for run in group(unending)[:-1]} == {_BLOCK_MAX}
+
+
+def test_an_extent_reads_ranges_of_its_file():
+    block = Block.write(["a"], [("a", 1)], [section("a")])
+    whole = block.paths.read()
+    assert block.paths.read(3, 5) == whole[3:8]
+    assert b"".join(block.paths.chunks()) == whole
+    assert isinstance(block.paths, Extent) and len(block.paths) == len(whole)
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_documents_keep_the_models_sections_out_of_memory(app, client, tokens, path):
+    # At 10,000 models each document is ~80 MB: its sections are streamed from files, so what
+    # a worker holds in memory for it does not grow with the models.
+    api = app.extensions["registry_api"]
+    held = []
+    for count in range(3):
+        name = f"house-{count}"
+        create(client, tokens, name)
+        add(app, name, HOUSE)
+        assert client.get(path).status_code == 200
+        with app.test_request_context(path):
+            document = api.spec_document() if "swagger" in path else api.openapi_document()
+        held.append(sum(len(p) for p in document.pieces if isinstance(p, bytes)))
+    assert held[0] == held[1] == held[2]
+
+
+def test_a_change_rebuilds_one_section_and_old_files_are_closed(app, client, tokens):
+    api = app.extensions["registry_api"]
+    for count in range(6):
+        create(client, tokens, f"rooms-{count}")
+        add(app, f"rooms-{count}", ROOMS)
+    for path in DOCUMENTS:
+        assert client.get(path).status_code == 200
+    files = open_files()
+    sections = api._model_sections()
+    for _ in range(10):
+        add(app, "rooms-3", ROOMS)  # a new active version: the model's section changes
+        for path in DOCUMENTS:
+            assert client.get(path).status_code == 200
+        assert sections._swagger.built == 1 and sections._openapi.built == 1
+    # Replaced documents' block files go with them.
+    assert open_files() <= files + 2
+    document = client.get("/api/v1/swagger.json").get_json()
+    route = document["paths"]["/models/rooms-3/versions/{version}/predict"]["post"]
+    version = next(p for p in route["parameters"] if p.get("name") == "version")
+    assert version["default"] == 11  # the version the docs show: the last one activated
