@@ -34,9 +34,11 @@ class Counter:
         return [section(name, version, schemas=version > 0) for name, (_, version) in missing]
 
 
-def members(names: list[str], versions: dict[str, int] | None = None) -> list[tuple[str, tuple]]:
+def members(names: list[str], versions: dict[str, int] | None = None) -> tuple[list, list]:
+    """The names in order and their keys: (name, version), version 1 unless ``versions`` says."""
     versions = versions or {}
-    return [(name, (name, versions.get(name, 1))) for name in sorted(names)]
+    names = sorted(names)
+    return names, [(name, versions.get(name, 1)) for name in names]
 
 
 def joined(blocks: list[Block], part: str) -> bytes:
@@ -47,7 +49,7 @@ NAMES = [f"model-{i:04d}" for i in range(1500)]
 
 
 def test_blocks_hold_every_section_in_order_and_read_back_the_same():
-    blocks = Blocks().update(members(NAMES), Counter())
+    blocks = Blocks().update(*members(NAMES), Counter())
     assert len(blocks) > 3  # several blocks, so the cases below cross their bounds
     sections = [section(name) for name in sorted(NAMES)]
     assert joined(blocks, "paths") == b",".join(s.paths for s in sections)
@@ -58,10 +60,10 @@ def test_blocks_hold_every_section_in_order_and_read_back_the_same():
 
 def test_a_change_rebuilds_only_the_changed_models_block():
     blocks, build = Blocks(), Counter()
-    before = blocks.update(members(NAMES), build)
+    before = blocks.update(*members(NAMES), build)
     build.asked.clear()
     changed = NAMES[700]
-    after = blocks.update(members(NAMES, {changed: 2}), build)
+    after = blocks.update(*members(NAMES, {changed: 2}), build)
     assert build.asked == [changed]
     rebuilt = [b for b in after if b not in before]
     assert len(rebuilt) == 1 and changed in rebuilt[0].names
@@ -72,12 +74,12 @@ def test_a_change_rebuilds_only_the_changed_models_block():
 
 def test_adding_or_removing_a_model_moves_no_other_blocks_bounds():
     blocks, build = Blocks(), Counter()
-    before = blocks.update(members(NAMES), build)
+    before = blocks.update(*members(NAMES), build)
     build.asked.clear()
-    after = blocks.update(members([*NAMES, "model-0700-new"]), build)
+    after = blocks.update(*members([*NAMES, "model-0700-new"]), build)
     assert build.asked == ["model-0700-new"]
     assert len([b for b in after if b not in before]) == 1
-    gone = blocks.update(members([n for n in NAMES if n != "model-0300"]), build)
+    gone = blocks.update(*members([n for n in NAMES if n != "model-0300"]), build)
     assert build.asked == ["model-0700-new"]  # the rest were read back
     kept = [b for b in gone if b in after]
     assert len(kept) == len(after) - 2  # the new model's block, and the removed one's
@@ -86,19 +88,19 @@ def test_adding_or_removing_a_model_moves_no_other_blocks_bounds():
 
 def test_sections_without_schemas_leave_no_empty_member():
     versions = {name: 0 for name in NAMES[::3]}  # version 0: a section without schemas
-    blocks = Blocks().update(members(NAMES, versions), Counter())
+    blocks = Blocks().update(*members(NAMES, versions), Counter())
     text = b"{" + joined(blocks, "definitions") + b"}"
     assert len(orjson.loads(text)) == len(NAMES) - len(versions)
 
 
 def test_block_bounds_depend_on_names_and_a_block_has_a_most():
     runs = group(NAMES)
-    assert [n for run in runs for n in run] == NAMES
+    assert [n for start, end in runs for n in NAMES[start:end]] == NAMES
     # A prefix of the names is split where the whole list is (but for its last, cut, run).
     prefix = group(NAMES[:750])
     assert prefix[:-1] == runs[: len(prefix) - 1]
     unending = [n for n in (f"x{i:05d}" for i in range(3000)) if not _ends_block(n)]
-    assert {len(run) for run in group(unending)[:-1]} == {_BLOCK_MAX}
+    assert {end - start for start, end in group(unending)[:-1]} == {_BLOCK_MAX}
 
 
 def test_an_extent_reads_ranges_of_its_file():

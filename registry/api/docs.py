@@ -165,7 +165,7 @@ class ModelSections:
 
     def swagger(self, snapshot: Snapshot, db: Database) -> list[Block]:
         """Return every model's swagger.json section, in blocks, building only what changed."""
-        members = self._members(snapshot, db)
+        names, keys = self._keyed(snapshot, db)
 
         def build(missing: list[tuple[str, Hashable]]) -> list[Section]:
             wanted = {(k.model_id, k.shown) for _, k in missing if k.shown is not None}
@@ -176,15 +176,15 @@ class ModelSections:
                 for name, key in missing
             ]
 
-        return self._released(self._swagger, self._swagger.update(members, build))
+        return self._released(self._swagger, self._swagger.update(names, keys, build))
 
     def openapi(self, swagger: SpecDocument, produces: list[str]) -> list[Block]:
         """Return the sections of ``swagger`` said in OpenAPI 3.1, converting what changed."""
-        members = [
-            (name, key)
-            for block in swagger.blocks
-            for name, key in zip(block.names, block.keys, strict=True)
-        ]
+        names: list[str] = []
+        keys: list[Hashable] = []
+        for block in swagger.blocks:
+            names += block.names
+            keys += block.keys
 
         def convert(missing: list[tuple[str, Hashable]]) -> list[Section]:
             where = {
@@ -201,7 +201,7 @@ class ModelSections:
                 converted.append(read[id(block)][index].to_openapi31(produces))
             return converted
 
-        return self._released(self._openapi, self._openapi.update(members, convert))
+        return self._released(self._openapi, self._openapi.update(names, keys, convert))
 
     @staticmethod
     def _released(blocks: Blocks, updated: list[Block]) -> list[Block]:
@@ -209,11 +209,14 @@ class ModelSections:
             release_free_memory()
         return updated
 
-    def _members(self, snapshot: Snapshot, db: Database) -> list[tuple[str, SectionKey]]:
+    def _keyed(self, snapshot: Snapshot, db: Database) -> tuple[list[str], list[Hashable]]:
+        """Return the models' names, in order, and their sections' keys."""
         with db.read() as session:
             descriptions = model_descriptions(session)
-        members, seen = [], {}
-        for name in sorted(snapshot.models):
+        names = sorted(snapshot.models)
+        keys: list[Hashable] = []
+        seen = {}
+        for name in names:
             entry = snapshot.models[name]
             last = self._keys.get(name)
             key = section_key(entry, descriptions.get(entry.id, ""))
@@ -221,9 +224,9 @@ class ModelSections:
                 # The same key object lets the blocks compare keys by identity.
                 key = last[1]
             seen[name] = (entry, key)
-            members.append((name, key))
+            keys.append(key)
         self._keys = seen
-        return members
+        return names, keys
 
     def _build(self, entry: ModelEntry, key: SectionKey, shown: ShownVersion | None) -> Section:
         tag = f"{entry.name} (model)" if entry.name in self._reserved else entry.name
