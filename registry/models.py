@@ -211,6 +211,22 @@ class RegistryState(Base):
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class GenerationChange(Base):
+    """What one generation changed, so workers reload only those models (the change feed).
+
+    Every bump writes its row in the bump's transaction; only the last generations are kept.
+    No foreign key: a deleted model's id must stay said.
+    """
+
+    __tablename__ = "generation_change"
+
+    generation: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The one model that changed; None with is_bulk false: no model did (a token revoked).
+    model_id: Mapped[int | None] = mapped_column(Integer)
+    # A bulk write: any model may have changed, and workers reload them all.
+    is_bulk: Mapped[bool] = mapped_column(default=False)
+
+
 class ArtifactBlob(Base):
     """Artifact bytes kept in the database, addressed by their sha256."""
 

@@ -20,7 +20,15 @@ from tests.factories import add_plan_version, churn_plan, house_plan
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-TABLES = ("alias", "event", "api_token", "artifact_blob", "model_version", "registered_model")
+TABLES = (
+    "alias",
+    "event",
+    "api_token",
+    "artifact_blob",
+    "model_version",
+    "registered_model",
+    "generation_change",
+)
 # For a test of HTTP, process or page behaviour that no database takes part in (the backends are
 # covered by the tests that touch them): SQLite only, where it would run on both. Each such test
 # starts its own server, half a minute on a loaded 2-core machine.

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from registry.db import connect
 from registry.migrate import upgrade
-from registry.services.state import bump_generation
+from registry.services.state import NO_MODEL, bump_generation
 from registry.serving import GenerationWatch
 
 
@@ -43,7 +43,7 @@ def measure_generation(url: str, calls: int, commits: int = 50) -> GenerationCos
         spent = 0.0
         for _ in range(commits):
             with database.write() as session:
-                bump_generation(session)
+                bump_generation(session, NO_MODEL)
             started = time.perf_counter()
             watch.current()
             spent += time.perf_counter() - started
@@ -125,7 +125,7 @@ def measure_cross_server(url: str, checks: int, flips: int = 50) -> CrossServer:
         for _ in range(flips):
             started = time.perf_counter()
             with writer_db.write() as session:
-                bump_generation(session)
+                bump_generation(session, NO_MODEL)
             returned = time.perf_counter()
             with writer_db.read() as session:
                 expected = session.scalar(text("SELECT generation FROM registry_state"))

@@ -27,7 +27,7 @@ from registry.bench.servers import ServerProcess, WorkerMemory
 from registry.bench.workload import ACTOR, Published, register_models
 from registry.db import Database
 from registry.models import ActivationEntry, Event, ModelVersion, RegisteredModel
-from registry.services.state import bump_generation
+from registry.services.state import EVERY_MODEL, bump_generation
 from registry.services.versions import add_version
 
 # Rows inserted per statement batch while copying the template model.
@@ -154,7 +154,7 @@ def register_many(
                 .where(models.c.id.in_(ids))
                 .values(active_version=model["active_version"])
             )
-            bump_generation(session)
+            bump_generation(session, EVERY_MODEL)
 
 
 def _without_id(row: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def activate_version(
     record_event(
         session, model, "activated", actor, version, depth=depth, forced=force, **{"from": previous}
     )
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()
     return describe_model(session, model)
 
@@ -72,7 +72,7 @@ def rollback(session: Session, name: str, actor: str) -> ModelInfo:
     model.active_version = target
     model.updated_at = utcnow()
     record_event(session, model, "rolled_back", actor, target, depth=depth, **{"from": current})
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()
     return describe_model(session, model)
 

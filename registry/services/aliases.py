@@ -28,7 +28,7 @@ def set_alias(session: Session, name: str, alias: str, version: int, actor: str)
         previous, row.version = row.version, version
     model.updated_at = utcnow()
     record_event(session, model, "alias_set", actor, version, alias=alias, **{"from": previous})
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()
     return describe_model(session, model)
 
@@ -42,5 +42,5 @@ def remove_alias(session: Session, name: str, alias: str, actor: str) -> None:
     session.delete(row)
     model.updated_at = utcnow()
     record_event(session, model, "alias_removed", actor, row.version, alias=alias)
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()

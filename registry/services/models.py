@@ -98,7 +98,7 @@ def create_model(
     except IntegrityError:
         raise ModelExists(f"A model called {name!r} already exists.") from None
     record_event(session, model, "model_created", actor, kind=kind)
-    bump_generation(session)
+    bump_generation(session, model.id)
     return describe_model(session, model)
 
 
@@ -168,7 +168,7 @@ def update_model(
         changed["tags"] = tags
     model.updated_at = utcnow()
     record_event(session, model, "model_updated", actor, **changed)
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()
     return describe_model(session, model)
 
@@ -182,4 +182,4 @@ def delete_model(session: Session, name: str, actor: str) -> None:
     session.execute(delete(Alias).where(Alias.model_id == model.id))
     session.execute(delete(RegisteredModel).where(RegisteredModel.id == model.id))
     session.expunge(model)
-    bump_generation(session)
+    bump_generation(session, model.id)

@@ -1,20 +1,41 @@
-"""The registry generation: one row every worker watches to know when to refresh."""
+"""The registry generation and its change feed: what workers watch to know what to refresh."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from enum import Enum
+
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from registry.models import RegistryState
+from registry.models import GenerationChange, RegistryState
 
 # Where bump_generation leaves the new generation, in the session's info.
 BUMPED = "registry_generation"
 # The channel PostgreSQL's listeners hear generations on (registry.generation_push).
 CHANNEL = "registry_generation"
+# The change rows kept: a worker further behind than this loads every model again.
+KEPT_GENERATIONS = 1000
 
 
-def bump_generation(session: Session) -> None:
-    """Advance the generation in the caller's transaction (and announce it on PostgreSQL)."""
+class Scope(Enum):
+    """A change that names no single model."""
+
+    # A bulk write: any model may have changed.
+    EVERY_MODEL = "every_model"
+    # Nothing a snapshot holds changed (a revoked token: workers drop their cached ones).
+    NO_MODEL = "no_model"
+
+
+EVERY_MODEL = Scope.EVERY_MODEL
+NO_MODEL = Scope.NO_MODEL
+
+
+def bump_generation(session: Session, changed: int | Scope) -> None:
+    """Advance the generation in the caller's transaction, saying which model ``changed``.
+
+    ``changed`` is a model's id, EVERY_MODEL or NO_MODEL. On PostgreSQL the new generation
+    is also announced to listeners.
+    """
     generation = session.scalar(
         update(RegistryState)
         .where(RegistryState.id == 1)
@@ -23,7 +44,41 @@ def bump_generation(session: Session) -> None:
     )
     if generation is None:
         return
+    session.execute(
+        insert(GenerationChange).values(
+            generation=generation,
+            model_id=changed if isinstance(changed, int) else None,
+            is_bulk=changed is EVERY_MODEL,
+        )
+    )
+    # Keeps the feed bounded; bumps take the generation row's lock, so they prune in turn.
+    session.execute(
+        delete(GenerationChange).where(GenerationChange.generation <= generation - KEPT_GENERATIONS)
+    )
     session.info[BUMPED] = generation
     if session.get_bind().dialect.name == "postgresql":
         # Delivered to every listener when (and only if) the transaction commits.
         session.execute(select(func.pg_notify(CHANNEL, str(generation))))
+
+
+def changed_since(session: Session, generation: int, newest: int) -> frozenset[int] | None:
+    """Return the ids of the models changed after ``generation`` up to ``newest`` at least.
+
+    None when the feed cannot say, and every model must be read again: a bulk write, or a
+    generation in (``generation``, ``newest``] without its row (pruned, or written by a
+    server older than the feed). ``newest`` must be committed already; the rows read may go
+    past it. Read it before the models' rows: on PostgreSQL each statement sees the commits
+    made before it, so the models read after are at least as new as the changes.
+    """
+    rows = session.execute(
+        select(
+            GenerationChange.generation, GenerationChange.model_id, GenerationChange.is_bulk
+        ).where(GenerationChange.generation > generation)
+    ).all()
+    # Bumps commit in generation order (each holds the generation row until it commits),
+    # so a row missing now is missing for good.
+    if sum(1 for row in rows if row.generation <= newest) != newest - generation:
+        return None
+    if any(row.is_bulk for row in rows):
+        return None
+    return frozenset(row.model_id for row in rows if row.model_id is not None)

@@ -14,7 +14,7 @@ from registry.errors import AmbiguousToken, BadRequest, TokenNotFound
 from registry.models import MAX_ID, ApiToken, utcnow
 from registry.services.paging import fetch_page
 from registry.services.results import Page
-from registry.services.state import bump_generation
+from registry.services.state import NO_MODEL, bump_generation
 
 ROLES = ("reader", "publisher", "admin")
 # last_used_at is a hint for people ("unused since March"), so a minute of slack is fine.
@@ -142,6 +142,6 @@ def revoke_token(session: Session, reference: str) -> TokenInfo:
         row.is_revoked = True
         row.revoked_at = utcnow()
         # Workers cache resolved tokens until the generation moves: this ends those entries.
-        bump_generation(session)
+        bump_generation(session, NO_MODEL)
         session.flush()
     return _info(row)

@@ -145,7 +145,7 @@ def add_version(
     record_event(
         session, model, "version_uploaded", actor, row.version, sha256=sha256, size=len(data)
     )
-    bump_generation(session)
+    bump_generation(session, model.id)
     if activate:
         activate_version(session, name, row.version, actor)
     return describe_versions(session, model, [row])[0]
@@ -229,7 +229,7 @@ def delete_version(session: Session, name: str, version: int, actor: str) -> Non
         )
     session.delete(row)
     record_event(session, model, "deleted", actor, version)
-    bump_generation(session)
+    bump_generation(session, model.id)
     session.flush()
 
 
