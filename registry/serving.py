@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,30 +16,14 @@ from registry.errors import (
     VersionNotFound,
 )
 from registry.generation_push import GenerationListener
-from registry.models import Alias, ModelVersion, RegisteredModel, RegistryState
+from registry.models import ModelVersion, RegistryState
 from registry.plans import Plan
 from registry.services.lookup import selected_version
+from registry.services.state import changed_since
+from registry.snapshot import ModelEntry, Snapshot, read_entries, replaced, updated
 
 # The header answers carry (the generation they were made at) and clients may send back.
 GENERATION_HEADER = "X-Registry-Generation"
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """What serving needs to know about one model."""
-
-    id: int
-    name: str
-    kind: str | None
-    active_version: int | None
-    aliases: dict[str, int]
-    versions: frozenset[int]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    generation: int
-    models: dict[str, ModelEntry]
 
 
 class GenerationWatch:
@@ -177,39 +160,24 @@ class Serving:
         return snapshot
 
     def _load(self, generation: int) -> Snapshot:
+        previous = self._snapshot
         with self._db.read() as session:
-            models = session.execute(
-                select(
-                    RegisteredModel.id,
-                    RegisteredModel.name,
-                    RegisteredModel.kind,
-                    RegisteredModel.active_version,
-                )
-            ).all()
-            aliases: dict[int, dict[str, int]] = {}
-            for model_id, name, version in session.execute(
-                select(Alias.model_id, Alias.name, Alias.version)
-            ):
-                aliases.setdefault(model_id, {})[name] = version
-            versions: dict[int, set[int]] = {}
-            for model_id, version in session.execute(
-                select(ModelVersion.model_id, ModelVersion.version)
-            ):
-                versions.setdefault(model_id, set()).add(version)
-        entries = {
-            name: ModelEntry(
-                id=model_id,
-                name=name,
-                kind=kind,
-                active_version=active,
-                aliases=aliases.get(model_id, {}),
-                versions=frozenset(versions.get(model_id, ())),
-            )
-            for model_id, name, kind, active in models
+            # A worker with no snapshot, or ahead of a restored database, reads everything.
+            changed = None
+            if 0 <= previous.generation < generation:
+                changed = changed_since(session, previous.generation, generation)
+            entries = read_entries(session, changed)
+        if changed is None:
+            snapshot = replaced(previous, generation, entries)
+        else:
+            snapshot = updated(previous, generation, changed, entries)
+        # Only a changed model can have lost versions: the others' plans all stay live.
+        self._plans = {
+            key: plan
+            for key, plan in self._plans.items()
+            if (changed is not None and key[0] not in changed) or snapshot.is_live(*key)
         }
-        live = {(e.id, v) for e in entries.values() for v in e.versions}
-        self._plans = {key: plan for key, plan in self._plans.items() if key in live}
-        return Snapshot(generation=generation, models=entries)
+        return snapshot
 
     def resolve(
         self, name: str, version: int | None = None, alias: str | None = None
