@@ -152,3 +152,20 @@ def test_a_change_rebuilds_one_section_and_old_files_are_closed(app, client, tok
     route = document["paths"]["/models/rooms-3/versions/{version}/predict"]["post"]
     version = next(p for p in route["parameters"] if p.get("name") == "version")
     assert version["default"] == 11  # the version the docs show: the last one activated
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_an_edited_description_reaches_both_documents(app, client, tokens, path):
+    for name in ("rooms-a", "rooms-b"):
+        create(client, tokens, name)
+        add(app, name, ROOMS)
+    assert client.get(path).status_code == 200
+    edited = client.patch(
+        "/api/v1/models/rooms-b",
+        json={"description": "Counts the rooms twice"},
+        headers=tokens["publisher"],
+    )
+    assert edited.status_code == 200
+    tags = {t["name"]: t["description"] for t in client.get(path).get_json()["tags"]}
+    assert "Counts the rooms twice" in tags["rooms-b"]
+    assert "Counts the rooms" not in tags["rooms-a"]

@@ -67,7 +67,7 @@ class SectionKey(NamedTuple):
     description: str
 
 
-def section_key(entry: ModelEntry, description: str) -> SectionKey:
+def section_key(entry: ModelEntry) -> SectionKey:
     """Return what ``entry``'s section depends on."""
     return SectionKey(
         entry.id,
@@ -76,7 +76,7 @@ def section_key(entry: ModelEntry, description: str) -> SectionKey:
         entry.active_version,
         tuple(sorted(entry.aliases.items())),
         tuple(sorted(entry.versions)),
-        description,
+        entry.description,
     )
 
 

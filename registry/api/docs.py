@@ -30,7 +30,7 @@ from registry.api.openapi31 import schema_31, to_openapi31
 from registry.api.spec_rules import complete_operations, declare_security
 from registry.db import Database
 from registry.protocols.spec import add_protocols
-from registry.services.catalog import ShownVersion, model_descriptions, shown_versions
+from registry.services.catalog import ShownVersion, shown_versions
 from registry.serving import ModelEntry, Snapshot
 
 AUTHORIZATIONS = {
@@ -165,7 +165,7 @@ class ModelSections:
 
     def swagger(self, snapshot: Snapshot, db: Database) -> list[Block]:
         """Return every model's swagger.json section, in blocks, building only what changed."""
-        names, keys = self._keyed(snapshot, db)
+        names, keys = self._keyed(snapshot)
 
         def build(missing: list[tuple[str, Hashable]]) -> list[Section]:
             wanted = {(k.model_id, k.shown) for _, k in missing if k.shown is not None}
@@ -209,20 +209,24 @@ class ModelSections:
             release_free_memory()
         return updated
 
-    def _keyed(self, snapshot: Snapshot, db: Database) -> tuple[list[str], list[Hashable]]:
-        """Return the models' names, in order, and their sections' keys."""
-        with db.read() as session:
-            descriptions = model_descriptions(session)
+    def _keyed(self, snapshot: Snapshot) -> tuple[list[str], list[Hashable]]:
+        """Return the models' names, in order, and their sections' keys.
+
+        An entry carried over from the last snapshot as the same object is unchanged (see
+        Serving): its key is the last one, so the blocks compare keys by identity.
+        """
         names = sorted(snapshot.models)
         keys: list[Hashable] = []
         seen = {}
         for name in names:
             entry = snapshot.models[name]
             last = self._keys.get(name)
-            key = section_key(entry, descriptions.get(entry.id, ""))
-            if last is not None and last[1] == key:
-                # The same key object lets the blocks compare keys by identity.
+            if last is not None and last[0] is entry:
                 key = last[1]
+            else:
+                key = section_key(entry)
+                if last is not None and last[1] == key:
+                    key = last[1]
             seen[name] = (entry, key)
             keys.append(key)
         self._keys = seen
