@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import orjson
 import pytest
@@ -169,3 +170,21 @@ def test_an_edited_description_reaches_both_documents(app, client, tokens, path)
     tags = {t["name"]: t["description"] for t in client.get(path).get_json()["tags"]}
     assert "Counts the rooms twice" in tags["rooms-b"]
     assert "Counts the rooms" not in tags["rooms-a"]
+
+
+def test_documents_are_still_served_where_no_temporary_file_can_be_written(
+    app, client, tokens, tmp_path, monkeypatch, caplog
+):
+    create(client, tokens, "rooms")
+    add(app, "rooms", ROOMS)
+    nowhere = tmp_path / "read-only"
+    nowhere.mkdir(mode=0o500)
+    if os.access(nowhere, os.W_OK):  # root ignores the mode: a path under a file instead
+        nowhere = tmp_path / "a-file" / "tmp"
+        (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(nowhere))
+    for path in DOCUMENTS:
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "/models/rooms/predict" in response.get_json()["paths"]
+    assert "kept in memory" in caplog.text

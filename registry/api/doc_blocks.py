@@ -12,6 +12,7 @@ ends one when its hash says so), so adding or removing a model moves no other bl
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import zlib
@@ -19,6 +20,8 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 from registry.api.doc_sections import Section
+
+_log = logging.getLogger(__name__)
 
 # A name ends its block with probability 1 / _BLOCK_END; no block holds more than _BLOCK_MAX.
 _BLOCK_END = 128
@@ -28,18 +31,38 @@ _READ = 1 << 20
 
 
 class BlockFile:
-    """An unlinked temporary file, closed when nothing refers to it any more."""
+    """An unlinked temporary file, closed when nothing refers to it any more.
+
+    Where no temporary file can be written (the disk is full, TMPDIR is read-only), the bytes
+    stay in memory instead: the documents cost memory then, but they are still served.
+    """
 
     def __init__(self, data: bytes) -> None:
-        fd, path = tempfile.mkstemp(prefix="registry-docs-")
-        self.fd = fd
-        os.unlink(path)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        self.fd = -1
+        self.held: bytes | None = None
+        try:
+            self.fd, path = tempfile.mkstemp(prefix="registry-docs-")
+            os.unlink(path)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as error:
+            self.close()
+            self.held = data
+            _log.warning("Documentation kept in memory: no temporary file (%s).", error)
+
+    def pread(self, length: int, at: int) -> bytes:
+        if self.held is not None:
+            return self.held[at : at + length]
+        return os.pread(self.fd, length, at)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     def __del__(self) -> None:
-        os.close(self.fd)
+        self.close()
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +79,9 @@ class Extent:
     def read(self, start: int = 0, length: int | None = None) -> bytes:
         """Return ``length`` bytes from ``start`` within the extent (all of it by default)."""
         length = self.length - start if length is None else length
-        parts, fd, at = [], self.file.fd, self.offset + start
+        parts, at = [], self.offset + start
         while length > 0:
-            part = os.pread(fd, length, at)
+            part = self.file.pread(length, at)
             if not part:
                 raise OSError(f"A document block's file ended {length} bytes early.")
             parts.append(part)
