@@ -8,7 +8,7 @@ import tempfile
 import orjson
 import pytest
 
-from registry.api.doc_blocks import _BLOCK_MAX, Block, Blocks, Extent, _ends_block, group
+from registry.api.doc_blocks import Block, Blocks, Extent, ends_block, group, per_block
 from registry.api.doc_sections import Section
 from tests.test_docs import HOUSE, ROOMS, add, create
 
@@ -100,8 +100,17 @@ def test_block_bounds_depend_on_names_and_a_block_has_a_most():
     # A prefix of the names is split where the whole list is (but for its last, cut, run).
     prefix = group(NAMES[:750])
     assert prefix[:-1] == runs[: len(prefix) - 1]
-    unending = [n for n in (f"x{i:05d}" for i in range(3000)) if not _ends_block(n)]
-    assert {end - start for start, end in group(unending)[:-1]} == {_BLOCK_MAX}
+    unending = [n for n in (f"x{i:05d}" for i in range(3000)) if not ends_block(n, 128)]
+    assert {end - start for start, end in group(unending)[:-1]} == {4 * 128}
+
+
+@pytest.mark.parametrize("count", [10_000, 40_000, 160_000])
+def test_a_document_keeps_about_the_same_number_of_blocks_however_many_models(count):
+    # Each block is an open file: 160,000 models must not take 1,250 of a worker's descriptors.
+    names = sorted(f"model-{i:06d}" for i in range(count))
+    runs = group(names)
+    assert 40 <= len(runs) <= 200, len(runs)
+    assert per_block(count) >= count / 128
 
 
 def test_an_extent_reads_ranges_of_its_file():

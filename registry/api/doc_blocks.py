@@ -23,9 +23,11 @@ from registry.api.doc_sections import Section
 
 _log = logging.getLogger(__name__)
 
-# A name ends its block with probability 1 / _BLOCK_END; no block holds more than _BLOCK_MAX.
-_BLOCK_END = 128
-_BLOCK_MAX = 512
+# A name ends its block with probability 1 / (names per block), 1/128 up to 16,384 models,
+# then halved at each doubling: a document keeps about _BLOCKS blocks, each an open file,
+# however many models there are. No block holds more than 4 times the average.
+_PER_BLOCK = 128
+_BLOCKS = 128
 # The most bytes a read from a block's file takes at once.
 _READ = 1 << 20
 
@@ -157,8 +159,17 @@ def _joined(parts: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
     return b",".join(p for p in parts if p), spans
 
 
-def _ends_block(name: str) -> bool:
-    return zlib.crc32(name.encode()) % _BLOCK_END == 0
+def per_block(count: int) -> int:
+    """Return how many of ``count`` names a block holds on average (a power of two)."""
+    size = _PER_BLOCK
+    while count > size * _BLOCKS:
+        size *= 2
+    return size
+
+
+def ends_block(name: str, size: int) -> bool:
+    # With sizes powers of two, a name that ends a block at one size ends one at every smaller.
+    return zlib.crc32(name.encode()) % size == 0
 
 
 def group(names: Sequence[str]) -> list[tuple[int, int]]:
@@ -166,9 +177,10 @@ def group(names: Sequence[str]) -> list[tuple[int, int]]:
 
     Returns each run's (start, end) in ``names``.
     """
+    size = per_block(len(names))
     runs, start = [], 0
     for index, name in enumerate(names):
-        if _ends_block(name) or index - start + 1 >= _BLOCK_MAX:
+        if ends_block(name, size) or index - start + 1 >= 4 * size:
             runs.append((start, index + 1))
             start = index + 1
     if start < len(names):
