@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from registry.app import create_app
+from registry.bench.generation import scratch_postgres
 from registry.db import connect
 from registry.migrate import upgrade
 from registry.services.tokens import create_token
@@ -49,18 +48,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test process, dropped at the end."""
     assert POSTGRES_URL
-    name = f"registry_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    database = connect(url)
-    upgrade(database.engine)
-    database.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres(POSTGRES_URL, "registry_test") as url:
+        database = connect(url)
+        upgrade(database.engine)
+        database.dispose()
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,15 +9,15 @@ escape \\u0000 and cannot unescape it to text, so one such model tag made every 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from registry.app import create_app
+from registry.bench.generation import scratch_postgres
 from registry.db import connect
 from registry.migrate import upgrade
 from registry.models import Event, RegisteredModel, RegistryState
@@ -104,23 +104,16 @@ def test_a_tag_holding_the_text_of_an_escape_is_still_found(client, tokens):
 @pytest.fixture(params=BACKENDS)
 def old_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty registry database at the revision before NUL was removed."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        assert POSTGRES_URL
-        name = f"registry_old_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    database = connect(url)
-    upgrade(database.engine, "0006_version_intake")
-    database.dispose()
-    yield url
-    if request.param == "postgresql":
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            assert POSTGRES_URL
+            url = stack.enter_context(scratch_postgres(POSTGRES_URL, "registry_old"))
+        database = connect(url)
+        upgrade(database.engine, "0006_version_intake")
+        database.dispose()
+        yield url
 
 
 def insert_model(url: str, name: str, tags: dict, description: str, version: dict) -> None:

@@ -61,10 +61,10 @@ def sqlite_url(folder: Path) -> str:
 
 
 @contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
+def scratch_postgres(url: str, prefix: str = "registry_bench") -> Iterator[str]:
     """Create a throwaway database on the server ``url`` names, and drop it afterwards."""
     admin = create_engine(_with_driver(url), isolation_level="AUTOCOMMIT")
-    name = f"registry_bench_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
