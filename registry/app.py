@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         config=config,
         db=db,
         store=make_store(config.artifact_store, config.artifact_root),
-        serving=Serving(db),
+        serving=Serving(db, config.plan_cache_size),
         metrics=Metrics(config.metrics_dir),
         tokens=TokenCache(),
     )

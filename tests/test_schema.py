@@ -49,6 +49,7 @@ def test_layers_below_the_api_import_no_web_framework():
             "db.py",
             "plans",
             "serving.py",
+            "plan_cache.py",
             "snapshot.py",
             "artifacts.py",
             "errors.py",
