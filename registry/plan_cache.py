@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
 from registry.plans import Plan
 
-# (model id, version)
-PlanKey = tuple[int, int]
+# (model id, the model's creation time, version)
+PlanKey = tuple[int, datetime, int]
 
 
 class PlanCache(OrderedDict[PlanKey, Plan]):
-    """Plans by (model id, version), least recently used first, at most ``size`` of them.
+    """Plans by PlanKey, least recently used first, at most ``size`` of them.
 
     A hit, on every prediction, is ``move_to_end(key)`` then ``cache[key]`` with no lock: each
     is one step under the GIL, and a KeyError from either (not loaded, or evicted by another

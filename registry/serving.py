@@ -196,7 +196,8 @@ class Serving:
 
     def plan(self, entry: ModelEntry, version: int) -> Plan:
         """Return a version's compiled plan, loading it on first use."""
-        key = (entry.id, version)
+        # The creation time tells a model from an earlier one that had its id (see ModelEntry).
+        key = (entry.id, entry.created_at, version)
         plans = self._plans
         # The hot path (see PlanCache): about 80 ns more than the plain dict's get it replaced.
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -22,6 +23,9 @@ class ModelEntry:
     aliases: dict[str, int]
     versions: frozenset[int]
     description: str
+    # Which model this id names now: SQLite gives a deleted last row's id to the next model,
+    # and that model's version numbers start again at 1.
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,13 @@ class Snapshot:
     # Each model's name by id: what a change (which names the id) replaces or removes.
     names: dict[int, str] = field(default_factory=dict, repr=False)
 
-    def is_live(self, model_id: int, version: int) -> bool:
-        """Tell whether a model of this snapshot has that version."""
+    def is_live(self, model_id: int, created_at: datetime, version: int) -> bool:
+        """Tell whether a model of this snapshot, created then, has that version."""
         name = self.names.get(model_id)
-        return name is not None and version in self.models[name].versions
+        if name is None:
+            return False
+        entry = self.models[name]
+        return entry.created_at == created_at and version in entry.versions
 
 
 def read_entries(session: Session, ids: Iterable[int] | None) -> list[ModelEntry]:
@@ -59,6 +66,7 @@ def read_entries(session: Session, ids: Iterable[int] | None) -> list[ModelEntry
                 RegisteredModel.kind,
                 RegisteredModel.active_version,
                 RegisteredModel.description,
+                RegisteredModel.created_at,
             ),
             RegisteredModel.id,
         )
@@ -82,8 +90,9 @@ def read_entries(session: Session, ids: Iterable[int] | None) -> list[ModelEntry
             aliases=aliases.get(model_id, {}),
             versions=frozenset(versions.get(model_id, ())),
             description=description,
+            created_at=created_at,
         )
-        for model_id, name, kind, active, description in models
+        for model_id, name, kind, active, description, created_at in models
     ]
 
 

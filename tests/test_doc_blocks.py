@@ -197,3 +197,20 @@ def test_documents_are_still_served_where_no_temporary_file_can_be_written(
         assert response.status_code == 200
         assert "/models/rooms/predict" in response.get_json()["paths"]
     assert "kept in memory" in caplog.text
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_a_model_made_again_under_a_reused_id_gets_its_own_section(app, client, tokens, path):
+    # On SQLite the new model takes the deleted last one's id, and its versions start at 1
+    # again: everything the section showed before would look unchanged but the plan.
+    create(client, tokens, "last")
+    add(app, "last", ROOMS)
+    assert client.get(path).status_code == 200
+    deleted = client.delete("/api/v1/models/last", headers=tokens["admin"])
+    assert deleted.status_code == 204
+    create(client, tokens, "last")
+    add(app, "last", HOUSE)
+    text = client.get(path).get_data(as_text=True)
+    body = orjson.loads(text)
+    schemas = body["definitions"] if "definitions" in body else body["components"]["schemas"]
+    assert set(schemas["last.Row"]["properties"]) == {"area", "bedrooms", "city", "garage"}

@@ -34,7 +34,7 @@ def _cached(app) -> set[tuple[str, int]]:
     """The (model name, version) pairs whose plans the worker holds compiled."""
     serving = app.extensions["registry"].serving
     names = {entry.id: name for name, entry in serving.snapshot().models.items()}
-    return {(names[model_id], version) for model_id, version in serving._plans}
+    return {(names[model_id], version) for model_id, _, version in serving._plans}
 
 
 def _predict(client, name: str) -> dict:

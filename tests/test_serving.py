@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from registry.api.features import RowValidator
 from registry.services.activation import activate_version
 from registry.services.aliases import remove_alias, set_alias
 from registry.services.models import delete_model, update_model
@@ -91,12 +92,17 @@ def test_aliases_versions_and_descriptions_show_in_the_next_snapshot(app, worker
 def test_plans_of_deleted_versions_and_models_are_dropped_and_others_kept(app, worker):
     for name in ("m0", "m1"):
         worker.plan(worker.snapshot().models[name], 2)
-    kept = worker._plans[(worker.snapshot().models["m1"].id, 2)]
-    gone = worker.snapshot().models["m0"].id
+
+    def key(name: str, version: int) -> tuple:
+        entry = worker.snapshot().models[name]
+        return (entry.id, entry.created_at, version)
+
+    kept = worker._plans[key("m1", 2)]
+    gone = key("m0", 2)
     _write(app, delete_version, "m0", 2, "tests")
     worker.snapshot()
-    assert (gone, 2) not in worker._plans
-    assert worker._plans[(worker.snapshot().models["m1"].id, 2)] is kept
+    assert gone not in worker._plans
+    assert worker._plans[key("m1", 2)] is kept
     _write(app, delete_model, "m1", "tests")
     worker.snapshot()
     assert worker._plans == {}
@@ -183,3 +189,21 @@ def test_a_database_gone_back_to_an_older_generation_loads_everything(app, worke
     after = worker.snapshot(ask_database=True)
     assert after.generation == before.generation - 2
     assert {entry.description for entry in after.models.values()} == {"restored"}
+
+
+def test_a_model_made_again_under_a_reused_id_is_never_answered_by_the_old_plan(app, worker):
+    # SQLite hands a deleted last row's id to the next insert: the new model may have the old
+    # one's id and version numbers, and a cached plan keyed by them would answer for it.
+    first = house_plan()
+    add_plan_version(app, "last", first, activate=True)
+    entry, version, plan = worker.resolve("last")
+    row = {"area": 2000.0, "bedrooms": 3.0, "bathrooms": 2.0, "age": 30.0}
+    old = plan.predict(RowValidator(plan).from_rows([row])).predictions[0]
+    _write(app, delete_model, "last", "tests")
+    second = {**house_plan(), "intercept": [first["intercept"][0] + 1_000_000.0]}
+    add_plan_version(app, "last", second, activate=True)
+    again, version, plan = worker.resolve("last")
+    if app.extensions["registry"].db.is_sqlite:
+        assert again.id == entry.id  # the case this test is about
+    new = plan.predict(RowValidator(plan).from_rows([row])).predictions[0]
+    assert new == pytest.approx(old + 1_000_000.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -65,6 +66,8 @@ class SectionKey(NamedTuple):
     aliases: tuple[tuple[str, int], ...]
     versions: tuple[int, ...]
     description: str
+    # A model made again under a reused id (see ModelEntry) gets a section of its own.
+    created_at: datetime
 
 
 def section_key(entry: ModelEntry) -> SectionKey:
@@ -77,6 +80,7 @@ def section_key(entry: ModelEntry) -> SectionKey:
         tuple(sorted(entry.aliases.items())),
         tuple(sorted(entry.versions)),
         entry.description,
+        entry.created_at,
     )
 
 
