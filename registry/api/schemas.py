@@ -7,13 +7,14 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 from registry.models import MAX_VERSION
 from registry.plans import FEATURE_TYPES
 from registry.services import names
+from registry.text_rules import DESCRIPTION_MAX, NUL_MESSAGE, TAG_KEY_MAX, TAG_VALUE_MAX
 
-# PostgreSQL text cannot hold NUL: refuse it by field here rather than fail at the database.
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain the NUL character (U+0000).")
-DESCRIPTION = validate.And(validate.Length(max=10_000), NO_NUL)
-# Tags and metrics are JSON: stored, a NUL in one made every ?tag= search fail on PostgreSQL.
-TAG_KEY = validate.And(validate.Length(min=1, max=128), NO_NUL)
-TAG_VALUE = validate.And(validate.Length(max=1_000), NO_NUL)
+# The limits live in registry.text_rules, where the CLI reads them too; a Regexp rather than a
+# function so that the specs can state the rule as a pattern.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error=NUL_MESSAGE)
+DESCRIPTION = validate.And(validate.Length(max=DESCRIPTION_MAX), NO_NUL)
+TAG_KEY = validate.And(validate.Length(min=1, max=TAG_KEY_MAX), NO_NUL)
+TAG_VALUE = validate.And(validate.Length(max=TAG_VALUE_MAX), NO_NUL)
 
 
 class TagsField(fields.Dict):
