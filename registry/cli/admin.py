@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from config import Config
+from registry.cli.text_options import token_name_rule
 from registry.db import connect
 from registry.migrate import upgrade
 from registry.services.tokens import ROLES, create_token
@@ -38,7 +39,12 @@ def db_upgrade() -> None:
 
 @click.command("create-token", help="Create a bearer token and print it on the last line.")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the token may do.")
-@click.option("--name", required=True, help="Who or what the token is for (shown in events).")
+@click.option(
+    "--name",
+    required=True,
+    callback=token_name_rule,
+    help="Who or what the token is for (shown in events).",
+)
 def create_token_command(role: str, name: str) -> None:
     config = Config.from_env()
     upgrade_database(config)

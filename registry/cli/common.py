@@ -96,17 +96,6 @@ def cli_actor() -> str:
     return f"cli:{login}"
 
 
-def parse_tags(values: Sequence[str]) -> dict[str, str]:
-    """Turn repeated KEY=VALUE options into a dict. Raises click.BadParameter."""
-    tags = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"Write a tag as KEY=VALUE, not {item!r}.", param_hint="--tag")
-        tags[key] = value
-    return tags
-
-
 class _NoBar:
     """Stands in for a progress bar where nobody watches one."""
 

@@ -9,9 +9,9 @@ from registry.cli.common import (
     echo_json,
     echo_table,
     echo_versions,
-    parse_tags,
     workspace,
 )
+from registry.cli.text_options import description_rule, tags_rule
 from registry.services.models import create_model, get_model, list_models
 from registry.services.versions import list_versions
 
@@ -79,10 +79,21 @@ def show_command(name: str, as_json: bool) -> None:
 @click.option(
     "--kind", type=click.Choice(KINDS), help="Fix the kind now; by default its first version does."
 )
-@click.option("--description", default="", help="What the model predicts, for its users.")
-@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="A tag; repeatable.")
-def create_command(name: str, kind: str | None, description: str, tags: tuple[str, ...]) -> None:
-    parsed = parse_tags(tags)
+@click.option(
+    "--description",
+    default="",
+    callback=description_rule,
+    help="What the model predicts, for its users.",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=tags_rule,
+    help="A tag; repeatable.",
+)
+def create_command(name: str, kind: str | None, description: str, tags: dict[str, str]) -> None:
     with workspace() as ws, ws.db.write() as session:
-        model = create_model(session, name, cli_actor(), kind, description, parsed)
+        model = create_model(session, name, cli_actor(), kind, description, tags)
     click.echo(f"Created model {model.name}.")

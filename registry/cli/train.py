@@ -15,6 +15,7 @@ from registry.cli.common import (
     read_file,
     workspace,
 )
+from registry.cli.text_options import description_rule
 from registry.intake.sandbox import IntakeLimits
 from registry.trainer import (
     KINDS,
@@ -61,7 +62,12 @@ def echo_metrics(trained: TrainedModel) -> None:
     help="Share of the rows held out to compute the metrics.",
 )
 @click.option("--activate", is_flag=True, help="Make the new version active at once.")
-@click.option("--description", default="", help="What this version is, for its users.")
+@click.option(
+    "--description",
+    default="",
+    callback=description_rule,
+    help="What this version is, for its users.",
+)
 def train_command(
     csv: Path,
     target: str,

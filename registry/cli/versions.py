@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -12,12 +11,12 @@ from registry.cli.common import (
     echo_json,
     echo_pushed,
     echo_versions,
-    parse_tags,
     progress,
     read_file,
     workspace,
     write_output,
 )
+from registry.cli.text_options import description_rule, metrics_rule, tags_rule
 from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
 from registry.services.activation import FORCE_HINT, activate_version, rollback
@@ -46,34 +45,30 @@ def list_command(name: str, as_json: bool) -> None:
         click.echo(f"Model {name} has no versions yet.")
 
 
-def _metrics(raw: str | None) -> dict[str, float]:
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise click.BadParameter(
-            "Give the metrics as a JSON object.", param_hint="--metrics"
-        ) from None
-    numbers = (int, float)
-    if not isinstance(value, dict) or not all(
-        isinstance(v, numbers) and not isinstance(v, bool) for v in value.values()
-    ):
-        raise click.BadParameter(
-            'Give the metrics as a JSON object of numbers, e.g. {"r2": 0.9}.',
-            param_hint="--metrics",
-        )
-    return {str(k): float(v) for k, v in value.items()}
-
-
 @versions_group.command(
     "push", help="Push a fitted estimator file (joblib or .skops) as the model's next version."
 )
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--description", default="", help="What changed in this version.")
-@click.option("--metrics", help='Evaluation metrics as a JSON object, e.g. {"r2": 0.91}.')
-@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="A tag; repeatable.")
+@click.option(
+    "--description",
+    default="",
+    callback=description_rule,
+    help="What changed in this version.",
+)
+@click.option(
+    "--metrics",
+    callback=metrics_rule,
+    help='Evaluation metrics as a JSON object, e.g. {"r2": 0.91}.',
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=tags_rule,
+    help="A tag; repeatable.",
+)
 @click.option(
     "--features",
     help="Comma-separated input names, for an estimator fitted without column names.",
@@ -83,12 +78,11 @@ def push_command(
     name: str,
     file: Path,
     description: str,
-    metrics: str | None,
-    tags: tuple[str, ...],
+    metrics: dict[str, float],
+    tags: dict[str, str],
     features: str | None,
     activate: bool,
 ) -> None:
-    parsed_metrics, parsed_tags = _metrics(metrics), parse_tags(tags)
     names = [f.strip() for f in features.split(",")] if features else None
     data = read_file(file, "Reading  ")
     with workspace() as ws:
@@ -101,8 +95,8 @@ def push_command(
                 cli_actor(),
                 feature_names=names,
                 description=description,
-                metrics=parsed_metrics,
-                tags=parsed_tags,
+                metrics=metrics,
+                tags=tags,
                 activate=activate,
                 timeout=ws.config.intake_timeout,
                 limits=IntakeLimits.from_config(ws.config),
