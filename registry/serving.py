@@ -46,6 +46,9 @@ class GenerationWatch:
         self._connection: Any = None
         self._data_version: int | None = None
         self._generation = -1
+        # One thread at a time reads on the held connection: uploads run on pool threads, and
+        # a thread that came in while another was reading was told the generation before it.
+        self._reading = threading.Lock()
 
     def current(self, ask_database: bool = False) -> int:
         """Return the generation as committed in the database right now.
@@ -60,11 +63,12 @@ class GenerationWatch:
                 return pushed
         health = self._db.health
         health.check()
-        try:
-            generation = self._read()
-        except UNAVAILABLE as error:
-            self._drop_connection()
-            raise health.failed(error, is_outage(error)) from error
+        with self._reading:
+            try:
+                generation = self._read()
+            except UNAVAILABLE as error:
+                self._drop_connection()
+                raise health.failed(error, is_outage(error)) from error
         health.ok()
         return generation
 

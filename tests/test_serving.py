@@ -207,3 +207,20 @@ def test_a_model_made_again_under_a_reused_id_is_never_answered_by_the_old_plan(
         assert again.id == entry.id  # the case this test is about
     new = plan.predict(RowValidator(plan).from_rows([row])).predictions[0]
     assert new == pytest.approx(old + 1_000_000.0)
+
+
+def test_threads_asking_a_fresh_worker_at_once_all_see_the_models(app, worker):
+    # Uploads run on pool threads beside the request thread: a thread must not be told the
+    # generation is older than the one another thread is reading at the same moment (at a
+    # worker's first request: -1, an empty registry, and a spurious 404).
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = app.extensions["registry"].db
+    for _ in range(30):
+        fresh = Serving(db)
+        try:
+            with ThreadPoolExecutor(4) as pool:
+                seen = list(pool.map(lambda _: set(fresh.snapshot().models), range(4)))
+        finally:
+            fresh.close()
+        assert all(models == set(NAMES) for models in seen)
