@@ -11,6 +11,7 @@ DESCRIPTION_MAX = 10_000
 # Metric names follow the tag-key rule: both are keys of a JSON object searched by name.
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 1_000
+FEATURE_NAME_MAX = 256
 # The api_token.name column's length; no HTTP route creates tokens.
 TOKEN_NAME_MAX = 128
 SHOWN_CHARS = 40
@@ -21,7 +22,9 @@ def shown(value: str) -> str:
     return repr(value) if len(value) <= SHOWN_CHARS else f"{value[:SHOWN_CHARS]!r}..."
 
 
-def text_problem(what: str, value: str, max_chars: int, required: bool = False) -> str | None:
+def text_problem(
+    what: str, value: str, max_chars: int, required: bool = False, allow_nul: bool = False
+) -> str | None:
     """Return a sentence saying why ``value`` breaks the rule, or None when it follows it.
 
     ``what`` names the value in the sentence, e.g. "The tag key"; ``required`` refuses "".
@@ -30,7 +33,7 @@ def text_problem(what: str, value: str, max_chars: int, required: bool = False) 
         return f"{what} is empty; give 1 to {max_chars} characters."
     if len(value) > max_chars:
         return f"{what} {shown(value)} is {len(value)} characters long; the most is {max_chars}."
-    if NUL in value:
+    if NUL in value and not allow_nul:
         return f"{what} {shown(value)} holds the NUL character (U+0000), which cannot be stored."
     try:
         value.encode("utf-8")

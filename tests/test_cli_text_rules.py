@@ -10,13 +10,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from marshmallow import ValidationError
+from sklearn.linear_model import LinearRegression
 
 from manage import build_cli
 from registry.api import schemas
-from registry.text_rules import DESCRIPTION_MAX, TAG_KEY_MAX, TAG_VALUE_MAX, text_problem
+from registry.text_rules import (
+    DESCRIPTION_MAX,
+    FEATURE_NAME_MAX,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    text_problem,
+)
 from tests.factories import dump, house_model
 
 NUL = "a\x00b"
@@ -145,14 +153,17 @@ def test_text_at_the_limits_is_stored(run, model_file):
 
 
 @pytest.mark.parametrize(
-    "validator, max_chars, required",
+    "validator, max_chars, required, allow_nul",
     [
-        (schemas.DESCRIPTION, DESCRIPTION_MAX, False),
-        (schemas.TAG_KEY, TAG_KEY_MAX, True),
-        (schemas.TAG_VALUE, TAG_VALUE_MAX, False),
+        (schemas.DESCRIPTION, DESCRIPTION_MAX, False, False),
+        (schemas.TAG_KEY, TAG_KEY_MAX, True, False),
+        (schemas.TAG_VALUE, TAG_VALUE_MAX, False, False),
+        (schemas.FEATURE_NAME, FEATURE_NAME_MAX, True, True),
     ],
 )
-def test_the_cli_refuses_exactly_what_the_api_schemas_refuse(validator, max_chars, required):
+def test_the_cli_refuses_exactly_what_the_api_schemas_refuse(
+    validator, max_chars, required, allow_nul
+):
     for value in (
         "",
         "é",
@@ -166,4 +177,32 @@ def test_the_cli_refuses_exactly_what_the_api_schemas_refuse(validator, max_char
             api_refuses = False
         except ValidationError:
             api_refuses = True
-        assert (text_problem("It", value, max_chars, required) is not None) == api_refuses, value
+        problem = text_problem("It", value, max_chars, required, allow_nul)
+        assert (problem is not None) == api_refuses, value
+
+
+@pytest.fixture
+def unnamed_file(tmp_path: Path) -> Path:
+    """A regression fitted on an array: its inputs are named by --features."""
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    path = tmp_path / "unnamed.joblib"
+    path.write_bytes(dump(LinearRegression().fit(x, x @ [1.0, 2.0])))
+    return path
+
+
+@pytest.mark.parametrize(
+    "features, fragment",
+    [
+        (f"{'a' * 257},b", "257 characters long; the most is 256"),
+        (f"a{NOT_UTF8},b", "is not UTF-8 text"),
+        ("a,", "The feature name is empty"),
+    ],
+)
+def test_versions_push_refuses_feature_names_the_api_refuses(run, unnamed_file, features, fragment):
+    run("models", "create", "h")
+    result = run("versions", "push", "h", unnamed_file, "--features", features, code=2)
+    _refused(result, "--features", fragment)
+    assert json.loads(run("versions", "list", "h", "--json").stdout) == []
+    run("versions", "push", "h", unnamed_file, "--features", f"{'a' * 256}, b")
+    (version,) = json.loads(run("versions", "list", "h", "--json").stdout)
+    assert [f["name"] for f in version["features"]] == ["a" * 256, "b"]

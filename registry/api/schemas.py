@@ -7,7 +7,13 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 from registry.models import MAX_VERSION
 from registry.plans import FEATURE_TYPES
 from registry.services import names
-from registry.text_rules import DESCRIPTION_MAX, NUL_MESSAGE, TAG_KEY_MAX, TAG_VALUE_MAX
+from registry.text_rules import (
+    DESCRIPTION_MAX,
+    FEATURE_NAME_MAX,
+    NUL_MESSAGE,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+)
 
 # The limits live in registry.text_rules, where the CLI reads them too; a Regexp rather than a
 # function so that the specs can state the rule as a pattern.
@@ -67,7 +73,7 @@ class MetricsField(fields.Dict):
         )
 
 
-FEATURE_NAME = validate.Length(min=1, max=256)
+FEATURE_NAME = validate.Length(min=1, max=FEATURE_NAME_MAX)
 
 
 class FeatureDeclarationSchema(Schema):

@@ -9,6 +9,7 @@ import click
 
 from registry.text_rules import (
     DESCRIPTION_MAX,
+    FEATURE_NAME_MAX,
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
     TOKEN_NAME_MAX,
@@ -35,6 +36,18 @@ def token_name_rule(ctx: click.Context, param: click.Parameter, value: str) -> s
     """Return a token's --name that the database can hold. Raises click.BadParameter."""
     _refuse(text_problem("The token name", value, TOKEN_NAME_MAX, required=True))
     return value
+
+
+def features_rule(ctx: click.Context, param: click.Parameter, raw: str | None) -> list[str] | None:
+    """Return the comma-separated --features as names the API takes. Raises click.BadParameter."""
+    if raw is None:
+        return None
+    names = [name.strip() for name in raw.split(",")]
+    for name in names:
+        # The API takes NUL in a feature name (features are never searched); so does the CLI.
+        problem = text_problem("The feature name", name, FEATURE_NAME_MAX, True, allow_nul=True)
+        _refuse(problem)
+    return names
 
 
 def tags_rule(

@@ -16,7 +16,12 @@ from registry.cli.common import (
     workspace,
     write_output,
 )
-from registry.cli.text_options import description_rule, metrics_rule, tags_rule
+from registry.cli.text_options import (
+    description_rule,
+    features_rule,
+    metrics_rule,
+    tags_rule,
+)
 from registry.intake.sandbox import IntakeLimits
 from registry.publishing import publish_version
 from registry.services.activation import FORCE_HINT, activate_version, rollback
@@ -71,6 +76,7 @@ def list_command(name: str, as_json: bool) -> None:
 )
 @click.option(
     "--features",
+    callback=features_rule,
     help="Comma-separated input names, for an estimator fitted without column names.",
 )
 @click.option("--activate", is_flag=True, help="Make the new version active at once.")
@@ -80,10 +86,9 @@ def push_command(
     description: str,
     metrics: dict[str, float],
     tags: dict[str, str],
-    features: str | None,
+    features: list[str] | None,
     activate: bool,
 ) -> None:
-    names = [f.strip() for f in features.split(",")] if features else None
     data = read_file(file, "Reading  ")
     with workspace() as ws:
         with progress(1, "Uploading") as bar:
@@ -93,7 +98,7 @@ def push_command(
                 name,
                 data,
                 cli_actor(),
-                feature_names=names,
+                feature_names=features,
                 description=description,
                 metrics=metrics,
                 tags=tags,
