@@ -215,12 +215,15 @@ def test_threads_asking_a_fresh_worker_at_once_all_see_the_models(app, worker):
     # worker's first request: -1, an empty registry, and a spurious 404).
     from concurrent.futures import ThreadPoolExecutor
 
+    def models_seen(serving: Serving) -> set[str]:
+        return set(serving.snapshot().models)
+
     db = app.extensions["registry"].db
     for _ in range(30):
         fresh = Serving(db)
         try:
             with ThreadPoolExecutor(4) as pool:
-                seen = list(pool.map(lambda _: set(fresh.snapshot().models), range(4)))
+                seen = list(pool.map(models_seen, [fresh] * 4))
         finally:
             fresh.close()
         assert all(models == set(NAMES) for models in seen)
