@@ -225,6 +225,9 @@ class GenerationChange(Base):
     model_id: Mapped[int | None] = mapped_column(Integer)
     # A bulk write: any model may have changed, and workers reload them all.
     is_bulk: Mapped[bool] = mapped_column(default=False)
+    # Random per row: a worker that finds another nonce at its snapshot's generation knows the
+    # database was restored behind it and written past it since (a history it never saw).
+    nonce: Mapped[int] = mapped_column(BigInteger)
 
 
 class ArtifactBlob(Base):

@@ -169,14 +169,13 @@ class Serving:
         previous = self._snapshot
         with self._db.read() as session:
             # A worker with no snapshot, or ahead of a restored database, reads everything.
-            changed = None
-            if 0 <= previous.generation < generation:
-                changed = changed_since(session, previous.generation, generation)
+            changes = changed_since(session, previous.generation, previous.nonce, generation)
+            changed = changes.models
             entries = read_entries(session, changed)
         if changed is None:
-            snapshot = replaced(previous, generation, entries)
+            snapshot = replaced(previous, generation, changes.nonce, entries)
         else:
-            snapshot = updated(previous, generation, changed, entries)
+            snapshot = updated(previous, generation, changes.nonce, changed, entries)
         # Only a changed model can have lost versions: the others' plans all stay live.
         self._plans.drop(
             lambda key: (changed is None or key[0] in changed) and not snapshot.is_live(*key)

@@ -39,6 +39,9 @@ class Snapshot:
     models: dict[str, ModelEntry]
     # Each model's name by id: what a change (which names the id) replaces or removes.
     names: dict[int, str] = field(default_factory=dict, repr=False)
+    # The nonce of the change row of ``generation`` when read (None without one): the next
+    # reload finds it again only if the database's history since is the one this came from.
+    nonce: int | None = None
 
     def is_live(self, model_id: int, created_at: datetime, version: int) -> bool:
         """Tell whether a model of this snapshot, created then, has that version."""
@@ -97,14 +100,18 @@ def read_entries(session: Session, ids: Iterable[int] | None) -> list[ModelEntry
 
 
 def updated(
-    previous: Snapshot, generation: int, changed: frozenset[int], entries: list[ModelEntry]
+    previous: Snapshot,
+    generation: int,
+    nonce: int | None,
+    changed: frozenset[int],
+    entries: list[ModelEntry],
 ) -> Snapshot:
     """Return ``previous`` with the ``changed`` models' entries replaced by ``entries``.
 
     A changed id without an entry is a deleted model; every other entry is carried over.
     """
     if not changed:
-        return Snapshot(generation, previous.models, previous.names)
+        return Snapshot(generation, previous.models, previous.names, nonce)
     models, names = dict(previous.models), dict(previous.names)
     for model_id in changed:
         name = names.pop(model_id, None)
@@ -112,10 +119,12 @@ def updated(
             del models[name]
     for entry in entries:
         models[entry.name], names[entry.id] = entry, entry.name
-    return Snapshot(generation, models, names)
+    return Snapshot(generation, models, names, nonce)
 
 
-def replaced(previous: Snapshot, generation: int, entries: list[ModelEntry]) -> Snapshot:
+def replaced(
+    previous: Snapshot, generation: int, nonce: int | None, entries: list[ModelEntry]
+) -> Snapshot:
     """Return a snapshot of ``entries`` that keeps ``previous``'s objects for equal ones."""
     models, names = {}, {}
     for entry in entries:
@@ -123,4 +132,4 @@ def replaced(previous: Snapshot, generation: int, entries: list[ModelEntry]) -> 
         # Unchanged stays the same object, as after a partial reload (the docs rely on it).
         models[entry.name] = same if same == entry else entry
         names[entry.id] = entry.name
-    return Snapshot(generation, models, names)
+    return Snapshot(generation, models, names, nonce)

@@ -11,6 +11,7 @@ from registry.services.aliases import remove_alias, set_alias
 from registry.services.models import delete_model, update_model
 from registry.services.versions import delete_version
 from registry.serving import Serving, Snapshot
+from registry.snapshot import read_entries
 from tests.factories import add_plan_version, house_plan
 
 NAMES = [f"m{index}" for index in range(6)]
@@ -227,3 +228,27 @@ def test_threads_asking_a_fresh_worker_at_once_all_see_the_models(app, worker):
         finally:
             fresh.close()
         assert all(models == set(NAMES) for models in seen)
+
+
+def test_a_restore_carried_past_the_workers_generation_loads_everything(app, worker):
+    # A backup from generation R restored while the worker holds W > R, then new writes carry
+    # the database past W before the worker looks: the new history's changes after W say
+    # nothing of the models the discarded history changed in (R, W].
+    db = app.extensions["registry"].db
+    restored = worker.snapshot().generation
+    _write(app, activate_version, "m2", 2, "tests")
+    held = worker.snapshot()
+    assert held.models["m2"].active_version == 2
+    with db.write() as session:
+        # The restore, by hand: back to the rows as they were at R.
+        session.execute(text("UPDATE registered_model SET active_version = 1 WHERE name = 'm2'"))
+        session.execute(text(f"UPDATE registry_state SET generation = {restored}"))
+        session.execute(text(f"DELETE FROM generation_change WHERE generation > {restored}"))
+    _write(app, activate_version, "m3", 2, "tests")
+    _write(app, activate_version, "m4", 2, "tests")
+    # No push says the generation went down on PostgreSQL: the database is asked.
+    after = worker.snapshot(ask_database=True)
+    assert after.generation == held.generation + 1
+    with db.read() as session:
+        assert after.models == {entry.name: entry for entry in read_entries(session, None)}
+    assert after.models["m2"].active_version == 1

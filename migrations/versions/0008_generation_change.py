@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("generation", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("model_id", sa.Integer(), nullable=True),
         sa.Column("is_bulk", sa.Boolean(), nullable=False),
+        sa.Column("nonce", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("generation", name="pk_generation_change"),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy import delete, func, insert, select, update
@@ -49,6 +51,7 @@ def bump_generation(session: Session, changed: int | Scope) -> None:
             generation=generation,
             model_id=changed if isinstance(changed, int) else None,
             is_bulk=changed is EVERY_MODEL,
+            nonce=secrets.randbits(63),
         )
     )
     # Keeps the feed bounded; bumps take the generation row's lock, so they prune in turn.
@@ -61,24 +64,56 @@ def bump_generation(session: Session, changed: int | Scope) -> None:
         session.execute(select(func.pg_notify(CHANNEL, str(generation))))
 
 
-def changed_since(session: Session, generation: int, newest: int) -> frozenset[int] | None:
-    """Return the ids of the models changed after ``generation`` up to ``newest`` at least.
+@dataclass(frozen=True)
+class Changes:
+    """What the change feed says to a worker about to load a snapshot of a generation."""
 
-    None when the feed cannot say, and every model must be read again: a bulk write, or a
-    generation in (``generation``, ``newest``] without its row (pruned, or written by a
-    server older than the feed). ``newest`` must be committed already; the rows read may go
-    past it. Read it before the models' rows: on PostgreSQL each statement sees the commits
-    made before it, so the models read after are at least as new as the changes.
+    # The ids of the models changed since the worker's snapshot; None: read every model.
+    models: frozenset[int] | None
+    # The nonce of the new generation's row (None without one): what the snapshot remembers.
+    nonce: int | None
+
+
+def changed_since(session: Session, generation: int, nonce: int | None, newest: int) -> Changes:
+    """Return the models changed after ``generation`` up to ``newest`` at least.
+
+    ``nonce`` is the one ``generation``'s row had when the snapshot was read. The models are
+    None when the feed cannot say, and every model must be read again: a bulk write, a
+    generation in (``generation``, ``newest``] without its row (pruned, or written by a server
+    older than the feed), or ``generation``'s own row missing or with another nonce (the
+    database restored behind the snapshot, then written past it). ``newest`` must be committed
+    already; the rows read may go past it. Read it before the models' rows: on PostgreSQL each
+    statement sees the commits made before it, so the models read after are at least as new as
+    the changes.
     """
+    if not 0 <= generation <= newest:
+        # Nothing to compare with (no snapshot yet, or the database went back): read them all.
+        return Changes(None, newest_nonce(session, newest))
     rows = session.execute(
         select(
-            GenerationChange.generation, GenerationChange.model_id, GenerationChange.is_bulk
-        ).where(GenerationChange.generation > generation)
+            GenerationChange.generation,
+            GenerationChange.model_id,
+            GenerationChange.is_bulk,
+            GenerationChange.nonce,
+        ).where(GenerationChange.generation >= generation)
     ).all()
+    nonces = {row.generation: row.nonce for row in rows}
+    found = Changes(None, nonces.get(newest))
+    # The one row more than the changes: the snapshot's own, to tell its history is this one.
+    if nonce is None or nonces.get(generation) != nonce:
+        return found
     # Bumps commit in generation order (each holds the generation row until it commits),
     # so a row missing now is missing for good.
-    if sum(1 for row in rows if row.generation <= newest) != newest - generation:
-        return None
-    if any(row.is_bulk for row in rows):
-        return None
-    return frozenset(row.model_id for row in rows if row.model_id is not None)
+    if sum(1 for row in rows if generation < row.generation <= newest) != newest - generation:
+        return found
+    if any(row.is_bulk for row in rows if row.generation > generation):
+        return found
+    changed = (row.model_id for row in rows if row.generation > generation)
+    return Changes(frozenset(model_id for model_id in changed if model_id is not None), found.nonce)
+
+
+def newest_nonce(session: Session, generation: int) -> int | None:
+    """Return the nonce of ``generation``'s change row, None if it has none."""
+    return session.scalar(
+        select(GenerationChange.nonce).where(GenerationChange.generation == generation)
+    )
