@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from manage import build_cli
 from registry.app import create_app
 from registry.bench.generation import scratch_postgres
 from registry.db import connect
@@ -144,6 +146,25 @@ def tokens(app) -> dict[str, dict[str, str]]:
             token = create_token(session, role, f"test-{role}")
             headers[role] = {"Authorization": f"Bearer {token}"}
     return headers
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path):
+    """Run a manage.py command on the test database; fail on an unexpected exit code."""
+    runner = CliRunner(
+        env={
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+        }
+    )
+    cli = build_cli()
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
 
 
 @pytest.fixture

@@ -24,25 +24,6 @@ HOUSE_ROWS = [
 
 
 @pytest.fixture
-def run(database_url: str, tmp_path: Path):
-    """Run a manage.py command on the test database; fail on an unexpected exit code."""
-    runner = CliRunner(
-        env={
-            "REGISTRY_DATABASE_URL": database_url,
-            "REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
-        }
-    )
-    cli = build_cli()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
-
-
-@pytest.fixture
 def house_csv(tmp_path: Path) -> Path:
     frame, price = house_frame()
     path = tmp_path / "houses.csv"

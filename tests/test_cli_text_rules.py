@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from marshmallow import ValidationError
 from sklearn.linear_model import LinearRegression
 
-from manage import build_cli
 from registry.api import schemas
 from registry.text_rules import (
     DESCRIPTION_MAX,
@@ -31,25 +29,6 @@ NUL = "a\x00b"
 # What Python makes of a byte that is not UTF-8 in argv (surrogateescape).
 NOT_UTF8 = "a\udcffb"
 NAME_RULE = "characters long; the most is"
-
-
-@pytest.fixture
-def run(database_url: str, tmp_path: Path):
-    """Run a manage.py command on the test database; fail on an unexpected exit code."""
-    runner = CliRunner(
-        env={
-            "REGISTRY_DATABASE_URL": database_url,
-            "REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
-        }
-    )
-    cli = build_cli()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
 
 
 @pytest.fixture
