@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 import zlib
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from registry.api.doc_sections import Section
@@ -188,6 +188,17 @@ def group(names: Sequence[str]) -> list[tuple[int, int]]:
     return runs
 
 
+def read_back(located: Iterable[tuple[Block, int]]) -> list[Section]:
+    """Return the sections at these (block, index) places, reading each block once."""
+    read: dict[int, list[Section]] = {}
+    sections = []
+    for block, index in located:
+        if id(block) not in read:
+            read[id(block)] = block.sections()
+        sections.append(read[id(block)][index])
+    return sections
+
+
 # Builds the sections of the members (name, key) no old block holds.
 Build = Callable[[list[tuple[str, Hashable]]], list[Section]]
 
@@ -236,20 +247,17 @@ class Blocks:
         build: Build,
         blocks: list[Block | None],
     ) -> None:
-        # Members kept from old blocks are read back, one read per old block.
-        read: dict[int, list[Section]] = {}
-        kept: dict[str, Section] = {}
+        # Members whose key an old block holds are read back from it; the rest are built.
+        located: dict[str, tuple[Block, int]] = {}
         missing: list[tuple[str, Hashable]] = []
         for _, run, run_keys in stale:
             for name, key in zip(run, run_keys, strict=True):
                 where = self._where.get(name)
                 if where is not None and where[0].keys[where[1]] == key:
-                    block, index = where
-                    if id(block) not in read:
-                        read[id(block)] = block.sections()
-                    kept[name] = read[id(block)][index]
+                    located[name] = where
                 else:
                     missing.append((name, key))
+        kept = dict(zip(located, read_back(located.values()), strict=True))
         built = dict(zip((name for name, _ in missing), build(missing), strict=True))
         self.built = len(built)
         for position, run, run_keys in stale:

@@ -37,7 +37,7 @@ class Section(NamedTuple):
 
     @classmethod
     def of(cls, tag: dict[str, str], paths: dict[str, Any], definitions: dict[str, Any]) -> Section:
-        return cls(orjson.dumps(tag), _members(paths), _members(definitions))
+        return cls(orjson.dumps(tag), members_text(paths), members_text(definitions))
 
     def digest(self) -> bytes:
         return hashlib.sha256(b"\0".join(self)).digest()
@@ -51,7 +51,7 @@ class Section(NamedTuple):
         )
 
 
-def _members(mapping: dict[str, Any]) -> bytes:
+def members_text(mapping: dict[str, Any]) -> bytes:
     """Return a JSON object's text without its braces."""
     return orjson.dumps(mapping)[1:-1]
 

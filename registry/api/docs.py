@@ -21,8 +21,14 @@ from flask_restx.swagger import Swagger
 
 from registry.api.auth import current_identity
 from registry.api.context import registry
-from registry.api.doc_blocks import Block, Blocks, Extent, Piece
-from registry.api.doc_sections import Section, SectionKey, build_section, section_key
+from registry.api.doc_blocks import Block, Blocks, Extent, Piece, read_back
+from registry.api.doc_sections import (
+    Section,
+    SectionKey,
+    build_section,
+    members_text,
+    section_key,
+)
 from registry.api.exposure import docs_page, reader_only
 from registry.api.free_memory import release_free_memory
 from registry.api.model_docs import SHARED_PARAMETERS, SHARED_RESPONSES
@@ -103,16 +109,16 @@ def _document(
     opening = orjson.dumps(top) + b":{"
     closing = b"}"
     if len(where) == 2:
-        outer = _members({k: v for k, v in static[top].items() if k != where[1]})
+        outer = members_text({k: v for k, v in static[top].items() if k != where[1]})
         opening += (outer + b"," if outer else b"") + orjson.dumps(where[1]) + b":{"
         closing += b"}"
         schemas = {**static[top].get(where[1], {}), **extra}
     else:
         schemas = {**static.get(top, {}), **extra}
-    paths: list[Piece] = [_members(static["paths"]), *(b.paths for b in blocks)]
+    paths: list[Piece] = [members_text(static["paths"]), *(b.paths for b in blocks)]
     tags: list[Piece] = [orjson.dumps(static["tags"])[1:-1], *(b.tags for b in blocks)]
-    members: list[Piece] = [_members(schemas), *(b.definitions for b in blocks)]
-    fixed = _members(head)
+    members: list[Piece] = [members_text(schemas), *(b.definitions for b in blocks)]
+    fixed = members_text(head)
     pieces = [
         b"{",
         fixed + b"," if fixed else b"",
@@ -131,11 +137,6 @@ def _document(
     for block in blocks:
         digest.update(block.digest)
     return tuple(pieces), digest.hexdigest()
-
-
-def _members(mapping: dict[str, Any]) -> bytes:
-    """Return a JSON object's text without its braces."""
-    return orjson.dumps(mapping)[1:-1]
 
 
 def _separated(parts: list[Piece]) -> list[Piece]:
@@ -192,14 +193,8 @@ class ModelSections:
                 for block in swagger.blocks
                 for index, name in enumerate(block.names)
             }
-            read: dict[int, list[Section]] = {}
-            converted = []
-            for name, _ in missing:
-                block, index = where[name]
-                if id(block) not in read:
-                    read[id(block)] = block.sections()
-                converted.append(read[id(block)][index].to_openapi31(produces))
-            return converted
+            sections = read_back(where[name] for name, _ in missing)
+            return [section.to_openapi31(produces) for section in sections]
 
         return self._released(self._openapi, self._openapi.update(names, keys, convert))
 
